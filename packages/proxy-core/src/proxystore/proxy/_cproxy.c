@@ -1,0 +1,818 @@
+/*
+ * C accelerator of proxystore.proxy: the base type that forwards every protocol
+ * slot of a proxy to its target.
+ *
+ * Only the hot paths live here: the fast "target already resolved" check, and
+ * forwarding of attributes, operators, containers, comparison, hashing, calls,
+ * iteration and the buffer protocol. Everything that runs once per proxy
+ * (resolution with its locking, pickling, repr, copying, the rarely used
+ * protocols) is written once in Python and shared with the pure-Python base in
+ * _pyproxy.py, which passes the same tests.
+ *
+ * Resolution: every slot asks proxy_target() for a new reference to the target.
+ * If the target is unset it calls the resolver installed by set_resolver() (see
+ * _resolution.py), which runs the factory exactly once across threads and stores
+ * the result through the __proxy_target__ member.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *factory;       /* __proxy_factory__ */
+    PyObject *target;        /* __proxy_target__; NULL while unresolved */
+    PyObject *default_class; /* __proxy_default_class__ */
+    PyObject *default_hash;  /* __proxy_default_hash__ */
+    PyObject *flight;        /* __proxy_flight__: resolution in progress */
+    PyObject *weakreflist;
+} ProxyObject;
+
+static PyTypeObject ProxyBaseType;
+
+/* Installed once by proxystore.proxy at import; see _resolution.make_resolver. */
+static PyObject *resolver = NULL;
+
+/* Names that exist on the proxy's type but must still report the target's. */
+static PyObject *str_doc = NULL;
+static PyObject *str_module = NULL;
+static PyObject *str_annotations = NULL;
+static PyObject *str_orig_class = NULL;
+static PyObject *str_class = NULL;
+
+/* The __class__ descriptors of ProxyBase and of object, to shortcut isinstance. */
+static PyObject *proxy_class_descr = NULL;
+static PyObject *object_class_descr = NULL;
+
+#define Proxy_Check(op) PyObject_TypeCheck(op, &ProxyBaseType)
+
+static PyObject *
+proxy_resolve_slow(ProxyObject *self)
+{
+    if (resolver == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "proxystore.proxy._cproxy has no resolver: import "
+                        "proxystore.proxy instead of the accelerator directly");
+        return NULL;
+    }
+    return PyObject_CallOneArg(resolver, (PyObject *)self);
+}
+
+/* New reference to the target, resolving the proxy if needed. */
+static inline PyObject *
+proxy_target(ProxyObject *self)
+{
+    PyObject *target = self->target;
+    if (target != NULL) {
+        Py_INCREF(target);
+        return target;
+    }
+    return proxy_resolve_slow(self);
+}
+
+/* New reference to op, or to its target if op is a proxy. */
+static inline PyObject *
+unwrap(PyObject *op)
+{
+    if (Proxy_Check(op)) {
+        return proxy_target((ProxyObject *)op);
+    }
+    Py_INCREF(op);
+    return op;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static int
+proxy_init(ProxyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"factory", "cache_defaults", "target", NULL};
+    PyObject *factory = NULL;
+    int cache_defaults = 0;
+    PyObject *target = Py_None;
+    PyObject *default_class = Py_None;
+    PyObject *default_hash = Py_None;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$pO:Proxy", kwlist,
+                                     &factory, &cache_defaults, &target)) {
+        return -1;
+    }
+    if (!PyCallable_Check(factory)) {
+        PyErr_SetString(PyExc_TypeError, "Factory must be callable.");
+        return -1;
+    }
+    Py_INCREF(default_class);
+    Py_INCREF(default_hash);
+    if (target != Py_None && cache_defaults) {
+        Py_SETREF(default_class, PyObject_GetAttrString(target, "__class__"));
+        if (default_class == NULL) {
+            Py_DECREF(default_hash);
+            return -1;
+        }
+        Py_hash_t h = PyObject_Hash(target);
+        if (h == -1 && PyErr_ExceptionMatches(PyExc_TypeError)) {
+            /* Unhashable: remember the error and raise it again on hash(). */
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            Py_SETREF(default_hash, value);
+        }
+        else if (h == -1 && PyErr_Occurred()) {
+            Py_DECREF(default_class);
+            Py_DECREF(default_hash);
+            return -1;
+        }
+        else {
+            Py_SETREF(default_hash, PyLong_FromSsize_t(h));
+        }
+        if (default_hash == NULL) {
+            Py_DECREF(default_class);
+            return -1;
+        }
+    }
+    Py_INCREF(factory);
+    Py_XSETREF(self->factory, factory);
+    Py_XSETREF(self->default_class, default_class);
+    Py_XSETREF(self->default_hash, default_hash);
+    Py_CLEAR(self->flight);
+    if (target != Py_None) {
+        Py_INCREF(target);
+        Py_XSETREF(self->target, target);
+    }
+    else {
+        Py_CLEAR(self->target);
+    }
+    return 0;
+}
+
+static int
+proxy_traverse(ProxyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->factory);
+    Py_VISIT(self->target);
+    Py_VISIT(self->default_class);
+    Py_VISIT(self->default_hash);
+    Py_VISIT(self->flight);
+    return 0;
+}
+
+static int
+proxy_clear(ProxyObject *self)
+{
+    Py_CLEAR(self->factory);
+    Py_CLEAR(self->target);
+    Py_CLEAR(self->default_class);
+    Py_CLEAR(self->default_hash);
+    Py_CLEAR(self->flight);
+    return 0;
+}
+
+static void
+proxy_dealloc(ProxyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    proxy_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* ---------------------------------------------------------------- attributes */
+
+static int
+is_name(PyObject *name, PyObject *interned)
+{
+    if (name == interned) {
+        return 1;
+    }
+    if (PyUnicode_CHECK_INTERNED(name)) {
+        return 0;
+    }
+    return PyUnicode_Compare(name, interned) == 0;
+}
+
+static int
+reports_target(PyObject *name)
+{
+    return is_name(name, str_doc) || is_name(name, str_module) ||
+           is_name(name, str_annotations);
+}
+
+static PyObject *proxy_get_class(ProxyObject *self, void *closure);
+
+static PyObject *
+proxy_getattro(ProxyObject *self, PyObject *name)
+{
+    /* Attributes the proxy type defines (its slots, methods and the __proxy_*__
+     * members) belong to the proxy; every other name belongs to the target. */
+    if (!PyUnicode_Check(name)) {
+        return PyObject_GenericGetAttr((PyObject *)self, name);
+    }
+    PyObject *descr = _PyType_Lookup(Py_TYPE(self), name);
+    if (descr == proxy_class_descr) {
+        return proxy_get_class(self, NULL); /* isinstance() asks for this */
+    }
+    if (descr == NULL || reports_target(name)) {
+        PyObject *target = proxy_target(self);
+        if (target == NULL) {
+            return NULL;
+        }
+        PyObject *result = PyObject_GetAttr(target, name);
+        Py_DECREF(target);
+        return result;
+    }
+    return PyObject_GenericGetAttr((PyObject *)self, name);
+}
+
+static int
+proxy_setattro(ProxyObject *self, PyObject *name, PyObject *value)
+{
+    if (PyUnicode_Check(name) &&
+        (_PyType_Lookup(Py_TYPE(self), name) == NULL || reports_target(name))) {
+        if (self->target == NULL && is_name(name, str_orig_class)) {
+            /* typing's Proxy[T](...) tags the instance; that must not resolve
+             * it. typing ignores the AttributeError. */
+            PyErr_SetString(PyExc_AttributeError,
+                            "an unresolved proxy does not store __orig_class__");
+            return -1;
+        }
+        PyObject *target = proxy_target(self);
+        if (target == NULL) {
+            return -1;
+        }
+        int rc = PyObject_SetAttr(target, name, value);
+        Py_DECREF(target);
+        return rc;
+    }
+    return PyObject_GenericSetAttr((PyObject *)self, name, value);
+}
+
+static PyObject *
+proxy_get_class(ProxyObject *self, void *closure)
+{
+    if (self->target == NULL && self->default_class != NULL &&
+        self->default_class != Py_None) {
+        Py_INCREF(self->default_class);
+        return self->default_class;
+    }
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyObject *cls;
+    if (_PyType_Lookup(Py_TYPE(target), str_class) == object_class_descr) {
+        /* The target does not override __class__: it is its type. */
+        cls = (PyObject *)Py_TYPE(target);
+        Py_INCREF(cls);
+    }
+    else {
+        cls = PyObject_GetAttr(target, str_class);
+    }
+    Py_DECREF(target);
+    return cls;
+}
+
+static int
+proxy_set_class(ProxyObject *self, PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "can't delete __class__ attribute");
+        return -1;
+    }
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return -1;
+    }
+    int rc = PyObject_SetAttrString(target, "__class__", value);
+    Py_DECREF(target);
+    return rc;
+}
+
+static PyObject *
+proxy_get_wrapped(ProxyObject *self, void *closure)
+{
+    return proxy_target(self);
+}
+
+static int
+proxy_set_wrapped(ProxyObject *self, PyObject *value, void *closure)
+{
+    /* Deleting un-resolves the proxy: the next access calls the factory. */
+    Py_XINCREF(value);
+    Py_XSETREF(self->target, value);
+    return 0;
+}
+
+static PyObject *
+proxy_get_resolved(ProxyObject *self, void *closure)
+{
+    return PyBool_FromLong(self->target != NULL);
+}
+
+static PyGetSetDef proxy_getset[] = {
+    {"__class__", (getter)proxy_get_class, (setter)proxy_set_class,
+     "The target's class (the cached default class while unresolved).", NULL},
+    {"__proxy_wrapped__", (getter)proxy_get_wrapped, (setter)proxy_set_wrapped,
+     "The target, resolved on first access; assign to replace it, delete to "
+     "un-resolve.",
+     NULL},
+    {"__proxy_resolved__", (getter)proxy_get_resolved, NULL,
+     "Whether the target is resolved.", NULL},
+    {NULL},
+};
+
+static PyMemberDef proxy_members[] = {
+    {"__proxy_factory__", T_OBJECT_EX, offsetof(ProxyObject, factory), 0,
+     "The factory that returns the target."},
+    {"__proxy_target__", T_OBJECT_EX, offsetof(ProxyObject, target), 0,
+     "The target once resolved (unset while unresolved)."},
+    {"__proxy_default_class__", T_OBJECT_EX,
+     offsetof(ProxyObject, default_class), 0,
+     "Class reported by __class__ while unresolved, or None."},
+    {"__proxy_default_hash__", T_OBJECT_EX,
+     offsetof(ProxyObject, default_hash), 0,
+     "Hash reported while unresolved (or the TypeError to raise), or None."},
+    {"__proxy_flight__", T_OBJECT, offsetof(ProxyObject, flight), 0,
+     "Private: the resolution in progress, if any."},
+    {NULL},
+};
+
+/* ---------------------------------------------------------- object protocol */
+
+static PyObject *
+proxy_str(ProxyObject *self)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_Str(target);
+    Py_DECREF(target);
+    return result;
+}
+
+static Py_hash_t
+proxy_hash(ProxyObject *self)
+{
+    if (self->target == NULL && self->default_hash != NULL &&
+        self->default_hash != Py_None) {
+        if (PyExceptionInstance_Check(self->default_hash)) {
+            PyErr_SetObject((PyObject *)Py_TYPE(self->default_hash),
+                            self->default_hash);
+            return -1;
+        }
+        return PyLong_AsSsize_t(self->default_hash);
+    }
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return -1;
+    }
+    Py_hash_t h = PyObject_Hash(target);
+    Py_DECREF(target);
+    return h;
+}
+
+static PyObject *
+proxy_richcompare(ProxyObject *self, PyObject *other, int op)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_RichCompare(target, other, op);
+    Py_DECREF(target);
+    return result;
+}
+
+static PyObject *
+proxy_call(ProxyObject *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_Call(target, args, kwargs);
+    Py_DECREF(target);
+    return result;
+}
+
+static PyObject *
+proxy_iter(ProxyObject *self)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_GetIter(target);
+    Py_DECREF(target);
+    return result;
+}
+
+static PyObject *
+proxy_iternext(ProxyObject *self)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyObject *result;
+    if (PyIter_Check(target)) {
+        result = (*Py_TYPE(target)->tp_iternext)(target);
+    }
+    else {
+        PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator",
+                     Py_TYPE(target)->tp_name);
+        result = NULL;
+    }
+    Py_DECREF(target);
+    return result;
+}
+
+/* ------------------------------------------------------------------ numbers */
+
+#define UNARY(NAME, CALL)                                                      \
+    static PyObject *NAME(ProxyObject *self)                                   \
+    {                                                                          \
+        PyObject *target = proxy_target(self);                                 \
+        if (target == NULL) {                                                  \
+            return NULL;                                                       \
+        }                                                                      \
+        PyObject *result = CALL(target);                                       \
+        Py_DECREF(target);                                                     \
+        return result;                                                         \
+    }
+
+/* Either operand may be the proxy (the reflected case). An operand whose type
+ * has this very function in the slot is a proxy that did not override the
+ * operator: it is unwrapped, and the operation runs as it would on the targets.
+ * (Comparing the slot is exact and cheaper than a subtype check.) */
+#define HAS_SLOT(op, SLOT, NAME)                                               \
+    (Py_TYPE(op)->tp_as_number != NULL &&                                      \
+     Py_TYPE(op)->tp_as_number->SLOT == (void *)NAME)
+
+#define BINARY(NAME, SLOT, CALL)                                               \
+    static PyObject *NAME(PyObject *a, PyObject *b)                            \
+    {                                                                          \
+        PyObject *x = HAS_SLOT(a, SLOT, NAME) ? proxy_target((ProxyObject *)a) \
+                                              : (Py_INCREF(a), a);             \
+        if (x == NULL) {                                                       \
+            return NULL;                                                       \
+        }                                                                      \
+        PyObject *y = HAS_SLOT(b, SLOT, NAME) ? proxy_target((ProxyObject *)b) \
+                                              : (Py_INCREF(b), b);             \
+        if (y == NULL) {                                                       \
+            Py_DECREF(x);                                                      \
+            return NULL;                                                       \
+        }                                                                      \
+        PyObject *result = CALL(x, y);                                         \
+        Py_DECREF(x);                                                          \
+        Py_DECREF(y);                                                          \
+        return result;                                                         \
+    }
+
+/* In place: the result becomes the new target and the proxy itself is
+ * returned, so `p += 1` keeps `p` a proxy. Only called with the proxy on the
+ * left. */
+#define INPLACE(NAME, CALL)                                                    \
+    static PyObject *NAME(ProxyObject *self, PyObject *other)                  \
+    {                                                                          \
+        PyObject *target = proxy_target(self);                                 \
+        if (target == NULL) {                                                  \
+            return NULL;                                                       \
+        }                                                                      \
+        PyObject *y = unwrap(other);                                           \
+        if (y == NULL) {                                                       \
+            Py_DECREF(target);                                                 \
+            return NULL;                                                       \
+        }                                                                      \
+        PyObject *result = CALL(target, y);                                    \
+        Py_DECREF(target);                                                     \
+        Py_DECREF(y);                                                          \
+        if (result == NULL) {                                                  \
+            return NULL;                                                       \
+        }                                                                      \
+        Py_XSETREF(self->target, result);                                      \
+        Py_INCREF(self);                                                       \
+        return (PyObject *)self;                                               \
+    }
+
+UNARY(proxy_negative, PyNumber_Negative)
+UNARY(proxy_positive, PyNumber_Positive)
+UNARY(proxy_absolute, PyNumber_Absolute)
+UNARY(proxy_invert, PyNumber_Invert)
+UNARY(proxy_int, PyNumber_Long)
+UNARY(proxy_float, PyNumber_Float)
+UNARY(proxy_index, PyNumber_Index)
+
+BINARY(proxy_add, nb_add, PyNumber_Add)
+BINARY(proxy_subtract, nb_subtract, PyNumber_Subtract)
+BINARY(proxy_multiply, nb_multiply, PyNumber_Multiply)
+BINARY(proxy_matrix_multiply, nb_matrix_multiply, PyNumber_MatrixMultiply)
+BINARY(proxy_remainder, nb_remainder, PyNumber_Remainder)
+BINARY(proxy_divmod, nb_divmod, PyNumber_Divmod)
+BINARY(proxy_lshift, nb_lshift, PyNumber_Lshift)
+BINARY(proxy_rshift, nb_rshift, PyNumber_Rshift)
+BINARY(proxy_and, nb_and, PyNumber_And)
+BINARY(proxy_xor, nb_xor, PyNumber_Xor)
+BINARY(proxy_or, nb_or, PyNumber_Or)
+BINARY(proxy_floor_divide, nb_floor_divide, PyNumber_FloorDivide)
+BINARY(proxy_true_divide, nb_true_divide, PyNumber_TrueDivide)
+
+INPLACE(proxy_inplace_add, PyNumber_InPlaceAdd)
+INPLACE(proxy_inplace_subtract, PyNumber_InPlaceSubtract)
+INPLACE(proxy_inplace_multiply, PyNumber_InPlaceMultiply)
+INPLACE(proxy_inplace_matrix_multiply, PyNumber_InPlaceMatrixMultiply)
+INPLACE(proxy_inplace_remainder, PyNumber_InPlaceRemainder)
+INPLACE(proxy_inplace_lshift, PyNumber_InPlaceLshift)
+INPLACE(proxy_inplace_rshift, PyNumber_InPlaceRshift)
+INPLACE(proxy_inplace_and, PyNumber_InPlaceAnd)
+INPLACE(proxy_inplace_xor, PyNumber_InPlaceXor)
+INPLACE(proxy_inplace_or, PyNumber_InPlaceOr)
+INPLACE(proxy_inplace_floor_divide, PyNumber_InPlaceFloorDivide)
+INPLACE(proxy_inplace_true_divide, PyNumber_InPlaceTrueDivide)
+
+static PyObject *
+proxy_power(PyObject *a, PyObject *b, PyObject *c)
+{
+    PyObject *x = NULL, *y = NULL, *z = NULL, *result = NULL;
+    if ((x = unwrap(a)) == NULL || (y = unwrap(b)) == NULL ||
+        (z = unwrap(c)) == NULL) {
+        goto done;
+    }
+    result = PyNumber_Power(x, y, z);
+done:
+    Py_XDECREF(x);
+    Py_XDECREF(y);
+    Py_XDECREF(z);
+    return result;
+}
+
+static PyObject *
+proxy_inplace_power(ProxyObject *self, PyObject *other, PyObject *mod)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyObject *y = unwrap(other);
+    if (y == NULL) {
+        Py_DECREF(target);
+        return NULL;
+    }
+    PyObject *result = PyNumber_InPlacePower(target, y, mod);
+    Py_DECREF(target);
+    Py_DECREF(y);
+    if (result == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(self->target, result);
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+static int
+proxy_bool(ProxyObject *self)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return -1;
+    }
+    int result = PyObject_IsTrue(target);
+    Py_DECREF(target);
+    return result;
+}
+
+static PyNumberMethods proxy_as_number = {
+    .nb_add = proxy_add,
+    .nb_subtract = proxy_subtract,
+    .nb_multiply = proxy_multiply,
+    .nb_remainder = proxy_remainder,
+    .nb_divmod = proxy_divmod,
+    .nb_power = proxy_power,
+    .nb_negative = (unaryfunc)proxy_negative,
+    .nb_positive = (unaryfunc)proxy_positive,
+    .nb_absolute = (unaryfunc)proxy_absolute,
+    .nb_bool = (inquiry)proxy_bool,
+    .nb_invert = (unaryfunc)proxy_invert,
+    .nb_lshift = proxy_lshift,
+    .nb_rshift = proxy_rshift,
+    .nb_and = proxy_and,
+    .nb_xor = proxy_xor,
+    .nb_or = proxy_or,
+    .nb_int = (unaryfunc)proxy_int,
+    .nb_float = (unaryfunc)proxy_float,
+    .nb_inplace_add = (binaryfunc)proxy_inplace_add,
+    .nb_inplace_subtract = (binaryfunc)proxy_inplace_subtract,
+    .nb_inplace_multiply = (binaryfunc)proxy_inplace_multiply,
+    .nb_inplace_remainder = (binaryfunc)proxy_inplace_remainder,
+    .nb_inplace_power = (ternaryfunc)proxy_inplace_power,
+    .nb_inplace_lshift = (binaryfunc)proxy_inplace_lshift,
+    .nb_inplace_rshift = (binaryfunc)proxy_inplace_rshift,
+    .nb_inplace_and = (binaryfunc)proxy_inplace_and,
+    .nb_inplace_xor = (binaryfunc)proxy_inplace_xor,
+    .nb_inplace_or = (binaryfunc)proxy_inplace_or,
+    .nb_floor_divide = proxy_floor_divide,
+    .nb_true_divide = proxy_true_divide,
+    .nb_inplace_floor_divide = (binaryfunc)proxy_inplace_floor_divide,
+    .nb_inplace_true_divide = (binaryfunc)proxy_inplace_true_divide,
+    .nb_index = (unaryfunc)proxy_index,
+    .nb_matrix_multiply = proxy_matrix_multiply,
+    .nb_inplace_matrix_multiply = (binaryfunc)proxy_inplace_matrix_multiply,
+};
+
+/* --------------------------------------------------------------- containers */
+
+static Py_ssize_t
+proxy_length(ProxyObject *self)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return -1;
+    }
+    Py_ssize_t result = PyObject_Size(target);
+    Py_DECREF(target);
+    return result;
+}
+
+static PyObject *
+proxy_getitem(ProxyObject *self, PyObject *key)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return NULL;
+    }
+    PyMappingMethods *mapping = Py_TYPE(target)->tp_as_mapping;
+    PyObject *result = (mapping != NULL && mapping->mp_subscript != NULL)
+                           ? mapping->mp_subscript(target, key)
+                           : PyObject_GetItem(target, key);
+    Py_DECREF(target);
+    return result;
+}
+
+static int
+proxy_setitem(ProxyObject *self, PyObject *key, PyObject *value)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return -1;
+    }
+    int rc = value == NULL ? PyObject_DelItem(target, key)
+                           : PyObject_SetItem(target, key, value);
+    Py_DECREF(target);
+    return rc;
+}
+
+/* Present so that C code testing PySequence_Check (numpy's array coercion,
+ * reversed()) treats a proxied sequence like the sequence it wraps. */
+static PyObject *
+proxy_sq_item(ProxyObject *self, Py_ssize_t index)
+{
+    PyObject *key = PyLong_FromSsize_t(index);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *result = proxy_getitem(self, key);
+    Py_DECREF(key);
+    return result;
+}
+
+static int
+proxy_contains(ProxyObject *self, PyObject *value)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return -1;
+    }
+    int result = PySequence_Contains(target, value);
+    Py_DECREF(target);
+    return result;
+}
+
+static PyMappingMethods proxy_as_mapping = {
+    .mp_length = (lenfunc)proxy_length,
+    .mp_subscript = (binaryfunc)proxy_getitem,
+    .mp_ass_subscript = (objobjargproc)proxy_setitem,
+};
+
+static PySequenceMethods proxy_as_sequence = {
+    .sq_length = (lenfunc)proxy_length,
+    .sq_item = (ssizeargfunc)proxy_sq_item,
+    .sq_contains = (objobjproc)proxy_contains,
+};
+
+/* ------------------------------------------------------------------- buffer */
+
+static int
+proxy_getbuffer(ProxyObject *self, Py_buffer *view, int flags)
+{
+    PyObject *target = proxy_target(self);
+    if (target == NULL) {
+        return -1;
+    }
+    /* The exporter fills view->obj with the target, so releasing the view
+     * releases the target's buffer directly. */
+    int rc = PyObject_GetBuffer(target, view, flags);
+    Py_DECREF(target);
+    return rc;
+}
+
+static PyBufferProcs proxy_as_buffer = {
+    .bf_getbuffer = (getbufferproc)proxy_getbuffer,
+};
+
+/* -------------------------------------------------------------------- type */
+
+PyDoc_STRVAR(proxy_doc,
+             "ProxyBase(factory, *, cache_defaults=False, target=None)\n--\n\n"
+             "C-accelerated base of proxystore.proxy.Proxy.");
+
+static PyTypeObject ProxyBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "proxystore.proxy._cproxy.ProxyBase",
+    .tp_basicsize = sizeof(ProxyObject),
+    .tp_dealloc = (destructor)proxy_dealloc,
+    .tp_as_number = &proxy_as_number,
+    .tp_as_sequence = &proxy_as_sequence,
+    .tp_as_mapping = &proxy_as_mapping,
+    .tp_hash = (hashfunc)proxy_hash,
+    .tp_call = (ternaryfunc)proxy_call,
+    .tp_str = (reprfunc)proxy_str,
+    .tp_getattro = (getattrofunc)proxy_getattro,
+    .tp_setattro = (setattrofunc)proxy_setattro,
+    .tp_as_buffer = &proxy_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = proxy_doc,
+    .tp_traverse = (traverseproc)proxy_traverse,
+    .tp_clear = (inquiry)proxy_clear,
+    .tp_richcompare = (richcmpfunc)proxy_richcompare,
+    .tp_weaklistoffset = offsetof(ProxyObject, weakreflist),
+    .tp_iter = (getiterfunc)proxy_iter,
+    .tp_iternext = (iternextfunc)proxy_iternext,
+    .tp_members = proxy_members,
+    .tp_getset = proxy_getset,
+    .tp_init = (initproc)proxy_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ------------------------------------------------------------------ module */
+
+static PyObject *
+set_resolver(PyObject *module, PyObject *func)
+{
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "the resolver must be callable");
+        return NULL;
+    }
+    Py_INCREF(func);
+    Py_XSETREF(resolver, func);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"set_resolver", (PyCFunction)set_resolver, METH_O,
+     "Install the slow-path resolver called for unresolved proxies."},
+    {NULL},
+};
+
+static struct PyModuleDef cproxy_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "proxystore.proxy._cproxy",
+    .m_doc = "C accelerator of proxystore.proxy.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__cproxy(void)
+{
+    str_doc = PyUnicode_InternFromString("__doc__");
+    str_module = PyUnicode_InternFromString("__module__");
+    str_annotations = PyUnicode_InternFromString("__annotations__");
+    str_orig_class = PyUnicode_InternFromString("__orig_class__");
+    str_class = PyUnicode_InternFromString("__class__");
+    if (!str_doc || !str_module || !str_annotations || !str_orig_class ||
+        !str_class) {
+        return NULL;
+    }
+    if (PyType_Ready(&ProxyBaseType) < 0) {
+        return NULL;
+    }
+    /* Borrowed: both types live as long as the interpreter. */
+    proxy_class_descr = _PyType_Lookup(&ProxyBaseType, str_class);
+    object_class_descr = _PyType_Lookup(&PyBaseObject_Type, str_class);
+    PyObject *module = PyModule_Create(&cproxy_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&ProxyBaseType);
+    if (PyModule_AddObject(module, "ProxyBase", (PyObject *)&ProxyBaseType) < 0) {
+        Py_DECREF(&ProxyBaseType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,13 @@
+from collections.abc import Callable
+from typing import Any
+
+class ProxyBase:
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        *,
+        cache_defaults: bool = False,
+        target: Any = None,
+    ) -> None: ...
+
+def set_resolver(func: Callable[[Any], Any], /) -> None: ...

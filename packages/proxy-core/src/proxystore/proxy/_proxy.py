@@ -1,0 +1,255 @@
+"""The `Proxy` class: a transparent, lazy reference to a target object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+from proxystore.proxy._base import ProxyBase
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
+
+__all__ = [
+    'DefaultClassType',
+    'DefaultHashType',
+    'FactoryType',
+    'Proxy',
+    '_proxy_trampoline',
+]
+
+T = TypeVar('T')
+
+FactoryType: TypeAlias = Callable[[], T]
+"""A callable without arguments that returns the target of a proxy."""
+DefaultClassType: TypeAlias = 'type | None'
+"""The class an unresolved proxy reports, if cached."""
+DefaultHashType: TypeAlias = 'Exception | int | None'
+"""The hash an unresolved proxy reports (or the error to raise), if cached."""
+
+_CO_ITERABLE_COROUTINE = 0x0100
+
+
+class Proxy(ProxyBase, Generic[T]):
+    """A transparent, lazy reference to a target object.
+
+    The proxy is created from a *factory*, a callable without arguments that
+    returns the *target*. The factory is not called until the proxy is first used
+    (*resolved*); from then on every operation on the proxy (attributes,
+    operators, containers, iteration, calls, comparisons, hashing, the buffer
+    protocol, ``isinstance``) is forwarded to the target, so code that receives
+    the proxy cannot tell it from the target. ``isinstance(p, Proxy)`` and
+    ``repr(p)`` never resolve the proxy.
+
+    Resolution is thread-safe: however many threads touch an unresolved proxy at
+    once, the factory runs exactly once. If the factory raises, the access raises
+    `ProxyResolveError` (the original exception is its ``cause``) and the proxy
+    stays unresolved, so a later access tries again.
+
+    Pickling a proxy pickles only its factory (and the cached defaults), never the
+    target: the receiver gets an unresolved proxy. `copy.copy` and
+    `copy.deepcopy` return a copy of the target.
+
+    Example:
+        ```python
+        import numpy
+        from proxystore.proxy import Proxy
+
+        x = numpy.array([1, 2, 3])
+        p = Proxy(lambda: x)
+        assert isinstance(p, Proxy) and isinstance(p, numpy.ndarray)
+        assert numpy.sum(p) == 6
+        ```
+
+    Args:
+        factory: Callable without arguments that returns the target.
+        cache_defaults: With ``target``, remember the target's class and hash so
+            that ``isinstance`` and ``hash`` keep answering without resolving once
+            the proxy is pickled and unpickled elsewhere.
+        target: The target, if already at hand: the proxy starts resolved.
+
+    Raises:
+        TypeError: If ``factory`` is not callable.
+    """
+
+    __slots__ = ()
+    __module__ = 'proxystore.proxy'
+
+    if TYPE_CHECKING:
+        __proxy_factory__: FactoryType[T]
+        __proxy_default_class__: DefaultClassType
+        __proxy_default_hash__: DefaultHashType
+
+        def __init__(
+            self,
+            factory: FactoryType[T],
+            *,
+            cache_defaults: bool = False,
+            target: T | None = None,
+        ) -> None: ...
+
+    # --- never resolves ---------------------------------------------------
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        try:
+            factory = repr(self.__proxy_factory__)
+        except AttributeError:
+            return f'<{name} at {id(self):#x} (uninitialized)>'
+        if not self.__proxy_resolved__:
+            return f'<{name} at {id(self):#x} with factory {factory}>'
+        target = self.__proxy_wrapped__
+        return (
+            f'<{name} at {id(self):#x} wrapping {target!r} at {id(target):#x} '
+            f'with factory {factory}>'
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        try:
+            factory = self.__proxy_factory__
+        except AttributeError:
+            raise TypeError(
+                'Cannot pickle an uninitialized proxy: it has no factory.',
+            ) from None
+        return (
+            _proxy_trampoline,
+            (factory, self.__proxy_default_class__, self.__proxy_default_hash__),
+        )
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        return self.__reduce__()
+
+    # --- protocols looked up on the type, forwarded to the target ----------
+
+    def __copy__(self) -> T:
+        import copy
+
+        return copy.copy(self.__proxy_wrapped__)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> T:
+        import copy
+
+        return copy.deepcopy(self.__proxy_wrapped__, memo)
+
+    def __format__(self, format_spec: str) -> str:
+        return format(self.__proxy_wrapped__, format_spec)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        if ndigits is None:
+            return round(self.__proxy_wrapped__)
+        return round(self.__proxy_wrapped__, ndigits)
+
+    def __trunc__(self) -> Any:
+        import math
+
+        return math.trunc(self.__proxy_wrapped__)
+
+    def __floor__(self) -> Any:
+        import math
+
+        return math.floor(self.__proxy_wrapped__)
+
+    def __ceil__(self) -> Any:
+        import math
+
+        return math.ceil(self.__proxy_wrapped__)
+
+    def __complex__(self) -> complex:
+        return complex(self.__proxy_wrapped__)
+
+    def __bytes__(self) -> bytes:
+        return bytes(self.__proxy_wrapped__)
+
+    def __fspath__(self) -> Any:
+        return os.fspath(self.__proxy_wrapped__)
+
+    def __sizeof__(self) -> int:
+        return self.__proxy_wrapped__.__sizeof__()  # type: ignore[no-any-return]
+
+    def __length_hint__(self) -> Any:
+        target = self.__proxy_wrapped__
+        hint = getattr(type(target), '__length_hint__', None)
+        return NotImplemented if hint is None else hint(target)
+
+    def __reversed__(self) -> Any:
+        return reversed(self.__proxy_wrapped__)
+
+    def __dir__(self) -> list[str]:
+        return dir(self.__proxy_wrapped__)
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return isinstance(instance, self.__proxy_wrapped__)
+
+    def __subclasscheck__(self, subclass: type) -> bool:
+        return issubclass(subclass, self.__proxy_wrapped__)
+
+    def __enter__(self) -> Any:
+        target = self.__proxy_wrapped__
+        return _special(target, '__enter__', 'the context manager protocol')(target)
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        target = self.__proxy_wrapped__
+        exit_ = _special(target, '__exit__', 'the context manager protocol')
+        return exit_(target, *exc_info)
+
+    def __aenter__(self) -> Any:
+        target = self.__proxy_wrapped__
+        protocol = 'the asynchronous context manager protocol'
+        return _special(target, '__aenter__', protocol)(target)
+
+    def __aexit__(self, *exc_info: Any) -> Any:
+        target = self.__proxy_wrapped__
+        protocol = 'the asynchronous context manager protocol'
+        return _special(target, '__aexit__', protocol)(target, *exc_info)
+
+    def __aiter__(self) -> Any:
+        target = self.__proxy_wrapped__
+        return _special(target, '__aiter__', 'asynchronous iteration')(target)
+
+    def __anext__(self) -> Any:
+        target = self.__proxy_wrapped__
+        return _special(target, '__anext__', 'asynchronous iteration')(target)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        target = self.__proxy_wrapped__
+        code = getattr(target, 'gi_code', None)
+        if code is not None and code.co_flags & _CO_ITERABLE_COROUTINE:
+            # A generator-based coroutine (types.coroutine) awaits by iteration.
+            return (yield from target)
+        await_ = getattr(type(target), '__await__', None)
+        if await_ is None:
+            raise TypeError(
+                f"object {type(target).__name__} can't be used in 'await' expression",
+            )
+        return (yield from await_(target))
+
+
+def _special(target: Any, name: str, protocol: str) -> Callable[..., Any]:
+    """Look up a special method on the target's type, as the interpreter does."""
+    method = getattr(type(target), name, None)
+    if method is None:
+        raise TypeError(
+            f"'{type(target).__name__}' object does not support {protocol}",
+        )
+    return method  # type: ignore[no-any-return]
+
+
+def _proxy_trampoline(
+    factory: FactoryType[T],
+    default_class: DefaultClassType = None,
+    default_hash: DefaultHashType = None,
+) -> Proxy[T]:
+    """Rebuild an unpickled proxy from its factory and cached defaults."""
+    proxy = Proxy(factory)
+    proxy.__proxy_default_class__ = default_class
+    proxy.__proxy_default_hash__ = default_hash
+    return proxy
+
+
+# Pickles name the public module, so they stay short and independent of this layout.
+_proxy_trampoline.__module__ = 'proxystore.proxy'

@@ -1,0 +1,414 @@
+"""Pure-Python base of `proxystore.proxy.Proxy`.
+
+Same contract as the C accelerator in ``_cproxy.c`` and the same test suite: the
+protocols forwarded here are exactly the slots forwarded there. It is used when the
+accelerator is not built (no C compiler) or when ``PROXYSTORE_PROXY_IMPL=python``.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
+
+from proxystore.proxy._resolution import make_resolver
+
+__all__ = ['ProxyBase']
+
+# Names that the proxy's class defines but that must report the target's value.
+_REPORTS_TARGET = frozenset({'__doc__', '__module__', '__annotations__'})
+_MISSING = object()
+
+
+def _type_lookup(cls: type, name: str) -> object:
+    """Find ``name`` in the class dicts along ``cls.__mro__`` (no metaclass)."""
+    for klass in cls.__mro__:
+        value = klass.__dict__.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
+    return _MISSING
+
+
+class ProxyBase:
+    """Forwards every protocol to the target, resolving it on first use."""
+
+    __slots__ = (
+        '__proxy_default_class__',
+        '__proxy_default_hash__',
+        '__proxy_factory__',
+        '__proxy_flight__',
+        '__proxy_target__',
+        '__weakref__',
+    )
+
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        *,
+        cache_defaults: bool = False,
+        target: Any = None,
+    ) -> None:
+        if not callable(factory):
+            raise TypeError('Factory must be callable.')
+        default_class: Any = None
+        default_hash: Any = None
+        if target is not None and cache_defaults:
+            default_class = target.__class__
+            try:
+                default_hash = hash(target)
+            except TypeError as e:
+                default_hash = e
+        _set_factory(self, factory)
+        _set_default_class(self, default_class)
+        _set_default_hash(self, default_hash)
+        _set_flight(self, None)
+        if target is not None:
+            _set_target(self, target)
+        else:
+            _clear_target(self)
+
+    # --- resolution state -------------------------------------------------
+
+    @property
+    def __proxy_wrapped__(self) -> Any:
+        return _target(self)
+
+    @__proxy_wrapped__.setter
+    def __proxy_wrapped__(self, value: Any) -> None:
+        _set_target(self, value)
+
+    @__proxy_wrapped__.deleter
+    def __proxy_wrapped__(self) -> None:
+        _clear_target(self)
+
+    @property
+    def __proxy_resolved__(self) -> bool:
+        try:
+            _get_target(self)
+        except AttributeError:
+            return False
+        return True
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        try:
+            _get_target(self)
+        except AttributeError:
+            default = _get_default(_get_default_class, self)
+            if default is not None:
+                return default  # type: ignore[no-any-return]
+        return _target(self).__class__  # type: ignore[no-any-return]
+
+    @__class__.setter
+    def __class__(self, value: type) -> None:
+        _target(self).__class__ = value
+
+    # --- attributes -------------------------------------------------------
+
+    def __getattribute__(self, name: str) -> Any:
+        # Attributes the proxy's class defines (slots, methods, the __proxy_*__
+        # members) belong to the proxy; every other name belongs to the target.
+        if name in _REPORTS_TARGET or _type_lookup(type(self), name) is _MISSING:
+            return getattr(_target(self), name)
+        return object.__getattribute__(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _REPORTS_TARGET and _type_lookup(type(self), name) is not _MISSING:
+            object.__setattr__(self, name, value)
+        elif name == '__orig_class__' and not self.__proxy_resolved__:
+            # typing's Proxy[T](...) tags the instance; that must not resolve it.
+            raise AttributeError('an unresolved proxy does not store __orig_class__')
+        else:
+            setattr(_target(self), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name not in _REPORTS_TARGET and _type_lookup(type(self), name) is not _MISSING:
+            object.__delattr__(self, name)
+        else:
+            delattr(_target(self), name)
+
+    # --- object protocol --------------------------------------------------
+
+    def __str__(self) -> str:
+        return str(_target(self))
+
+    def __hash__(self) -> int:
+        try:
+            _get_target(self)
+        except AttributeError:
+            default = _get_default(_get_default_hash, self)
+            if isinstance(default, BaseException):
+                raise default from None
+            if default is not None:
+                return default  # type: ignore[no-any-return]
+        return hash(_target(self))
+
+    def __eq__(self, other: object) -> Any:
+        return _target(self) == other
+
+    def __ne__(self, other: object) -> Any:
+        return _target(self) != other
+
+    def __lt__(self, other: Any) -> Any:
+        return _target(self) < other
+
+    def __le__(self, other: Any) -> Any:
+        return _target(self) <= other
+
+    def __gt__(self, other: Any) -> Any:
+        return _target(self) > other
+
+    def __ge__(self, other: Any) -> Any:
+        return _target(self) >= other
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _target(self)(*args, **kwargs)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(_target(self))
+
+    def __next__(self) -> Any:
+        return next(_target(self))
+
+    def __bool__(self) -> bool:
+        return bool(_target(self))
+
+    def __int__(self) -> int:
+        return int(_target(self))
+
+    def __float__(self) -> float:
+        return float(_target(self))
+
+    def __index__(self) -> int:
+        return operator.index(_target(self))
+
+    # --- containers -------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(_target(self))
+
+    def __getitem__(self, key: Any) -> Any:
+        return _target(self)[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _target(self)[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del _target(self)[key]
+
+    def __contains__(self, value: object) -> bool:
+        return value in _target(self)
+
+    if sys.version_info >= (3, 12):  # pragma: no cover - exercised on 3.12+
+
+        def __buffer__(self, flags: int) -> memoryview:
+            target = _target(self)
+            try:
+                export = type(target).__buffer__
+            except AttributeError:
+                raise TypeError(
+                    'a bytes-like object is required, '
+                    f"not '{type(target).__name__}'",
+                ) from None
+            return export(target, flags)  # type: ignore[no-any-return]
+
+    # --- numbers ----------------------------------------------------------
+
+    def __neg__(self) -> Any:
+        return -_target(self)
+
+    def __pos__(self) -> Any:
+        return +_target(self)
+
+    def __abs__(self) -> Any:
+        return abs(_target(self))
+
+    def __invert__(self) -> Any:
+        return ~_target(self)
+
+    def __add__(self, other: Any) -> Any:
+        return _target(self) + other
+
+    def __radd__(self, other: Any) -> Any:
+        return other + _target(self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _target(self) - other
+
+    def __rsub__(self, other: Any) -> Any:
+        return other - _target(self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _target(self) * other
+
+    def __rmul__(self, other: Any) -> Any:
+        return other * _target(self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _target(self) @ other
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return other @ _target(self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _target(self) / other
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return other / _target(self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return _target(self) // other
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return other // _target(self)
+
+    def __mod__(self, other: Any) -> Any:
+        return _target(self) % other
+
+    def __rmod__(self, other: Any) -> Any:
+        return other % _target(self)
+
+    def __divmod__(self, other: Any) -> Any:
+        return divmod(_target(self), other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return divmod(other, _target(self))
+
+    def __pow__(self, other: Any, modulo: Any = None) -> Any:
+        if modulo is None:
+            return pow(_target(self), other)
+        return pow(_target(self), other, modulo)
+
+    def __rpow__(self, other: Any, modulo: Any = None) -> Any:
+        if modulo is None:
+            return pow(other, _target(self))
+        return pow(other, _target(self), modulo)
+
+    def __lshift__(self, other: Any) -> Any:
+        return _target(self) << other
+
+    def __rlshift__(self, other: Any) -> Any:
+        return other << _target(self)
+
+    def __rshift__(self, other: Any) -> Any:
+        return _target(self) >> other
+
+    def __rrshift__(self, other: Any) -> Any:
+        return other >> _target(self)
+
+    def __and__(self, other: Any) -> Any:
+        return _target(self) & other
+
+    def __rand__(self, other: Any) -> Any:
+        return other & _target(self)
+
+    def __xor__(self, other: Any) -> Any:
+        return _target(self) ^ other
+
+    def __rxor__(self, other: Any) -> Any:
+        return other ^ _target(self)
+
+    def __or__(self, other: Any) -> Any:
+        return _target(self) | other
+
+    def __ror__(self, other: Any) -> Any:
+        return other | _target(self)
+
+    # In place: the result becomes the new target and the proxy itself is
+    # returned, so `p += 1` keeps `p` a proxy.
+
+    def __iadd__(self, other: Any) -> Any:
+        _set_target(self, operator.iadd(_target(self), other))
+        return self
+
+    def __isub__(self, other: Any) -> Any:
+        _set_target(self, operator.isub(_target(self), other))
+        return self
+
+    def __imul__(self, other: Any) -> Any:
+        _set_target(self, operator.imul(_target(self), other))
+        return self
+
+    def __imatmul__(self, other: Any) -> Any:
+        _set_target(self, operator.imatmul(_target(self), other))
+        return self
+
+    def __itruediv__(self, other: Any) -> Any:
+        _set_target(self, operator.itruediv(_target(self), other))
+        return self
+
+    def __ifloordiv__(self, other: Any) -> Any:
+        _set_target(self, operator.ifloordiv(_target(self), other))
+        return self
+
+    def __imod__(self, other: Any) -> Any:
+        _set_target(self, operator.imod(_target(self), other))
+        return self
+
+    def __ipow__(self, other: Any) -> Any:
+        _set_target(self, operator.ipow(_target(self), other))
+        return self
+
+    def __ilshift__(self, other: Any) -> Any:
+        _set_target(self, operator.ilshift(_target(self), other))
+        return self
+
+    def __irshift__(self, other: Any) -> Any:
+        _set_target(self, operator.irshift(_target(self), other))
+        return self
+
+    def __iand__(self, other: Any) -> Any:
+        _set_target(self, operator.iand(_target(self), other))
+        return self
+
+    def __ixor__(self, other: Any) -> Any:
+        _set_target(self, operator.ixor(_target(self), other))
+        return self
+
+    def __ior__(self, other: Any) -> Any:
+        _set_target(self, operator.ior(_target(self), other))
+        return self
+
+
+def _slot(name: str) -> Any:
+    return ProxyBase.__dict__[name]
+
+
+_get_target = _slot('__proxy_target__').__get__
+_set_target = _slot('__proxy_target__').__set__
+_set_factory = _slot('__proxy_factory__').__set__
+_get_default_class = _slot('__proxy_default_class__').__get__
+_set_default_class = _slot('__proxy_default_class__').__set__
+_get_default_hash = _slot('__proxy_default_hash__').__get__
+_set_default_hash = _slot('__proxy_default_hash__').__set__
+_set_flight = _slot('__proxy_flight__').__set__
+
+
+def _clear_target(proxy: ProxyBase) -> None:
+    try:
+        _slot('__proxy_target__').__delete__(proxy)
+    except AttributeError:
+        pass
+
+
+def _get_default(getter: Callable[[Any], Any], proxy: ProxyBase) -> Any:
+    try:
+        return getter(proxy)
+    except AttributeError:  # an uninitialised proxy has no defaults
+        return None
+
+
+_resolve = make_resolver(
+    _slot('__proxy_factory__'),
+    _slot('__proxy_target__'),
+    _slot('__proxy_flight__'),
+)
+
+
+def _target(proxy: ProxyBase) -> Any:
+    try:
+        return _get_target(proxy)
+    except AttributeError:
+        return _resolve(proxy)

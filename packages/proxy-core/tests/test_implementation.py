@@ -1,0 +1,93 @@
+"""Choosing the implementation, and the import surface of the package."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import proxystore.proxy
+from proxystore.proxy import IMPLEMENTATION
+from proxystore.proxy import IMPLEMENTATION_ENV
+from proxystore.proxy import Proxy
+
+
+def _run(code: str, impl: str | None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop(IMPLEMENTATION_ENV, None)
+    if impl is not None:
+        env[IMPLEMENTATION_ENV] = impl
+    return subprocess.run(
+        [sys.executable, '-c', code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_requested_implementation_is_used() -> None:
+    requested = os.environ.get(IMPLEMENTATION_ENV, 'auto')
+    if requested in ('c', 'python'):
+        assert requested == IMPLEMENTATION
+    assert IMPLEMENTATION in ('c', 'python')
+
+
+def test_base_class_matches_implementation() -> None:
+    base = Proxy.__mro__[1]
+    expected = '_cproxy' if IMPLEMENTATION == 'c' else '_pyproxy'
+    assert base.__module__.endswith(expected)
+
+
+@pytest.mark.parametrize('impl', ['python', 'PYTHON', ' python '])
+def test_python_can_be_forced(impl: str) -> None:
+    result = _run('import proxystore.proxy as p; print(p.IMPLEMENTATION)', impl)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == 'python'
+
+
+def test_invalid_choice_is_a_clear_error() -> None:
+    result = _run('import proxystore.proxy', 'rust')
+    assert result.returncode != 0
+    assert (
+        "ValueError: PROXYSTORE_PROXY_IMPL='rust' is not valid: expected one of "
+        'auto, c, python.'
+    ) in result.stderr
+
+
+def test_accelerator_cannot_be_used_without_resolver() -> None:
+    code = (
+        'import sys; sys.modules["proxystore.proxy"] = None\n'
+        'import importlib.util, pathlib\n'
+        f'path = next(pathlib.Path({os.path.dirname(proxystore.proxy.__file__)!r})'
+        '.glob("_cproxy*.so"))\n'
+        'spec = importlib.util.spec_from_file_location("proxystore.proxy._cproxy", path)\n'
+        'mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n'
+        'len(mod.ProxyBase(list))\n'
+    )
+    if IMPLEMENTATION != 'c':
+        pytest.skip('the C accelerator is not in use')
+    result = _run(code, None)
+    assert 'RuntimeError: proxystore.proxy._cproxy has no resolver' in result.stderr
+
+
+def test_import_is_cheap() -> None:
+    # Importing the proxy must not drag in heavy modules.
+    code = (
+        'import sys, proxystore.proxy\n'
+        'heavy = {"numpy", "asyncio", "concurrent.futures", "pickle", "copy"}\n'
+        'print(sorted(heavy & set(sys.modules)))'
+    )
+    result = _run(code, None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == '[]'
+
+
+def test_namespace_package_has_no_init() -> None:
+    import proxystore
+
+    assert getattr(proxystore, '__file__', None) is None
+    assert len(list(proxystore.__path__)) >= 1

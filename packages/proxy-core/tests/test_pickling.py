@@ -1,0 +1,81 @@
+"""A proxy pickles to its factory only, at every protocol."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import pytest
+
+from proxystore.factory import SimpleFactory
+from proxystore.proxy import Proxy
+from proxystore.proxy import is_resolved
+
+PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
+
+
+def make_list() -> list[int]:
+    return [1, 2, 3]
+
+
+def make_big() -> bytes:
+    return b'x' * 1_000_000
+
+
+@pytest.mark.parametrize('protocol', PROTOCOLS)
+def test_round_trip_is_unresolved(protocol: int) -> None:
+    proxy = Proxy(make_list)
+    assert proxy == [1, 2, 3]
+    copy = pickle.loads(pickle.dumps(proxy, protocol=protocol))
+    assert isinstance(copy, Proxy)
+    assert not is_resolved(copy)
+    assert copy == [1, 2, 3]
+
+
+@pytest.mark.parametrize('protocol', PROTOCOLS)
+def test_pickle_holds_the_factory_not_the_target(protocol: int) -> None:
+    proxy = Proxy(make_big)
+    proxy.__proxy_wrapped__  # noqa: B018
+    data = pickle.dumps(proxy, protocol=protocol)
+    assert len(data) < 200
+    assert b'xxxx' not in data
+
+
+@pytest.mark.parametrize('protocol', PROTOCOLS)
+def test_cached_defaults_travel(protocol: int) -> None:
+    proxy = Proxy(make_list, cache_defaults=True, target=make_list())
+    copy = pickle.loads(pickle.dumps(proxy, protocol=protocol))
+    assert copy.__proxy_default_class__ is list
+    assert isinstance(copy, list)
+    assert not is_resolved(copy)
+
+
+def test_simple_factory_round_trip() -> None:
+    proxy = Proxy(SimpleFactory({'a': 1}))
+    copy = pickle.loads(pickle.dumps(proxy))
+    assert copy == {'a': 1}
+
+
+def test_unpicklable_factory_raises_pickle_error() -> None:
+    proxy = Proxy(lambda: 1)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(proxy)
+
+
+def test_uninitialized_proxy_cannot_be_pickled() -> None:
+    proxy: Proxy[Any] = Proxy.__new__(Proxy)
+    with pytest.raises(TypeError, match='uninitialized proxy'):
+        pickle.dumps(proxy)
+
+
+def test_pickling_never_resolves() -> None:
+    proxy = Proxy(make_list)
+    pickle.dumps(proxy)
+    assert not is_resolved(proxy)
+
+
+def test_proxy_inside_a_container() -> None:
+    proxy = Proxy(make_list)
+    data = pickle.loads(pickle.dumps({'p': proxy, 'q': [proxy]}))
+    assert data['p'] == [1, 2, 3]
+    assert data['p'] is data['q'][0]
