@@ -27,8 +27,8 @@ def test_sequence_operations() -> None:
     assert data == [10, 3, 4]
     proxy.append(5)
     assert data == [10, 3, 4, 5]
-    assert proxy + [6] == [10, 3, 4, 5, 6]
-    assert [0] + proxy == [0, 10, 3, 4, 5]
+    assert proxy + [6] == [10, 3, 4, 5, 6]  # noqa: RUF005
+    assert [0] + proxy == [0, 10, 3, 4, 5]  # noqa: RUF005
     assert proxy * 2 == data * 2
 
 
@@ -45,7 +45,7 @@ def test_mapping_operations() -> None:
     assert proxy | {'c': 3} == {'b': 2, 'c': 3}
     assert list(proxy.items()) == [('b', 2)]
     with pytest.raises(KeyError, match='missing'):
-        proxy['missing']  # noqa: B018
+        proxy['missing']
 
 
 def test_reversed_dict_uses_the_target_protocol() -> None:

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-import proxystore.proxy
 from proxystore.proxy import IMPLEMENTATION
 from proxystore.proxy import IMPLEMENTATION_ENV
 from proxystore.proxy import Proxy
@@ -58,18 +57,19 @@ def test_invalid_choice_is_a_clear_error() -> None:
     ) in result.stderr
 
 
-def test_accelerator_cannot_be_used_without_resolver() -> None:
+@pytest.mark.skipif(IMPLEMENTATION != 'c', reason='the C accelerator is not in use')
+def test_accelerator_alone_refuses_to_resolve() -> None:
+    from proxystore.proxy import _cproxy
+
+    # Load the extension by path, without the package that installs its resolver.
+    name, path = _cproxy.__name__, _cproxy.__file__
     code = (
-        'import sys; sys.modules["proxystore.proxy"] = None\n'
-        'import importlib.util, pathlib\n'
-        f'path = next(pathlib.Path({os.path.dirname(proxystore.proxy.__file__)!r})'
-        '.glob("_cproxy*.so"))\n'
-        'spec = importlib.util.spec_from_file_location("proxystore.proxy._cproxy", path)\n'
-        'mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n'
-        'len(mod.ProxyBase(list))\n'
+        'import importlib.util as u\n'
+        f'spec = u.spec_from_file_location({name!r}, {path!r})\n'
+        'module = u.module_from_spec(spec)\n'
+        'spec.loader.exec_module(module)\n'
+        'len(module.ProxyBase(list))\n'
     )
-    if IMPLEMENTATION != 'c':
-        pytest.skip('the C accelerator is not in use')
     result = _run(code, None)
     assert 'RuntimeError: proxystore.proxy._cproxy has no resolver' in result.stderr
 

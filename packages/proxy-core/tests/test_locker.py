@@ -13,7 +13,9 @@ from proxystore.proxy import is_resolved
 def test_locker_hides_the_proxy_until_unlocked() -> None:
     proxy = Proxy(SimpleFactory([1]))
     locker = ProxyLocker(proxy)
-    with pytest.raises(AttributeError, match='Cannot access proxy attribute of a Locker'):
+    with pytest.raises(
+        AttributeError, match='Cannot access proxy attribute of a Locker'
+    ):
         locker._proxy  # noqa: B018
     assert 'ProxyLocker' in repr(locker)
     assert locker.unlock() is proxy

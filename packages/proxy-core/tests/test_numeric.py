@@ -136,7 +136,7 @@ def test_index() -> None:
 def test_index_refuses_floats_like_the_target() -> None:
     # ProxyStore 1.x truncated silently here.
     with pytest.raises(TypeError, match="'float' object cannot be interpreted"):
-        ['a', 'b'][Proxy(lambda: 1.0)]  # noqa: B018
+        ['a', 'b'][Proxy(lambda: 1.0)]
 
 
 def test_round_with_and_without_digits() -> None:
@@ -178,8 +178,8 @@ def test_numeric_tower(value: Any) -> None:
 
 
 def test_unsupported_operation_raises_target_error() -> None:
-    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \+"):
-        Proxy(lambda: 1) + 'x'  # noqa: B018
+    with pytest.raises(TypeError, match=r'unsupported operand type\(s\) for \+'):
+        Proxy(lambda: 1) + 'x'
 
 
 def test_comparisons_between_proxies() -> None:

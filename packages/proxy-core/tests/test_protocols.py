@@ -139,7 +139,7 @@ async def test_async_iteration() -> None:
 
     assert [x async for x in Proxy(numbers)] == [0, 1, 2]
     iterator = Proxy(numbers)
-    assert await anext(aiter(iterator)) == 0  # noqa: F821
+    assert await anext(aiter(iterator)) == 0
 
 
 async def test_async_context_manager() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyResolveError
 from proxystore.proxy import extract
@@ -79,7 +80,7 @@ def test_failed_resolution_is_retried() -> None:
 
     proxy = Proxy(factory)
     with pytest.raises(ProxyResolveError, match='ConnectionError: server down'):
-        proxy[0]  # noqa: B018
+        proxy[0]
     assert proxy[0] == 7
     assert len(attempts) == 2
 
@@ -100,7 +101,7 @@ def test_uninitialized_proxy_raises_resolve_error() -> None:
         ProxyResolveError,
         match=r'^Proxy is not initialized: __proxy_factory__ is missing\.$',
     ) as exc_info:
-        proxy + 1  # noqa: B018
+        proxy + 1
     assert isinstance(exc_info.value.cause, AttributeError)
     assert 'uninitialized' in repr(proxy)
 
@@ -226,7 +227,7 @@ def test_garbage_collection_of_cycles() -> None:
         pass
 
     node = Node()
-    proxy = Proxy(lambda: node)
+    proxy = Proxy(SimpleFactory(node))
     node.proxy = proxy  # type: ignore[attr-defined]
     resolve(proxy)
     ref = weakref.ref(node)

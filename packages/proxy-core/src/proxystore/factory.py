@@ -26,6 +26,7 @@ class Factory(Generic[T]):
         raise NotImplementedError
 
     def __call__(self) -> T:
+        """Produce the target object (calls `resolve`)."""
         return self.resolve()
 
     def resolve(self) -> T:
@@ -62,9 +63,8 @@ class LambdaFactory(Factory[T]):
 
     def __init__(self, target: Callable[..., T], *args: Any, **kwargs: Any) -> None:
         if not callable(target):
-            raise TypeError(
-                f'LambdaFactory target must be callable, not {type(target).__name__!r}.',
-            )
+            name = type(target).__name__
+            raise TypeError(f'LambdaFactory target must be callable, not {name!r}.')
         self._target = target
         self._args = args
         self._kwargs = kwargs

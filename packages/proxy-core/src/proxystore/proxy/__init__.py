@@ -23,7 +23,9 @@ from proxystore.proxy._proxy import DefaultClassType
 from proxystore.proxy._proxy import DefaultHashType
 from proxystore.proxy._proxy import FactoryType
 from proxystore.proxy._proxy import Proxy
-from proxystore.proxy._proxy import _proxy_trampoline
+
+# Unpickling a proxy calls proxystore.proxy._proxy_trampoline.
+from proxystore.proxy._proxy import _proxy_trampoline  # noqa: F401
 from proxystore.proxy._resolution import ProxyResolveError
 
 __all__ = [
@@ -75,7 +77,7 @@ def extract(proxy: Proxy[T]) -> T:
         ProxyResolveError: If the proxy's factory fails.
     """
     _check(proxy, 'extract')
-    return proxy.__proxy_wrapped__  # type: ignore[no-any-return]
+    return proxy.__proxy_wrapped__
 
 
 def is_resolved(proxy: Proxy[T]) -> bool:
@@ -85,7 +87,7 @@ def is_resolved(proxy: Proxy[T]) -> bool:
         TypeError: If ``proxy`` is not a `Proxy`.
     """
     _check(proxy, 'is_resolved')
-    return proxy.__proxy_resolved__  # type: ignore[no-any-return]
+    return proxy.__proxy_resolved__
 
 
 def resolve(proxy: Proxy[T]) -> None:

@@ -13,7 +13,7 @@ from typing import TypeVar
 from proxystore.proxy._base import ProxyBase
 
 if TYPE_CHECKING:
-    from typing_extensions import TypeAlias
+    from typing import TypeAlias
 
 __all__ = [
     'DefaultClassType',
@@ -93,6 +93,15 @@ class Proxy(ProxyBase, Generic[T]):
             target: T | None = None,
         ) -> None: ...
 
+        @property
+        def __proxy_wrapped__(self) -> T: ...
+
+        @__proxy_wrapped__.setter
+        def __proxy_wrapped__(self, value: T) -> None: ...
+
+        @__proxy_wrapped__.deleter
+        def __proxy_wrapped__(self) -> None: ...
+
     # --- never resolves ---------------------------------------------------
 
     def __repr__(self) -> str:
@@ -137,86 +146,86 @@ class Proxy(ProxyBase, Generic[T]):
         return copy.deepcopy(self.__proxy_wrapped__, memo)
 
     def __format__(self, format_spec: str) -> str:
-        return format(self.__proxy_wrapped__, format_spec)
+        return format(_any(self), format_spec)
 
     def __round__(self, ndigits: int | None = None) -> Any:
         if ndigits is None:
-            return round(self.__proxy_wrapped__)
-        return round(self.__proxy_wrapped__, ndigits)
+            return round(_any(self))
+        return round(_any(self), ndigits)
 
     def __trunc__(self) -> Any:
         import math
 
-        return math.trunc(self.__proxy_wrapped__)
+        return math.trunc(_any(self))
 
     def __floor__(self) -> Any:
         import math
 
-        return math.floor(self.__proxy_wrapped__)
+        return math.floor(_any(self))
 
     def __ceil__(self) -> Any:
         import math
 
-        return math.ceil(self.__proxy_wrapped__)
+        return math.ceil(_any(self))
 
     def __complex__(self) -> complex:
-        return complex(self.__proxy_wrapped__)
+        return complex(_any(self))
 
     def __bytes__(self) -> bytes:
-        return bytes(self.__proxy_wrapped__)
+        return bytes(_any(self))
 
     def __fspath__(self) -> Any:
-        return os.fspath(self.__proxy_wrapped__)
+        return os.fspath(_any(self))
 
     def __sizeof__(self) -> int:
-        return self.__proxy_wrapped__.__sizeof__()  # type: ignore[no-any-return]
+        return _any(self).__sizeof__()  # type: ignore[no-any-return]
 
     def __length_hint__(self) -> Any:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         hint = getattr(type(target), '__length_hint__', None)
         return NotImplemented if hint is None else hint(target)
 
     def __reversed__(self) -> Any:
-        return reversed(self.__proxy_wrapped__)
+        return reversed(_any(self))
 
     def __dir__(self) -> list[str]:
-        return dir(self.__proxy_wrapped__)
+        return dir(_any(self))
 
     def __instancecheck__(self, instance: Any) -> bool:
-        return isinstance(instance, self.__proxy_wrapped__)
+        return isinstance(instance, _any(self))
 
     def __subclasscheck__(self, subclass: type) -> bool:
-        return issubclass(subclass, self.__proxy_wrapped__)
+        return issubclass(subclass, _any(self))
 
     def __enter__(self) -> Any:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         return _special(target, '__enter__', 'the context manager protocol')(target)
 
     def __exit__(self, *exc_info: Any) -> Any:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         exit_ = _special(target, '__exit__', 'the context manager protocol')
         return exit_(target, *exc_info)
 
     def __aenter__(self) -> Any:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         protocol = 'the asynchronous context manager protocol'
         return _special(target, '__aenter__', protocol)(target)
 
     def __aexit__(self, *exc_info: Any) -> Any:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         protocol = 'the asynchronous context manager protocol'
         return _special(target, '__aexit__', protocol)(target, *exc_info)
 
     def __aiter__(self) -> Any:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         return _special(target, '__aiter__', 'asynchronous iteration')(target)
 
     def __anext__(self) -> Any:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         return _special(target, '__anext__', 'asynchronous iteration')(target)
 
     def __await__(self) -> Generator[Any, None, Any]:
-        target = self.__proxy_wrapped__
+        target: Any = self.__proxy_wrapped__
         code = getattr(target, 'gi_code', None)
         if code is not None and code.co_flags & _CO_ITERABLE_COROUTINE:
             # A generator-based coroutine (types.coroutine) awaits by iteration.
@@ -227,6 +236,11 @@ class Proxy(ProxyBase, Generic[T]):
                 f"object {type(target).__name__} can't be used in 'await' expression",
             )
         return (yield from await_(target))
+
+
+def _any(proxy: Proxy[Any]) -> Any:
+    """The target, typed as ``Any`` for the protocols that check it at run time."""
+    return proxy.__proxy_wrapped__
 
 
 def _special(target: Any, name: str, protocol: str) -> Callable[..., Any]:

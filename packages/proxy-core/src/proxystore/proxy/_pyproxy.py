@@ -7,6 +7,7 @@ accelerator is not built (no C compiler) or when ``PROXYSTORE_PROXY_IMPL=python`
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import sys
 from collections.abc import Callable
@@ -91,7 +92,7 @@ class ProxyBase:
             return False
         return True
 
-    @property  # type: ignore[misc]
+    @property
     def __class__(self) -> type:
         try:
             _get_target(self)
@@ -115,7 +116,10 @@ class ProxyBase:
         return object.__getattribute__(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name not in _REPORTS_TARGET and _type_lookup(type(self), name) is not _MISSING:
+        if (
+            name not in _REPORTS_TARGET
+            and _type_lookup(type(self), name) is not _MISSING
+        ):
             object.__setattr__(self, name, value)
         elif name == '__orig_class__' and not self.__proxy_resolved__:
             # typing's Proxy[T](...) tags the instance; that must not resolve it.
@@ -124,7 +128,10 @@ class ProxyBase:
             setattr(_target(self), name, value)
 
     def __delattr__(self, name: str) -> None:
-        if name not in _REPORTS_TARGET and _type_lookup(type(self), name) is not _MISSING:
+        if (
+            name not in _REPORTS_TARGET
+            and _type_lookup(type(self), name) is not _MISSING
+        ):
             object.__delattr__(self, name)
         else:
             delattr(_target(self), name)
@@ -209,8 +216,7 @@ class ProxyBase:
                 export = type(target).__buffer__
             except AttributeError:
                 raise TypeError(
-                    'a bytes-like object is required, '
-                    f"not '{type(target).__name__}'",
+                    f"a bytes-like object is required, not '{type(target).__name__}'",
                 ) from None
             return export(target, flags)  # type: ignore[no-any-return]
 
@@ -320,55 +326,81 @@ class ProxyBase:
     # returned, so `p += 1` keeps `p` a proxy.
 
     def __iadd__(self, other: Any) -> Any:
-        _set_target(self, operator.iadd(_target(self), other))
+        target = _target(self)
+        target += other
+        _set_target(self, target)
         return self
 
     def __isub__(self, other: Any) -> Any:
-        _set_target(self, operator.isub(_target(self), other))
+        target = _target(self)
+        target -= other
+        _set_target(self, target)
         return self
 
     def __imul__(self, other: Any) -> Any:
-        _set_target(self, operator.imul(_target(self), other))
+        target = _target(self)
+        target *= other
+        _set_target(self, target)
         return self
 
     def __imatmul__(self, other: Any) -> Any:
-        _set_target(self, operator.imatmul(_target(self), other))
+        target = _target(self)
+        target @= other
+        _set_target(self, target)
         return self
 
     def __itruediv__(self, other: Any) -> Any:
-        _set_target(self, operator.itruediv(_target(self), other))
+        target = _target(self)
+        target /= other
+        _set_target(self, target)
         return self
 
     def __ifloordiv__(self, other: Any) -> Any:
-        _set_target(self, operator.ifloordiv(_target(self), other))
+        target = _target(self)
+        target //= other
+        _set_target(self, target)
         return self
 
     def __imod__(self, other: Any) -> Any:
-        _set_target(self, operator.imod(_target(self), other))
+        target = _target(self)
+        target %= other
+        _set_target(self, target)
         return self
 
-    def __ipow__(self, other: Any) -> Any:
-        _set_target(self, operator.ipow(_target(self), other))
+    def __ipow__(self, other: Any) -> Any:  # type: ignore[misc]
+        target = _target(self)
+        target **= other
+        _set_target(self, target)
         return self
 
     def __ilshift__(self, other: Any) -> Any:
-        _set_target(self, operator.ilshift(_target(self), other))
+        target = _target(self)
+        target <<= other
+        _set_target(self, target)
         return self
 
     def __irshift__(self, other: Any) -> Any:
-        _set_target(self, operator.irshift(_target(self), other))
+        target = _target(self)
+        target >>= other
+        _set_target(self, target)
         return self
 
     def __iand__(self, other: Any) -> Any:
-        _set_target(self, operator.iand(_target(self), other))
+        target = _target(self)
+        target &= other
+        _set_target(self, target)
         return self
 
     def __ixor__(self, other: Any) -> Any:
-        _set_target(self, operator.ixor(_target(self), other))
+        target = _target(self)
+        target ^= other
+        _set_target(self, target)
         return self
 
     def __ior__(self, other: Any) -> Any:
-        _set_target(self, operator.ior(_target(self), other))
+        target = _target(self)
+        target |= other
+        _set_target(self, target)
         return self
 
 
@@ -387,10 +419,8 @@ _set_flight = _slot('__proxy_flight__').__set__
 
 
 def _clear_target(proxy: ProxyBase) -> None:
-    try:
+    with contextlib.suppress(AttributeError):  # already unset
         _slot('__proxy_target__').__delete__(proxy)
-    except AttributeError:
-        pass
 
 
 def _get_default(getter: Callable[[Any], Any], proxy: ProxyBase) -> Any:

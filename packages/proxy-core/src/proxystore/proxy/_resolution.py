@@ -40,7 +40,7 @@ class ProxyResolveError(Exception):
 
 
 class _SlotDescriptor(Protocol):
-    """A ``__slots__``/``PyMemberDef`` descriptor: get, set and delete on an instance."""
+    """A ``__slots__`` or ``PyMemberDef`` descriptor: get, set and delete."""
 
     def __get__(self, instance: Any, owner: Any = None) -> Any: ...
 
