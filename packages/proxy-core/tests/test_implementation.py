@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import proxystore.proxy
 from proxystore.proxy import IMPLEMENTATION
 from proxystore.proxy import IMPLEMENTATION_ENV
 from proxystore.proxy import Proxy
@@ -57,28 +58,12 @@ def test_invalid_choice_is_a_clear_error() -> None:
     ) in result.stderr
 
 
-@pytest.mark.skipif(IMPLEMENTATION != 'c', reason='the C accelerator is not in use')
-def test_accelerator_alone_refuses_to_resolve() -> None:
-    from proxystore.proxy import _cproxy
-
-    # Load the extension by path, without the package that installs its resolver.
-    name, path = _cproxy.__name__, _cproxy.__file__
-    code = (
-        'import importlib.util as u\n'
-        f'spec = u.spec_from_file_location({name!r}, {path!r})\n'
-        'module = u.module_from_spec(spec)\n'
-        'spec.loader.exec_module(module)\n'
-        'len(module.ProxyBase(list))\n'
-    )
-    result = _run(code, None)
-    assert 'RuntimeError: proxystore.proxy._cproxy has no resolver' in result.stderr
-
-
 def test_import_is_cheap() -> None:
     # Importing the proxy must not drag in heavy modules.
     code = (
         'import sys, proxystore.proxy\n'
-        'heavy = {"numpy", "asyncio", "concurrent.futures", "pickle", "copy"}\n'
+        'heavy = {"numpy", "asyncio", "concurrent.futures", "pickle", "copy", '
+        '"typing_extensions", "inspect"}\n'
         'print(sorted(heavy & set(sys.modules)))'
     )
     result = _run(code, None)
@@ -91,3 +76,20 @@ def test_namespace_package_has_no_init() -> None:
 
     assert getattr(proxystore, '__file__', None) is None
     assert len(list(proxystore.__path__)) >= 1
+
+
+def test_proxy_or_alias() -> None:
+    from proxystore.proxy import ProxyOr
+
+    assert ProxyOr.__name__ == 'ProxyOr'
+    assert ProxyOr.__module__ == 'proxystore.proxy'
+    assert proxystore.proxy.ProxyOr is ProxyOr
+    assert 'ProxyOr[int]' in repr(ProxyOr[int])
+
+
+def test_unknown_module_attribute() -> None:
+    with pytest.raises(
+        AttributeError,
+        match=r"module 'proxystore\.proxy' has no attribute 'Nope'",
+    ):
+        proxystore.proxy.Nope  # noqa: B018

@@ -11,10 +11,11 @@ by an equivalent pure-Python base otherwise (see `IMPLEMENTATION`).
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+from typing import Any
 from typing import TypeVar
 from typing import Union
-
-from typing_extensions import TypeAliasType
 
 from proxystore.proxy._base import IMPLEMENTATION
 from proxystore.proxy._base import IMPLEMENTATION_ENV
@@ -48,8 +49,31 @@ T = TypeVar('T')
 
 ProxyResolveError.__module__ = __name__
 
-ProxyOr = TypeAliasType('ProxyOr', Union[Proxy[T], T], type_params=(T,))  # noqa: UP007
-"""A value that is either a `Proxy` of ``T`` or a ``T`` itself."""
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    ProxyOr: TypeAlias = Union[Proxy[T], T]  # noqa: UP007
+    """A value that is either a `Proxy` of ``T`` or a ``T`` itself."""
+
+
+def __getattr__(name: str) -> Any:
+    # ProxyOr is built on first use: on Python < 3.12 its TypeAliasType comes from
+    # typing_extensions, whose import would triple the cost of importing this module.
+    if name == 'ProxyOr':
+        if sys.version_info >= (3, 12):  # pragma: no cover - version dependent
+            from typing import TypeAliasType
+        else:
+            from typing_extensions import TypeAliasType
+
+        # The alias records the calling module (this one) as its __module__.
+        alias = TypeAliasType(
+            'ProxyOr',
+            Union[Proxy[T], T],  # noqa: UP007
+            type_params=(T,),  # type: ignore[arg-type]
+        )
+        globals()['ProxyOr'] = alias
+        return alias
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def _check(proxy: object, function: str) -> None:

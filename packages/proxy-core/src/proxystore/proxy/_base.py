@@ -14,8 +14,6 @@ import os
 from typing import TYPE_CHECKING
 from typing import Literal
 
-from proxystore.proxy._resolution import make_resolver
-
 __all__ = ['IMPLEMENTATION', 'IMPLEMENTATION_ENV', 'ProxyBase']
 
 IMPLEMENTATION_ENV = 'PROXYSTORE_PROXY_IMPL'
@@ -46,15 +44,7 @@ def _load() -> tuple[type, Literal['c', 'python']]:
                     f'{IMPLEMENTATION_ENV}.',
                 ) from e
         else:
-            base = _cproxy.ProxyBase
-            _cproxy.set_resolver(
-                make_resolver(
-                    base.__dict__['__proxy_factory__'],
-                    base.__dict__['__proxy_target__'],
-                    base.__dict__['__proxy_flight__'],
-                ),
-            )
-            return base, 'c'
+            return _cproxy.ProxyBase, 'c'
     from proxystore.proxy import _pyproxy
 
     return _pyproxy.ProxyBase, 'python'

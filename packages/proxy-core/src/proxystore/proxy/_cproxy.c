@@ -10,9 +10,13 @@
  * _pyproxy.py, which passes the same tests.
  *
  * Resolution: every slot asks proxy_target() for a new reference to the target.
- * If the target is unset it calls the resolver installed by set_resolver() (see
- * _resolution.py), which runs the factory exactly once across threads and stores
- * the result through the __proxy_target__ member.
+ * If the target is unset, proxy_resolve_slow() runs the single-flight protocol of
+ * _resolution.py: the first thread owns the resolution and calls the factory;
+ * threads arriving meanwhile register a Flight and wait for the owner's outcome.
+ * The owner's state changes run without calling Python code in between, so the
+ * GIL makes each of them atomic; waiting, notifying and building the errors are
+ * done by the Python functions of _resolution.py. (A free-threaded build would
+ * need a per-object critical section here; it is not supported yet.)
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -25,14 +29,22 @@ typedef struct {
     PyObject *target;        /* __proxy_target__; NULL while unresolved */
     PyObject *default_class; /* __proxy_default_class__ */
     PyObject *default_hash;  /* __proxy_default_hash__ */
-    PyObject *flight;        /* __proxy_flight__: resolution in progress */
+    PyObject *waiting;       /* Flight of threads waiting on the owner, or NULL */
+    unsigned long owner;     /* thread running the factory, if resolving */
+    int resolving;
     PyObject *weakreflist;
 } ProxyObject;
 
 static PyTypeObject ProxyBaseType;
 
-/* Installed once by proxystore.proxy at import; see _resolution.make_resolver. */
-static PyObject *resolver = NULL;
+/* From proxystore.proxy._resolution, imported when this module is. */
+static PyObject *Flight = NULL;
+static PyObject *wait_func = NULL;
+static PyObject *notify_func = NULL;
+static PyObject *factory_error_func = NULL;
+static PyObject *uninitialized_error_func = NULL;
+static PyObject *recursion_error_func = NULL;
+static PyObject *waiter_error_func = NULL;
 
 /* Names that exist on the proxy's type but must still report the target's. */
 static PyObject *str_doc = NULL;
@@ -47,16 +59,139 @@ static PyObject *object_class_descr = NULL;
 
 #define Proxy_Check(op) PyObject_TypeCheck(op, &ProxyBaseType)
 
+/* Raise the ProxyResolveError returned by a _resolution.py function. */
+static void
+raise_built(PyObject *func, PyObject *arg)
+{
+    PyObject *error = arg == NULL ? PyObject_CallNoArgs(func)
+                                  : PyObject_CallOneArg(func, arg);
+    if (error != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
+    }
+}
+
+/* Wake the waiters of a flight (steals the reference); error may be NULL. */
+static void
+notify_waiters(PyObject *flight, PyObject *error)
+{
+    if (flight == NULL) {
+        return;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb); /* keep the caller's pending error */
+    PyObject *done = PyObject_CallFunctionObjArgs(
+        notify_func, flight, error == NULL ? Py_None : error, NULL);
+    if (done == NULL) {
+        PyErr_WriteUnraisable(notify_func);
+    }
+    Py_XDECREF(done);
+    Py_DECREF(flight);
+    PyErr_Restore(type, value, tb);
+}
+
+/* The owner: call the factory, store the target, tell the waiters. */
+static PyObject *
+proxy_run_factory(ProxyObject *self, unsigned long me)
+{
+    self->resolving = 1;
+    self->owner = me;
+    PyObject *factory = self->factory;
+    PyObject *result = NULL;
+    if (factory != NULL) {
+        Py_INCREF(factory);
+        result = PyObject_CallNoArgs(factory);
+        Py_DECREF(factory);
+    }
+    /* Atomic under the GIL: a waiter registers before this or sees the end. */
+    PyObject *waiting = self->waiting;
+    self->waiting = NULL;
+    self->resolving = 0;
+    self->owner = 0;
+    if (result != NULL) {
+        Py_INCREF(result);
+        Py_XSETREF(self->target, result);
+        notify_waiters(waiting, NULL);
+        return result;
+    }
+
+    PyObject *error = NULL;
+    if (factory == NULL) {
+        error = PyObject_CallNoArgs(uninitialized_error_func);
+    }
+    else if (PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL) {
+            PyException_SetTraceback(value, tb);
+        }
+        error = PyObject_CallOneArg(factory_error_func, value);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    else {
+        /* KeyboardInterrupt, SystemExit: propagate; waiters try again. */
+        notify_waiters(waiting, NULL);
+        return NULL;
+    }
+    if (error == NULL) {
+        notify_waiters(waiting, NULL);
+        return NULL;
+    }
+    notify_waiters(waiting, error);
+    PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+    Py_DECREF(error);
+    return NULL;
+}
+
 static PyObject *
 proxy_resolve_slow(ProxyObject *self)
 {
-    if (resolver == NULL) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "proxystore.proxy._cproxy has no resolver: import "
-                        "proxystore.proxy instead of the accelerator directly");
-        return NULL;
+    unsigned long me = PyThread_get_thread_ident();
+    /* Repeats only when an owner ended with neither a target nor an error for
+     * its waiters (it was interrupted), so that a waiter then takes over. */
+    for (;;) {
+        if (self->target != NULL) {
+            Py_INCREF(self->target);
+            return self->target;
+        }
+        if (!self->resolving) {
+            return proxy_run_factory(self, me);
+        }
+        if (self->owner == me) {
+            raise_built(recursion_error_func, NULL);
+            return NULL;
+        }
+        PyObject *flight = PyObject_CallNoArgs(Flight);
+        if (flight == NULL) {
+            return NULL;
+        }
+        /* Atomic under the GIL: no Python code runs from here to the wait. */
+        if (self->target != NULL || !self->resolving) {
+            Py_DECREF(flight);
+            continue;
+        }
+        if (self->waiting == NULL) {
+            self->waiting = flight;
+            Py_INCREF(flight);
+        }
+        else {
+            Py_SETREF(flight, Py_NewRef(self->waiting));
+        }
+        PyObject *error = PyObject_CallOneArg(wait_func, flight);
+        Py_DECREF(flight);
+        if (error == NULL) {
+            return NULL;
+        }
+        if (error != Py_None) {
+            raise_built(waiter_error_func, error);
+            Py_DECREF(error);
+            return NULL;
+        }
+        Py_DECREF(error);
     }
-    return PyObject_CallOneArg(resolver, (PyObject *)self);
 }
 
 /* New reference to the target, resolving the proxy if needed. */
@@ -137,7 +272,6 @@ proxy_init(ProxyObject *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->factory, factory);
     Py_XSETREF(self->default_class, default_class);
     Py_XSETREF(self->default_hash, default_hash);
-    Py_CLEAR(self->flight);
     if (target != Py_None) {
         Py_INCREF(target);
         Py_XSETREF(self->target, target);
@@ -155,7 +289,7 @@ proxy_traverse(ProxyObject *self, visitproc visit, void *arg)
     Py_VISIT(self->target);
     Py_VISIT(self->default_class);
     Py_VISIT(self->default_hash);
-    Py_VISIT(self->flight);
+    Py_VISIT(self->waiting);
     return 0;
 }
 
@@ -166,7 +300,7 @@ proxy_clear(ProxyObject *self)
     Py_CLEAR(self->target);
     Py_CLEAR(self->default_class);
     Py_CLEAR(self->default_hash);
-    Py_CLEAR(self->flight);
+    Py_CLEAR(self->waiting);
     return 0;
 }
 
@@ -336,8 +470,6 @@ static PyMemberDef proxy_members[] = {
     {"__proxy_default_hash__", T_OBJECT_EX,
      offsetof(ProxyObject, default_hash), 0,
      "Hash reported while unresolved (or the TypeError to raise), or None."},
-    {"__proxy_flight__", T_OBJECT, offsetof(ProxyObject, flight), 0,
-     "Private: the resolution in progress, if any."},
     {NULL},
 };
 
@@ -760,30 +892,11 @@ static PyTypeObject ProxyBaseType = {
 
 /* ------------------------------------------------------------------ module */
 
-static PyObject *
-set_resolver(PyObject *module, PyObject *func)
-{
-    if (!PyCallable_Check(func)) {
-        PyErr_SetString(PyExc_TypeError, "the resolver must be callable");
-        return NULL;
-    }
-    Py_INCREF(func);
-    Py_XSETREF(resolver, func);
-    Py_RETURN_NONE;
-}
-
-static PyMethodDef module_methods[] = {
-    {"set_resolver", (PyCFunction)set_resolver, METH_O,
-     "Install the slow-path resolver called for unresolved proxies."},
-    {NULL},
-};
-
 static struct PyModuleDef cproxy_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "proxystore.proxy._cproxy",
     .m_doc = "C accelerator of proxystore.proxy.",
     .m_size = -1,
-    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC
@@ -796,6 +909,23 @@ PyInit__cproxy(void)
     str_class = PyUnicode_InternFromString("__class__");
     if (!str_doc || !str_module || !str_annotations || !str_orig_class ||
         !str_class) {
+        return NULL;
+    }
+    PyObject *resolution = PyImport_ImportModule("proxystore.proxy._resolution");
+    if (resolution == NULL) {
+        return NULL;
+    }
+    Flight = PyObject_GetAttrString(resolution, "Flight");
+    wait_func = PyObject_GetAttrString(resolution, "wait");
+    notify_func = PyObject_GetAttrString(resolution, "notify");
+    factory_error_func = PyObject_GetAttrString(resolution, "factory_error");
+    uninitialized_error_func =
+        PyObject_GetAttrString(resolution, "uninitialized_error");
+    recursion_error_func = PyObject_GetAttrString(resolution, "recursion_error");
+    waiter_error_func = PyObject_GetAttrString(resolution, "waiter_error");
+    Py_DECREF(resolution);
+    if (!Flight || !wait_func || !notify_func || !factory_error_func ||
+        !uninitialized_error_func || !recursion_error_func || !waiter_error_func) {
         return NULL;
     }
     if (PyType_Ready(&ProxyBaseType) < 0) {

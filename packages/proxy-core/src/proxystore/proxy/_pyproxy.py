@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import operator
 import sys
+import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
-from proxystore.proxy._resolution import make_resolver
+from proxystore.proxy import _resolution
 
 __all__ = ['ProxyBase']
 
@@ -39,8 +40,9 @@ class ProxyBase:
         '__proxy_default_class__',
         '__proxy_default_hash__',
         '__proxy_factory__',
-        '__proxy_flight__',
+        '__proxy_owner__',
         '__proxy_target__',
+        '__proxy_waiting__',
         '__weakref__',
     )
 
@@ -64,7 +66,8 @@ class ProxyBase:
         _set_factory(self, factory)
         _set_default_class(self, default_class)
         _set_default_hash(self, default_hash)
-        _set_flight(self, None)
+        _set_owner(self, None)
+        _set_waiting(self, None)
         if target is not None:
             _set_target(self, target)
         else:
@@ -415,7 +418,9 @@ _get_default_class = _slot('__proxy_default_class__').__get__
 _set_default_class = _slot('__proxy_default_class__').__set__
 _get_default_hash = _slot('__proxy_default_hash__').__get__
 _set_default_hash = _slot('__proxy_default_hash__').__set__
-_set_flight = _slot('__proxy_flight__').__set__
+_get_factory = _slot('__proxy_factory__').__get__
+_set_owner = _slot('__proxy_owner__').__set__
+_set_waiting = _slot('__proxy_waiting__').__set__
 
 
 def _clear_target(proxy: ProxyBase) -> None:
@@ -430,11 +435,11 @@ def _get_default(getter: Callable[[Any], Any], proxy: ProxyBase) -> Any:
         return None
 
 
-_resolve = make_resolver(
-    _slot('__proxy_factory__'),
-    _slot('__proxy_target__'),
-    _slot('__proxy_flight__'),
-)
+def _get_or_none(name: str, proxy: ProxyBase) -> Any:
+    try:
+        return _slot(name).__get__(proxy)
+    except AttributeError:  # an uninitialised proxy
+        return None
 
 
 def _target(proxy: ProxyBase) -> Any:
@@ -442,3 +447,68 @@ def _target(proxy: ProxyBase) -> Any:
         return _get_target(proxy)
     except AttributeError:
         return _resolve(proxy)
+
+
+# The single-flight protocol of _resolution.py, made atomic by its LOCK (the C
+# base relies on the GIL instead).
+
+
+def _resolve(proxy: ProxyBase) -> Any:
+    me = threading.get_ident()
+    while True:  # repeats only after an owner was interrupted (see _cproxy.c)
+        with _resolution.LOCK:
+            try:
+                return _get_target(proxy)
+            except AttributeError:
+                pass
+            owner = _get_or_none('__proxy_owner__', proxy)
+            if owner is None:
+                _set_owner(proxy, me)
+                flight = None
+            elif owner == me:
+                raise _resolution.recursion_error()
+            else:
+                flight = _get_or_none('__proxy_waiting__', proxy)
+                if flight is None:
+                    flight = _resolution.Flight()
+                    _set_waiting(proxy, flight)
+        if flight is None:
+            return _run_factory(proxy)
+        error = _resolution.wait(flight)
+        if error is not None:
+            raise _resolution.waiter_error(error)
+
+
+def _run_factory(proxy: ProxyBase) -> Any:
+    try:
+        factory = _get_factory(proxy)
+    except AttributeError:
+        error = _resolution.uninitialized_error()
+        _finish(proxy, error)
+        raise error from error.cause
+    try:
+        target = factory()
+    except Exception as e:
+        error = _resolution.factory_error(e)
+        _finish(proxy, error)
+        raise error from e
+    except BaseException:
+        _finish(proxy, None)
+        raise
+    _finish(proxy, None, (target,))
+    return target
+
+
+def _finish(
+    proxy: ProxyBase,
+    error: _resolution.ProxyResolveError | None,
+    target: tuple[Any] | None = None,
+) -> None:
+    with _resolution.LOCK:
+        if target is not None:
+            _set_target(proxy, target[0])
+        _set_owner(proxy, None)
+        flight = _get_or_none('__proxy_waiting__', proxy)
+        _set_waiting(proxy, None)
+    if flight is not None:
+        _resolution.notify(flight, error)

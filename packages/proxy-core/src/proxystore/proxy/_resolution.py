@@ -1,22 +1,33 @@
-"""Single-flight resolution of a proxy's target.
+"""Single-flight resolution: the parts both proxy implementations share.
 
-Both proxy implementations (the C accelerator and the pure-Python base) keep the
-fast path, "the target is already set", to themselves and call the resolver built
-here only when the target is missing. The resolver guarantees that however many
-threads touch an unresolved proxy at once, its factory runs exactly once: the first
-thread runs it, the others wait for its outcome and share it, result or error.
+However many threads touch an unresolved proxy at once, its factory runs exactly
+once. The first thread becomes the *owner* and runs the factory; a thread that
+arrives meanwhile registers a `Flight` on the proxy and waits for the owner to
+`notify` it of the outcome: the target is then set, or the owner's error is raised
+again in the waiter. A failed factory leaves the proxy unresolved, so a later
+access tries again.
 
-A failed factory leaves the proxy unresolved, so a later access tries again.
+The owner protocol (who owns, registering waiters) lives next to each proxy base:
+in C it is made atomic by the GIL, in the pure-Python base by `LOCK`. Waiting,
+notifying and the errors are written once, here.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
-from typing import Protocol
 
-__all__ = ['ProxyResolveError', 'make_resolver']
+__all__ = [
+    'LOCK',
+    'Flight',
+    'ProxyResolveError',
+    'factory_error',
+    'notify',
+    'recursion_error',
+    'uninitialized_error',
+    'wait',
+    'waiter_error',
+]
 
 
 class ProxyResolveError(Exception):
@@ -39,138 +50,71 @@ class ProxyResolveError(Exception):
         return (type(self), (self.message, self.cause))
 
 
-class _SlotDescriptor(Protocol):
-    """A ``__slots__`` or ``PyMemberDef`` descriptor: get, set and delete."""
+class Flight:
+    """What waiters of one resolution wait on: whether it ended, and its error."""
 
-    def __get__(self, instance: Any, owner: Any = None) -> Any: ...
+    __slots__ = ('error', 'finished')
 
-    def __set__(self, instance: Any, value: Any) -> None: ...
-
-    def __delete__(self, instance: Any) -> None: ...
-
-
-class _Flight:
-    """One resolution in progress: who runs the factory, who waits, how it ended."""
-
-    __slots__ = ('error', 'finished', 'owner', 'waiters')
-
-    def __init__(self, owner: int) -> None:
-        self.owner = owner
-        self.waiters = 0
+    def __init__(self) -> None:
         self.finished = False
-        self.error: Exception | None = None
+        self.error: ProxyResolveError | None = None
 
 
-# One lock for the bookkeeping of every proxy: it is held only for a few attribute
-# reads and writes, never while a factory runs, so it is never contended for long.
-# Waiters sleep on the condition and re-check their own flight when woken.
-_lock = threading.Lock()
-_finished = threading.Condition(_lock)
+# Held only for a few attribute reads and writes, never while a factory runs.
+LOCK = threading.Lock()
+_finished = threading.Condition(LOCK)
 
 
-def _factory_error(error: Exception) -> ProxyResolveError:
-    return ProxyResolveError(
+def wait(flight: Flight) -> ProxyResolveError | None:
+    """Block until the owner ends the flight; return its error, if any."""
+    with LOCK:
+        while not flight.finished:
+            _finished.wait()
+    return flight.error
+
+
+def notify(flight: Flight, error: ProxyResolveError | None) -> None:
+    """End a flight and wake its waiters (call without holding `LOCK`)."""
+    with LOCK:
+        flight.error = error
+        flight.finished = True
+        _finished.notify_all()
+
+
+def factory_error(error: Exception) -> ProxyResolveError:
+    """The error raised when a factory raises ``error``."""
+    wrapped = ProxyResolveError(
         f'The factory of this proxy raised an error: {type(error).__name__}: {error}',
         cause=error,
     )
+    wrapped.__cause__ = error
+    return wrapped
 
 
-def make_resolver(
-    factory_slot: _SlotDescriptor,
-    target_slot: _SlotDescriptor,
-    flight_slot: _SlotDescriptor,
-) -> Callable[[Any], Any]:
-    """Build the slow-path resolver for one proxy implementation.
+def uninitialized_error() -> ProxyResolveError:
+    """The error raised when a proxy has no factory (``__init__`` never ran)."""
+    cause = AttributeError('__proxy_factory__')
+    error = ProxyResolveError(
+        'Proxy is not initialized: __proxy_factory__ is missing.',
+        cause=cause,
+    )
+    error.__cause__ = cause
+    return error
 
-    Args:
-        factory_slot: Descriptor of the slot holding the factory.
-        target_slot: Descriptor of the slot holding the target (unset while
-            unresolved).
-        flight_slot: Descriptor of the private slot holding the resolution in
-            progress, or ``None``.
 
-    Returns:
-        A function that takes an unresolved proxy, resolves it and returns its
-        target; it raises `ProxyResolveError` when the factory fails.
-    """
-    get_target = target_slot.__get__
-    set_target = target_slot.__set__
-    set_flight = flight_slot.__set__
+def recursion_error() -> ProxyResolveError:
+    """The error raised when a factory touches the proxy it is resolving."""
+    cause = RecursionError('recursive proxy resolution')
+    error = ProxyResolveError(
+        'The factory of this proxy accessed the proxy itself while resolving it.',
+        cause=cause,
+    )
+    error.__cause__ = cause
+    return error
 
-    def get_flight(proxy: Any) -> _Flight | None:
-        try:
-            return flight_slot.__get__(proxy)  # type: ignore[no-any-return]
-        except AttributeError:  # never initialised
-            return None
 
-    def resolve(proxy: Any) -> Any:
-        me = threading.get_ident()
-        with _lock:
-            try:
-                return get_target(proxy)
-            except AttributeError:
-                pass
-            flight: _Flight | None = get_flight(proxy)
-            if flight is None:
-                flight = _Flight(me)
-                set_flight(proxy, flight)
-            elif flight.owner == me:
-                raise ProxyResolveError(
-                    'The factory of this proxy accessed the proxy itself while '
-                    'resolving it.',
-                    cause=RecursionError('recursive proxy resolution'),
-                )
-            else:
-                flight.waiters += 1
-                while not flight.finished:
-                    _finished.wait()
-                if flight.error is not None:
-                    raise _factory_error(flight.error) from flight.error
-                try:
-                    return get_target(proxy)
-                except AttributeError:
-                    # The owner was interrupted (KeyboardInterrupt, SystemExit) or
-                    # the target was deleted at once: this thread resolves anew.
-                    flight = None
-        if flight is None:
-            return resolve(proxy)
-        return _run_factory(proxy, flight)
-
-    def _run_factory(proxy: Any, flight: _Flight) -> Any:
-        try:
-            factory = factory_slot.__get__(proxy)
-        except AttributeError as e:
-            _finish(proxy, flight, error=e)
-            raise ProxyResolveError(
-                'Proxy is not initialized: __proxy_factory__ is missing.',
-                cause=e,
-            ) from e
-        try:
-            target = factory()
-        except Exception as e:
-            _finish(proxy, flight, error=e)
-            raise _factory_error(e) from e
-        except BaseException:
-            _finish(proxy, flight)
-            raise
-        _finish(proxy, flight, target=(target,))
-        return target
-
-    def _finish(
-        proxy: Any,
-        flight: _Flight,
-        *,
-        error: Exception | None = None,
-        target: tuple[Any] | None = None,
-    ) -> None:
-        with _lock:
-            if target is not None:
-                set_target(proxy, target[0])
-            flight.error = error
-            flight.finished = True
-            if get_flight(proxy) is flight:
-                set_flight(proxy, None)
-            if flight.waiters:
-                _finished.notify_all()
-
-    return resolve
+def waiter_error(error: ProxyResolveError) -> ProxyResolveError:
+    """A fresh copy of the owner's error, to raise in a waiting thread."""
+    copy = ProxyResolveError(error.message, error.cause)
+    copy.__cause__ = error.cause
+    return copy

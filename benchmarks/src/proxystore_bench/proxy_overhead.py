@@ -1,0 +1,156 @@
+"""Proxy overhead: every proxy implementation measured side by side in one run.
+
+Each implementation runs `proxy_worker` in its own interpreter (ours twice, once
+per implementation of the proxy base; ProxyStore 1.1.0 in its own virtualenv) and
+reports its costs next to the raw objects, measured in that same process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+from collections.abc import Sequence
+from typing import Any
+
+from proxystore_bench import proxy_worker
+
+__all__ = [
+    'TARGETS',
+    'BenchmarkError',
+    'Record',
+    'Subject',
+    'default_subjects',
+    'run',
+]
+
+WORKER = pathlib.Path(proxy_worker.__file__)
+
+# The targets this project sets for its C proxy (issue 2): op -> maximum value.
+TARGETS: dict[str, float] = {
+    'len': 2.0,
+    'getitem': 2.0,
+    'add': 2.0,
+    'attr': 5.0,
+    'import': 30.0,
+}
+REFERENCE_LABEL = 'proxystore (C)'
+
+
+class BenchmarkError(RuntimeError):
+    """A benchmark worker failed; the message holds its error output."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Subject:
+    """One proxy implementation and the interpreter that measures it."""
+
+    label: str
+    name: str
+    python: str
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One measurement: an operation of a subject, next to the raw object."""
+
+    subject: str
+    version: str
+    implementation: str
+    op: str
+    unit: str
+    raw: float | None
+    value: float
+    ratio: float | None
+
+    @property
+    def target(self) -> float | None:
+        """The project's target for this measurement, if one is set."""
+        return TARGETS.get(self.op) if self.subject == REFERENCE_LABEL else None
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the target is met (``None`` when there is none)."""
+        if self.target is None:
+            return None
+        measured = self.value if self.unit == 'ms' else self.ratio
+        return measured is not None and measured <= self.target
+
+
+def default_subjects(python: str, baseline_python: str | None) -> list[Subject]:
+    """Our proxy (C, pure Python), lazy-object-proxy and maybe ProxyStore 1.1.0."""
+    subjects = [
+        Subject(REFERENCE_LABEL, 'proxystore', python, {'PROXYSTORE_PROXY_IMPL': 'c'}),
+        Subject(
+            'proxystore (pure Python)',
+            'proxystore',
+            python,
+            {'PROXYSTORE_PROXY_IMPL': 'python'},
+        ),
+        Subject('lazy-object-proxy', 'lazy-object-proxy', python),
+    ]
+    if baseline_python is not None:
+        subjects.append(Subject('proxystore 1.1.0', 'proxystore', baseline_python))
+    return subjects
+
+
+def _run_worker(subject: Subject, number: int, repeat: int) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != 'PROXYSTORE_PROXY_IMPL'}
+    env.update(subject.env)
+    # Run from the worker's own folder with a clean path: nothing of this venv
+    # leaks into the baseline's interpreter.
+    env.pop('PYTHONPATH', None)
+    command = [
+        subject.python,
+        str(WORKER),
+        '--subject',
+        subject.name,
+        '--number',
+        str(number),
+        '--repeat',
+        str(repeat),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=1800,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise BenchmarkError(f'{subject.label}: could not run {command[0]}: {e}') from e
+    if done.returncode != 0:
+        tail = '\n'.join(done.stderr.strip().splitlines()[-15:])
+        raise BenchmarkError(
+            f'{subject.label}: worker exited with {done.returncode}:\n{tail}',
+        )
+    try:
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+    except json.JSONDecodeError as e:
+        raise BenchmarkError(f'{subject.label}: worker printed no JSON: {e}') from e
+
+
+def run(subjects: Sequence[Subject], *, number: int, repeat: int) -> list[Record]:
+    """Measure every subject, one after the other, and return all records."""
+    records = []
+    for subject in subjects:
+        result = _run_worker(subject, number, repeat)
+        for row in result['rows']:
+            records.append(
+                Record(
+                    subject=subject.label,
+                    version=result['version'],
+                    implementation=result['implementation'],
+                    op=row['op'],
+                    unit=row['unit'],
+                    raw=row['raw'],
+                    value=row['value'],
+                    ratio=row['ratio'],
+                ),
+            )
+    return records

@@ -1,0 +1,111 @@
+"""Write benchmark records as CSV and JSON, print them as a table, plot them."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import pathlib
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from proxystore_bench.proxy_overhead import Record
+
+__all__ = ['plot_ratios', 'print_table', 'write_csv', 'write_json']
+
+FIELDS = [f.name for f in dataclasses.fields(Record)] + ['target', 'meets_target']
+
+
+def _as_dict(record: Record) -> dict[str, object]:
+    row = dataclasses.asdict(record)
+    row['target'] = record.target
+    row['meets_target'] = record.meets_target
+    return row
+
+
+def write_csv(records: Sequence[Record], path: pathlib.Path) -> None:
+    """One row per record."""
+    with path.open('w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(_as_dict(r) for r in records)
+
+
+def write_json(records: Sequence[Record], path: pathlib.Path) -> None:
+    """A list of records."""
+    path.write_text(json.dumps([_as_dict(r) for r in records], indent=2) + '\n')
+
+
+def _cell(record: Record) -> str:
+    if record.unit == 'bytes':
+        return f'{record.value:.0f} B'
+    if record.unit == 'ms':
+        text = f'{record.value:.1f} ms'
+    elif record.ratio is None:
+        text = f'{record.value:.0f} ns'
+    else:
+        text = f'{record.ratio:.2f}x ({record.value:.0f} ns)'
+    if record.meets_target is not None:
+        text += ' [green]ok[/]' if record.meets_target else ' [red]over target[/]'
+    return text
+
+
+def print_table(records: Sequence[Record], console: Console | None = None) -> None:
+    """Print one row per operation, one column per subject."""
+    console = console or Console()
+    subjects = list(dict.fromkeys(r.subject for r in records))
+    ops = list(dict.fromkeys(r.op for r in records))
+    by_key = {(r.subject, r.op): r for r in records}
+    table = Table(
+        title='Proxy overhead: proxy / raw object, same process (lower is better)',
+    )
+    table.add_column('operation')
+    table.add_column('raw object', justify='right')
+    for subject in subjects:
+        table.add_column(subject, justify='right')
+    for op in ops:
+        reference = next(r for r in records if r.op == op)
+        raw = reference.raw
+        raw_text = '' if raw is None else f'{raw:.0f} {reference.unit}'
+        cells = [_cell(by_key[(s, op)]) if (s, op) in by_key else '-' for s in subjects]
+        table.add_row(op, raw_text, *cells)
+    console.print(table)
+    versions = {r.subject: f'{r.version} ({r.implementation})' for r in records}
+    console.print(
+        'Versions: ' + '; '.join(f'{k} = {v}' for k, v in versions.items()),
+    )
+
+
+def plot_ratios(records: Sequence[Record], path: pathlib.Path) -> None:
+    """Bar chart of the proxy/raw ratio per operation and subject (log scale)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    timed = [r for r in records if r.ratio is not None]
+    subjects = list(dict.fromkeys(r.subject for r in timed))
+    ops = list(dict.fromkeys(r.op for r in timed))
+    by_key = {(r.subject, r.op): r.ratio for r in timed}
+    width = 0.8 / max(len(subjects), 1)
+    fig, ax = plt.subplots(figsize=(11, 5))
+    for i, subject in enumerate(subjects):
+        xs = [j + i * width for j in range(len(ops))]
+        ys = [by_key.get((subject, op)) or 0.0 for op in ops]
+        ax.bar(xs, ys, width=width, label=subject)
+    ax.axhline(1.0, color='black', linewidth=0.8)
+    ax.axhline(2.0, color='grey', linestyle='--', linewidth=0.8, label='2x target')
+    ax.axhline(
+        5.0, color='grey', linestyle=':', linewidth=0.8, label='5x target (attr)'
+    )
+    ax.set_yscale('log')
+    ax.set_xticks([j + width * (len(subjects) - 1) / 2 for j in range(len(ops))])
+    ax.set_xticklabels(ops, rotation=20)
+    ax.set_ylabel('time with proxy / time with raw object')
+    ax.set_title('Proxy overhead per operation (same process, lower is better)')
+    ax.legend(fontsize='small')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,140 @@
+"""Every check a developer or CI runs. `uv run --locked nox` runs the default set.
+
+Sessions install the workspace from the committed uv.lock into their own venv,
+so what is tested is what the lock pins.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import nox
+
+nox.needs_version = '>=2024.10.9'
+nox.options.default_venv_backend = 'uv'
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ['tests', 'lint', 'types', 'docs', 'wheels', 'bench']
+
+PYTHON = '3.11'
+ROOT = pathlib.Path(__file__).parent
+SOURCES = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/src'))
+TESTS = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/tests'))
+
+
+def sync(session: nox.Session, *groups: str) -> None:
+    """Install every workspace package and the given dependency groups."""
+    session.run_install(
+        'uv',
+        'sync',
+        '--locked',
+        '--all-packages',
+        '--no-default-groups',
+        *(f'--group={group}' for group in groups),
+        env={'UV_PROJECT_ENVIRONMENT': session.virtualenv.location},
+    )
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize('impl', ['c', 'python'])
+def tests(session: nox.Session, impl: str) -> None:
+    """Unit and integration tests, once per proxy implementation."""
+    sync(session, 'test')
+    session.run(
+        'pytest',
+        *TESTS,
+        'benchmarks/tests',
+        '-m',
+        'not slow',
+        *session.posargs,
+        env={'PROXYSTORE_PROXY_IMPL': impl},
+    )
+
+
+@nox.session(python=PYTHON)
+def slow(session: nox.Session) -> None:
+    """Long-running tests (marked ``slow``); none may exist yet, so exit 5 is fine."""
+    sync(session, 'test')
+    session.run('pytest', *TESTS, '-m', 'slow', *session.posargs, success_codes=[0, 5])
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    sync(session, 'lint')
+    session.run('ruff', 'check', '.')
+    session.run('ruff', 'format', '--check', '.')
+
+
+@nox.session(python=PYTHON)
+def types(session: nox.Session) -> None:
+    """mypy --strict over every package's src/ and the benchmarks."""
+    sync(session, 'types')
+    session.run('mypy', *SOURCES, 'benchmarks/src')
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (warnings are errors)."""
+    sync(session, 'docs')
+    session.run('mkdocs', 'build', '--strict', '--site-dir', str(ROOT / 'site'))
+
+
+@nox.session(python=PYTHON)
+def wheels(session: nox.Session) -> None:
+    """Build every package's wheel; install proxy-core alone and use it."""
+    dist = pathlib.Path(session.create_tmp()) / 'dist'
+    session.run('uv', 'build', '--all-packages', '--out-dir', str(dist), external=True)
+    built = sorted(p.name for p in dist.glob('*.whl'))
+    session.log('built: %s', ', '.join(built))
+    for name in ('proxystore_proxy_core', 'proxystore_bench', 'proxystore-'):
+        if not any(p.startswith(name) for p in built):
+            session.error(f'no wheel built for {name}')
+
+    # A venv with nothing of ours but proxy-core, installed from its folder.
+    alone = pathlib.Path(session.create_tmp()) / 'alone'
+    session.run('uv', 'venv', '--python', PYTHON, str(alone), external=True)
+    python = str(alone / 'bin' / 'python')
+    session.run(
+        'uv', 'pip', 'install', '--python', python, 'packages/proxy-core', external=True
+    )
+    session.run(
+        python,
+        '-c',
+        'import proxystore.proxy as p, importlib.metadata as m;'
+        'assert p.IMPLEMENTATION == "c", p.IMPLEMENTATION;'
+        'names = {d.metadata["Name"] for d in m.distributions()};'
+        'assert not {n for n in names if n.startswith("proxystore") and n != '
+        '"proxystore-proxy-core"}, names;'
+        'x = p.Proxy(lambda: [1, 2, 3]);'
+        'assert isinstance(x, list) and sum(x) == 6;'
+        'print("proxy-core alone: ok,", p.IMPLEMENTATION)',
+        external=True,
+    )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Quick benchmark run, with ProxyStore 1.1.0 measured side by side.
+
+    ProxyStore 1.1.0 lives in its own venv (it owns the same ``proxystore``
+    import name); the benchmark runs its measurements there in a subprocess.
+    Pass ``-- --full`` for the full-length run.
+    """
+    sync(session)
+    baseline = pathlib.Path(session.create_tmp()) / 'proxystore-1.1.0'
+    if not (baseline / 'bin' / 'python').exists():
+        session.run('uv', 'venv', '--python', PYTHON, str(baseline), external=True)
+    python = str(baseline / 'bin' / 'python')
+    session.run(
+        'uv', 'pip', 'install', '--python', python, 'proxystore==1.1.0', external=True
+    )
+    args = session.posargs or ['--quick']
+    session.run(
+        'proxystore-bench',
+        'proxy',
+        *args,
+        '--baseline-python',
+        python,
+        '--out',
+        str(ROOT / 'bench-results'),
+    )
