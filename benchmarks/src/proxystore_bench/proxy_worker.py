@@ -86,7 +86,12 @@ def load_subject(name: str) -> tuple[Callable[..., Any], dict[str, str]]:
         import lazy_object_proxy
 
         version = importlib.metadata.version('lazy-object-proxy')
-        kind = 'c' if 'cext' in lazy_object_proxy.Proxy.__module__ else 'python'
+        try:
+            from lazy_object_proxy import cext
+        except ImportError:  # built without its C extension
+            kind = 'python'
+        else:
+            kind = 'c' if lazy_object_proxy.Proxy is cext.Proxy else 'python'
         return lazy_object_proxy.Proxy, {'version': version, 'implementation': kind}
     raise SystemExit(f'unknown subject {name!r}; expected one of {sorted(IMPORTS)}')
 

@@ -40,15 +40,15 @@ def write_json(records: Sequence[Record], path: pathlib.Path) -> None:
 
 def _cell(record: Record) -> str:
     if record.unit == 'bytes':
-        return f'{record.value:.0f} B'
-    if record.unit == 'ms':
+        text = f'{record.value:.0f} B'
+    elif record.unit == 'ms':
         text = f'{record.value:.1f} ms'
     elif record.ratio is None:
         text = f'{record.value:.0f} ns'
     else:
-        text = f'{record.ratio:.2f}x ({record.value:.0f} ns)'
+        text = f'{record.ratio:.2f}x'
     if record.meets_target is not None:
-        text += ' [green]ok[/]' if record.meets_target else ' [red]over target[/]'
+        text += ' [green]ok[/]' if record.meets_target else ' [red]over[/]'
     return text
 
 
@@ -59,7 +59,9 @@ def print_table(records: Sequence[Record], console: Console | None = None) -> No
     ops = list(dict.fromkeys(r.op for r in records))
     by_key = {(r.subject, r.op): r for r in records}
     table = Table(
-        title='Proxy overhead: proxy / raw object, same process (lower is better)',
+        title='Proxy overhead: time with proxy / time with raw object',
+        caption='Same process, best of repeats; ns per op in proxy.csv. '
+        'Targets (ok/over) apply to proxystore (C).',
     )
     table.add_column('operation')
     table.add_column('raw object', justify='right')
@@ -105,7 +107,7 @@ def plot_ratios(records: Sequence[Record], path: pathlib.Path) -> None:
     ax.set_xticklabels(ops, rotation=20)
     ax.set_ylabel('time with proxy / time with raw object')
     ax.set_title('Proxy overhead per operation (same process, lower is better)')
-    ax.legend(fontsize='small')
+    ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -66,7 +66,7 @@ def __getattr__(name: str) -> Any:
             from typing_extensions import TypeAliasType
 
         # The alias records the calling module (this one) as its __module__.
-        alias = TypeAliasType(
+        alias = TypeAliasType(  # type: ignore[misc]
             'ProxyOr',
             Union[Proxy[T], T],  # noqa: UP007
             type_params=(T,),  # type: ignore[arg-type]
