@@ -23,7 +23,7 @@ def test_cli_writes_csv_json_plot_and_table(tmp_path: pathlib.Path) -> None:
     assert result.exit_code == 0, result.output
     assert 'No --baseline-python' in result.output
     assert 'Proxy overhead' in result.output
-    for name in ('proxy.csv', 'proxy.json', 'proxy.png'):
+    for name in ('proxy.csv', 'proxy.json', 'proxy.md', 'proxy.png'):
         assert (tmp_path / name).stat().st_size > 0
     records = json.loads((tmp_path / 'proxy.json').read_text())
     subjects = {r['subject'] for r in records}

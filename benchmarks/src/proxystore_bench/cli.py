@@ -43,7 +43,7 @@ def proxy(
     ] = None,
     out: Annotated[
         pathlib.Path,
-        typer.Option(file_okay=False, help='Folder for proxy.csv/.json/.png.'),
+        typer.Option(file_okay=False, help='Folder for proxy.csv/.json/.md/.png.'),
     ] = pathlib.Path('bench-results'),
     number: Annotated[
         int | None,
@@ -89,8 +89,9 @@ def proxy(
     out.mkdir(parents=True, exist_ok=True)
     report.write_csv(records, out / 'proxy.csv')
     report.write_json(records, out / 'proxy.json')
+    report.write_markdown(records, out / 'proxy.md')
     report.print_table(records, console)
-    written = ['proxy.csv', 'proxy.json']
+    written = ['proxy.csv', 'proxy.json', 'proxy.md']
     if plot:
         report.plot_ratios(records, out / 'proxy.png')
         written.append('proxy.png')

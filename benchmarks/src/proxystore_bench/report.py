@@ -13,7 +13,7 @@ from rich.table import Table
 
 from proxystore_bench.proxy_overhead import Record
 
-__all__ = ['plot_ratios', 'print_table', 'write_csv', 'write_json']
+__all__ = ['plot_ratios', 'print_table', 'write_csv', 'write_json', 'write_markdown']
 
 FIELDS = [f.name for f in dataclasses.fields(Record)] + ['target', 'meets_target']
 
@@ -36,6 +36,48 @@ def write_csv(records: Sequence[Record], path: pathlib.Path) -> None:
 def write_json(records: Sequence[Record], path: pathlib.Path) -> None:
     """A list of records."""
     path.write_text(json.dumps([_as_dict(r) for r in records], indent=2) + '\n')
+
+
+def _pivot(records: Sequence[Record]) -> tuple[list[str], list[list[Record | None]]]:
+    """Operations as rows, subjects as columns."""
+    subjects = list(dict.fromkeys(r.subject for r in records))
+    ops = list(dict.fromkeys(r.op for r in records))
+    by_key = {(r.subject, r.op): r for r in records}
+    rows = [[by_key.get((s, op)) for s in subjects] for op in ops]
+    return subjects, rows
+
+
+def _plain(record: Record | None) -> str:
+    if record is None:
+        return '-'
+    if record.unit == 'bytes':
+        return f'{record.value:.0f} B'
+    if record.unit == 'ms':
+        return f'{record.value:.1f} ms'
+    if record.ratio is None:
+        return f'{record.value:.0f} ns'
+    return f'{record.ratio:.2f}x ({record.value:.0f} ns)'
+
+
+def write_markdown(records: Sequence[Record], path: pathlib.Path) -> None:
+    """A Markdown table: one row per operation, one column per subject."""
+    subjects, rows = _pivot(records)
+    lines = [
+        '| operation | raw object | ' + ' | '.join(subjects) + ' |',
+        '|---|---:|' + '---:|' * len(subjects),
+    ]
+    for row in rows:
+        first = next(r for r in row if r is not None)
+        raw = '' if first.raw is None else f'{first.raw:.0f} {first.unit}'
+        lines.append(
+            f'| {first.op} | {raw} | ' + ' | '.join(_plain(r) for r in row) + ' |',
+        )
+    versions = {r.subject: f'{r.version} ({r.implementation})' for r in records}
+    lines.append('')
+    lines.append(
+        'Versions: ' + '; '.join(f'{k} {v}' for k, v in versions.items()) + '.',
+    )
+    path.write_text('\n'.join(lines) + '\n')
 
 
 def _cell(record: Record) -> str:

@@ -17,6 +17,7 @@ from typing import Literal
 __all__ = ['IMPLEMENTATION', 'IMPLEMENTATION_ENV', 'ProxyBase']
 
 IMPLEMENTATION_ENV = 'PROXYSTORE_PROXY_IMPL'
+"""Environment variable that chooses the implementation: ``auto``, ``c`` or ``python``."""
 _CHOICES = ('auto', 'c', 'python')
 
 
@@ -54,5 +55,6 @@ if TYPE_CHECKING:
     from proxystore.proxy._pyproxy import ProxyBase
 
     IMPLEMENTATION: Literal['c', 'python']
+    """The implementation in use: ``'c'`` (the accelerator) or ``'python'``."""
 else:
     ProxyBase, IMPLEMENTATION = _load()
