@@ -43,6 +43,7 @@ def tests(session: nox.Session, impl: str) -> None:
         'pytest',
         *TESTS,
         'benchmarks/tests',
+        'tests',
         '-m',
         'not slow',
         *session.posargs,
@@ -54,7 +55,16 @@ def tests(session: nox.Session, impl: str) -> None:
 def slow(session: nox.Session) -> None:
     """Long-running tests (marked ``slow``); none may exist yet, so exit 5 is fine."""
     sync(session, 'test')
-    session.run('pytest', *TESTS, '-m', 'slow', *session.posargs, success_codes=[0, 5])
+    session.run(
+        'pytest',
+        *TESTS,
+        'benchmarks/tests',
+        'tests',
+        '-m',
+        'slow',
+        *session.posargs,
+        success_codes=[0, 5],
+    )
 
 
 @nox.session(python=PYTHON)
@@ -99,11 +109,9 @@ def wheels(session: nox.Session) -> None:
 
     # A venv with nothing of ours but proxy-core, installed from its folder.
     alone = pathlib.Path(session.create_tmp()) / 'alone'
-    session.run('uv', 'venv', '--python', PYTHON, str(alone), external=True)
+    session.run('uv', 'venv', '--seed', '--python', PYTHON, str(alone), external=True)
     python = str(alone / 'bin' / 'python')
-    session.run(
-        'uv', 'pip', 'install', '--python', python, 'packages/proxy-core', external=True
-    )
+    session.run(python, '-m', 'pip', 'install', '--quiet', 'packages/proxy-core')
     session.run(
         python,
         '-c',

@@ -17,7 +17,7 @@ from typing import Literal
 __all__ = ['IMPLEMENTATION', 'IMPLEMENTATION_ENV', 'ProxyBase']
 
 IMPLEMENTATION_ENV = 'PROXYSTORE_PROXY_IMPL'
-"""Environment variable that chooses the implementation: ``auto``, ``c`` or ``python``."""
+"""Environment variable choosing the implementation: ``auto``, ``c`` or ``python``."""
 _CHOICES = ('auto', 'c', 'python')
 
 
