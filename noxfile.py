@@ -7,6 +7,7 @@ so what is tested is what the lock pins.
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 import nox
 
@@ -34,37 +35,33 @@ def sync(session: nox.Session, *groups: str) -> None:
     )
 
 
-@nox.session(python=PYTHON)
-@nox.parametrize('impl', ['c', 'python'])
-def tests(session: nox.Session, impl: str) -> None:
-    """Unit and integration tests, once per proxy implementation."""
-    sync(session, 'test')
+def pytest(session: nox.Session, marker: str, **kwargs: Any) -> None:
+    """Run every test folder of the workspace on the tests selected by ``marker``."""
     session.run(
         'pytest',
         *TESTS,
         'benchmarks/tests',
         'tests',
         '-m',
-        'not slow',
+        marker,
         *session.posargs,
-        env={'PROXYSTORE_PROXY_IMPL': impl},
+        **kwargs,
     )
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize('impl', ['c', 'python'])
+def tests(session: nox.Session, impl: str) -> None:
+    """Unit and integration tests, once per proxy implementation."""
+    sync(session, 'test')
+    pytest(session, 'not slow', env={'PROXYSTORE_PROXY_IMPL': impl})
 
 
 @nox.session(python=PYTHON)
 def slow(session: nox.Session) -> None:
     """Long-running tests (marked ``slow``); none may exist yet, so exit 5 is fine."""
     sync(session, 'test')
-    session.run(
-        'pytest',
-        *TESTS,
-        'benchmarks/tests',
-        'tests',
-        '-m',
-        'slow',
-        *session.posargs,
-        success_codes=[0, 5],
-    )
+    pytest(session, 'slow', success_codes=[0, 5])
 
 
 @nox.session(python=PYTHON)

@@ -81,40 +81,34 @@ def notify(flight: Flight, error: ProxyResolveError | None) -> None:
         _finished.notify_all()
 
 
+def _error(message: str, cause: BaseException) -> ProxyResolveError:
+    error = ProxyResolveError(message, cause)
+    error.__cause__ = cause
+    return error
+
+
 def factory_error(error: Exception) -> ProxyResolveError:
     """The error raised when a factory raises ``error``."""
-    wrapped = ProxyResolveError(
-        f'The factory of this proxy raised an error: {type(error).__name__}: {error}',
-        cause=error,
-    )
-    wrapped.__cause__ = error
-    return wrapped
+    message = f'{type(error).__name__}: {error}'
+    return _error(f'The factory of this proxy raised an error: {message}', error)
 
 
 def uninitialized_error() -> ProxyResolveError:
     """The error raised when a proxy has no factory (``__init__`` never ran)."""
-    cause = AttributeError('__proxy_factory__')
-    error = ProxyResolveError(
+    return _error(
         'Proxy is not initialized: __proxy_factory__ is missing.',
-        cause=cause,
+        AttributeError('__proxy_factory__'),
     )
-    error.__cause__ = cause
-    return error
 
 
 def recursion_error() -> ProxyResolveError:
     """The error raised when a factory touches the proxy it is resolving."""
-    cause = RecursionError('recursive proxy resolution')
-    error = ProxyResolveError(
+    return _error(
         'The factory of this proxy accessed the proxy itself while resolving it.',
-        cause=cause,
+        RecursionError('recursive proxy resolution'),
     )
-    error.__cause__ = cause
-    return error
 
 
 def waiter_error(error: ProxyResolveError) -> ProxyResolveError:
     """A fresh copy of the owner's error, to raise in a waiting thread."""
-    copy = ProxyResolveError(error.message, error.cause)
-    copy.__cause__ = error.cause
-    return copy
+    return _error(error.message, error.cause)
