@@ -51,7 +51,7 @@ def test_concurrent_resolution_of_many_proxies(seed: int) -> None:
             try:
                 assert proxies[i][0] == i
             except ProxyResolveError as e:
-                assert isinstance(e.cause, OSError)
+                assert isinstance(e.cause, OSError)  # noqa: PT017
                 assert factories[i].fail
                 errors += 1
         return errors
