@@ -14,7 +14,14 @@ import nox
 nox.needs_version = '>=2024.10.9'
 nox.options.default_venv_backend = 'uv'
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ['tests', 'lint', 'types', 'docs', 'wheels', 'bench']
+nox.options.sessions = [
+    'tests',
+    'lint',
+    'types',
+    'docs',
+    'wheels',
+    'bench',
+]  # not compat, slow
 
 PYTHON = '3.11'
 ROOT = pathlib.Path(__file__).parent
@@ -53,6 +60,14 @@ def pytest(session: nox.Session, marker: str, **kwargs: Any) -> None:
 @nox.parametrize('impl', ['c', 'python'])
 def tests(session: nox.Session, impl: str) -> None:
     """Unit and integration tests, once per proxy implementation."""
+    sync(session, 'test')
+    pytest(session, 'not slow', env={'PROXYSTORE_PROXY_IMPL': impl})
+
+
+@nox.session(python=['3.12', '3.13'])
+@nox.parametrize('impl', ['c', 'python'])
+def compat(session: nox.Session, impl: str) -> None:
+    """The test suite on newer Pythons, where installed (not in the default set)."""
     sync(session, 'test')
     pytest(session, 'not slow', env={'PROXYSTORE_PROXY_IMPL': impl})
 
