@@ -64,7 +64,8 @@ def test_failing_factory_raises_resolve_error_with_cause() -> None:
     assert isinstance(error.cause, ValueError)
     assert error.__cause__ is error.cause
     assert str(error) == (
-        'The factory of this proxy raised an error: ValueError: no data here'
+        'The factory of this proxy raised an error while resolving the target '
+        'object: ValueError: no data here'
     )
     assert not is_resolved(proxy)
 
@@ -160,6 +161,34 @@ def test_cache_defaults_without_target_caches_nothing() -> None:
     proxy = Proxy(Counter(1), cache_defaults=True)
     assert proxy.__proxy_default_class__ is None
     assert proxy.__proxy_default_hash__ is None
+
+
+def test_deleting_an_unresolved_target_raises() -> None:
+    proxy = Proxy(Counter(1))
+    with pytest.raises(AttributeError, match='__proxy_target__'):
+        del proxy.__proxy_wrapped__
+
+
+def test_hash_default_edge_values() -> None:
+    proxy = Proxy(Counter(1))
+    proxy.__proxy_default_hash__ = -1
+    assert hash(proxy) == hash(-1)
+    proxy.__proxy_default_hash__ = 2**70
+    assert hash(proxy) == hash(2**70)
+
+
+def test_unhashable_default_does_not_grow_its_traceback() -> None:
+    proxy = Proxy(Counter([1]), cache_defaults=True, target=[1])
+    del proxy.__proxy_wrapped__
+    depths = []
+    for _ in range(3):
+        with pytest.raises(TypeError) as exc_info:
+            hash(proxy)
+        tb, depth = exc_info.value.__traceback__, 0
+        while tb is not None:
+            tb, depth = tb.tb_next, depth + 1
+        depths.append(depth)
+    assert depths[0] == depths[1] == depths[2]
 
 
 def test_wrapped_can_be_replaced_and_deleted() -> None:

@@ -94,3 +94,30 @@ def test_many_proxies_resolve_concurrently() -> None:
         assert not pending.done()
         slow.release.set()
         assert pending.result(timeout=10) == 'slow'
+
+
+class SlowMessageError(Exception):
+    def __str__(self) -> str:
+        time.sleep(0.2)  # the owner formats this while building its error
+        return 'slow message'
+
+
+def test_thread_arriving_while_the_error_is_built_shares_it() -> None:
+    calls = []
+    started = threading.Event()
+
+    def factory() -> Any:
+        calls.append(1)
+        started.set()
+        raise SlowMessageError
+
+    proxy = Proxy(factory)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(len, proxy)
+        assert started.wait(timeout=10)
+        time.sleep(0.05)
+        second = pool.submit(len, proxy)
+        for future in (first, second):
+            with pytest.raises(ProxyResolveError, match='slow message'):
+                future.result(timeout=10)
+    assert len(calls) == 1

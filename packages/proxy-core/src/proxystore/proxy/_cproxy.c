@@ -16,7 +16,16 @@
  * The owner's state changes run without calling Python code in between, so the
  * GIL makes each of them atomic; waiting, notifying and building the errors are
  * done by the Python functions of _resolution.py. (A free-threaded build would
- * need a per-object critical section here; it is not supported yet.)
+ * need a per-object critical section here; it is not supported yet.) A
+ * resolution that was in flight when the process forked belongs to a thread
+ * that does not exist in the child: fork_generation tells such stale state.
+ *
+ * Subclasses that override __proxy_wrapped__ (to check validity on every use,
+ * as ownership proxies do) are "hooked": every slot then goes through that
+ * attribute instead of the fast path.
+ *
+ * Attribute assignment is not a slot here: Proxy.__setattr__ (in _proxy.py)
+ * forwards it, so that object.__setattr__(proxy, ...) keeps working.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -31,7 +40,9 @@ typedef struct {
     PyObject *default_hash;  /* __proxy_default_hash__ */
     PyObject *waiting;       /* Flight of threads waiting on the owner, or NULL */
     unsigned long owner;     /* thread running the factory, if resolving */
+    unsigned long generation; /* fork_generation when the owner started */
     int resolving;
+    int hooked;              /* the type overrides __proxy_wrapped__ */
     PyObject *weakreflist;
 } ProxyObject;
 
@@ -45,13 +56,23 @@ static PyObject *factory_error_func = NULL;
 static PyObject *uninitialized_error_func = NULL;
 static PyObject *recursion_error_func = NULL;
 static PyObject *waiter_error_func = NULL;
+static PyObject *str_finished = NULL;
+static PyObject *str_error = NULL;
+static PyObject *str_wrapped = NULL;
+
+/* The __proxy_wrapped__ getset of ProxyBase: a type with another one is hooked. */
+static PyObject *wrapped_descr = NULL;
+
+/* Incremented in a forked child (os.register_at_fork). */
+static unsigned long fork_generation = 0;
 
 /* Names that exist on the proxy's type but must still report the target's. */
 static PyObject *str_doc = NULL;
 static PyObject *str_module = NULL;
 static PyObject *str_annotations = NULL;
-static PyObject *str_orig_class = NULL;
 static PyObject *str_class = NULL;
+static PyObject *str_dict = NULL;
+static PyObject *str_weakref = NULL;
 
 /* The __class__ descriptors of ProxyBase and of object, to shortcut isinstance. */
 static PyObject *proxy_class_descr = NULL;
@@ -71,7 +92,9 @@ raise_built(PyObject *func, PyObject *arg)
     }
 }
 
-/* Wake the waiters of a flight (steals the reference); error may be NULL. */
+/* End a flight and wake its waiters (steals the reference); error may be NULL.
+ * The outcome is stored from C first (slot stores run no Python code, so no
+ * asynchronous exception can cut in); waiters poll it if the wake-up is lost. */
 static void
 notify_waiters(PyObject *flight, PyObject *error)
 {
@@ -80,8 +103,11 @@ notify_waiters(PyObject *flight, PyObject *error)
     }
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb); /* keep the caller's pending error */
-    PyObject *done = PyObject_CallFunctionObjArgs(
-        notify_func, flight, error == NULL ? Py_None : error, NULL);
+    if (PyObject_SetAttr(flight, str_error, error == NULL ? Py_None : error) < 0 ||
+        PyObject_SetAttr(flight, str_finished, Py_True) < 0) {
+        PyErr_WriteUnraisable(flight);
+    }
+    PyObject *done = PyObject_CallOneArg(notify_func, flight);
     if (done == NULL) {
         PyErr_WriteUnraisable(notify_func);
     }
@@ -96,12 +122,31 @@ proxy_run_factory(ProxyObject *self, unsigned long me)
 {
     self->resolving = 1;
     self->owner = me;
+    self->generation = fork_generation;
     PyObject *factory = self->factory;
     PyObject *result = NULL;
+    PyObject *error = NULL; /* the ProxyResolveError to raise, if any */
     if (factory != NULL) {
         Py_INCREF(factory);
         result = PyObject_CallNoArgs(factory);
         Py_DECREF(factory);
+    }
+    /* Build the error while the flight is still open (this runs Python code,
+     * so other threads may arrive: they must wait, not call the factory). */
+    if (result == NULL && factory == NULL) {
+        error = PyObject_CallNoArgs(uninitialized_error_func);
+    }
+    else if (result == NULL && PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL) {
+            PyException_SetTraceback(value, tb);
+        }
+        error = PyObject_CallOneArg(factory_error_func, value);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
     }
     /* Atomic under the GIL: a waiter registers before this or sees the end. */
     PyObject *waiting = self->waiting;
@@ -114,35 +159,13 @@ proxy_run_factory(ProxyObject *self, unsigned long me)
         notify_waiters(waiting, NULL);
         return result;
     }
-
-    PyObject *error = NULL;
-    if (factory == NULL) {
-        error = PyObject_CallNoArgs(uninitialized_error_func);
-    }
-    else if (PyErr_ExceptionMatches(PyExc_Exception)) {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        if (tb != NULL) {
-            PyException_SetTraceback(value, tb);
-        }
-        error = PyObject_CallOneArg(factory_error_func, value);
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-    }
-    else {
-        /* KeyboardInterrupt, SystemExit: propagate; waiters try again. */
-        notify_waiters(waiting, NULL);
-        return NULL;
-    }
-    if (error == NULL) {
-        notify_waiters(waiting, NULL);
-        return NULL;
-    }
+    /* Waiters get the error; after an interruption (KeyboardInterrupt,
+     * SystemExit) or a failure to build it, they try again themselves. */
     notify_waiters(waiting, error);
-    PyErr_SetObject((PyObject *)Py_TYPE(error), error);
-    Py_DECREF(error);
+    if (error != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
+    }
     return NULL;
 }
 
@@ -156,6 +179,13 @@ proxy_resolve_slow(ProxyObject *self)
         if (self->target != NULL) {
             Py_INCREF(self->target);
             return self->target;
+        }
+        if (self->resolving && self->generation != fork_generation) {
+            /* The owner was a thread of the parent process: start afresh. */
+            self->resolving = 0;
+            self->owner = 0;
+            Py_CLEAR(self->waiting);
+            continue;
         }
         if (!self->resolving) {
             return proxy_run_factory(self, me);
@@ -196,7 +226,7 @@ proxy_resolve_slow(ProxyObject *self)
 
 /* New reference to the target, resolving the proxy if needed. */
 static inline PyObject *
-proxy_target(ProxyObject *self)
+proxy_resolve(ProxyObject *self)
 {
     PyObject *target = self->target;
     if (target != NULL) {
@@ -204,6 +234,17 @@ proxy_target(ProxyObject *self)
         return target;
     }
     return proxy_resolve_slow(self);
+}
+
+/* What every forwarding slot uses: the target, through the subclass's
+ * __proxy_wrapped__ when the type overrides it. */
+static inline PyObject *
+proxy_target(ProxyObject *self)
+{
+    if (self->hooked) {
+        return PyObject_GetAttr((PyObject *)self, str_wrapped);
+    }
+    return proxy_resolve(self);
 }
 
 /* New reference to op, or to its target if op is a proxy. */
@@ -282,6 +323,16 @@ proxy_init(ProxyObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
+static PyObject *
+proxy_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    ProxyObject *self = (ProxyObject *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->hooked = _PyType_Lookup(type, str_wrapped) != wrapped_descr;
+    }
+    return (PyObject *)self;
+}
+
 static int
 proxy_traverse(ProxyObject *self, visitproc visit, void *arg)
 {
@@ -308,11 +359,14 @@ static void
 proxy_dealloc(ProxyObject *self)
 {
     PyObject_GC_UnTrack(self);
+    /* Long chains of proxies of proxies must not overflow the C stack. */
+    Py_TRASHCAN_BEGIN(self, proxy_dealloc)
     if (self->weakreflist != NULL) {
         PyObject_ClearWeakRefs((PyObject *)self);
     }
     proxy_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
 }
 
 /* ---------------------------------------------------------------- attributes */
@@ -333,7 +387,8 @@ static int
 reports_target(PyObject *name)
 {
     return is_name(name, str_doc) || is_name(name, str_module) ||
-           is_name(name, str_annotations);
+           is_name(name, str_annotations) || is_name(name, str_dict) ||
+           is_name(name, str_weakref);
 }
 
 static PyObject *proxy_get_class(ProxyObject *self, void *closure);
@@ -360,29 +415,6 @@ proxy_getattro(ProxyObject *self, PyObject *name)
         return result;
     }
     return PyObject_GenericGetAttr((PyObject *)self, name);
-}
-
-static int
-proxy_setattro(ProxyObject *self, PyObject *name, PyObject *value)
-{
-    if (PyUnicode_Check(name) &&
-        (_PyType_Lookup(Py_TYPE(self), name) == NULL || reports_target(name))) {
-        if (self->target == NULL && is_name(name, str_orig_class)) {
-            /* typing's Proxy[T](...) tags the instance; that must not resolve
-             * it. typing ignores the AttributeError. */
-            PyErr_SetString(PyExc_AttributeError,
-                            "an unresolved proxy does not store __orig_class__");
-            return -1;
-        }
-        PyObject *target = proxy_target(self);
-        if (target == NULL) {
-            return -1;
-        }
-        int rc = PyObject_SetAttr(target, name, value);
-        Py_DECREF(target);
-        return rc;
-    }
-    return PyObject_GenericSetAttr((PyObject *)self, name, value);
 }
 
 static PyObject *
@@ -429,13 +461,17 @@ proxy_set_class(ProxyObject *self, PyObject *value, void *closure)
 static PyObject *
 proxy_get_wrapped(ProxyObject *self, void *closure)
 {
-    return proxy_target(self);
+    return proxy_resolve(self);
 }
 
 static int
 proxy_set_wrapped(ProxyObject *self, PyObject *value, void *closure)
 {
     /* Deleting un-resolves the proxy: the next access calls the factory. */
+    if (value == NULL && self->target == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "__proxy_target__");
+        return -1;
+    }
     Py_XINCREF(value);
     Py_XSETREF(self->target, value);
     return 0;
@@ -493,11 +529,20 @@ proxy_hash(ProxyObject *self)
     if (self->target == NULL && self->default_hash != NULL &&
         self->default_hash != Py_None) {
         if (PyExceptionInstance_Check(self->default_hash)) {
+            /* A fresh traceback each time, or it would grow on every call. */
+            PyException_SetTraceback(self->default_hash, Py_None);
             PyErr_SetObject((PyObject *)Py_TYPE(self->default_hash),
                             self->default_hash);
             return -1;
         }
-        return PyLong_AsSsize_t(self->default_hash);
+        /* Convert as CPython does a __hash__ result: -1 is reserved for
+         * errors, and ints out of range are hashed. */
+        Py_hash_t h = PyLong_AsSsize_t(self->default_hash);
+        if (h == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return PyObject_Hash(self->default_hash);
+        }
+        return h == -1 ? -2 : h;
     }
     PyObject *target = proxy_target(self);
     if (target == NULL) {
@@ -578,10 +623,12 @@ proxy_iternext(ProxyObject *self)
         return result;                                                         \
     }
 
-/* Either operand may be the proxy (the reflected case). An operand whose type
- * has this very function in the slot is a proxy that did not override the
- * operator: it is unwrapped, and the operation runs as it would on the targets.
- * (Comparing the slot is exact and cheaper than a subtype check.) */
+/* Either operand may be the proxy (the reflected case); proxy operands are
+ * unwrapped and the operation runs as it would on the targets. CPython calls
+ * this function through the slot of an operand's type, so comparing the slot is
+ * an exact and cheap test. Only when neither operand has it were we called
+ * through a subclass that overrides the operator and calls super(): then the
+ * subtype check finds the proxies. */
 #define HAS_SLOT(op, SLOT, NAME)                                               \
     (Py_TYPE(op)->tp_as_number != NULL &&                                      \
      Py_TYPE(op)->tp_as_number->SLOT == (void *)NAME)
@@ -589,18 +636,39 @@ proxy_iternext(ProxyObject *self)
 #define BINARY(NAME, SLOT, CALL)                                               \
     static PyObject *NAME(PyObject *a, PyObject *b)                            \
     {                                                                          \
-        PyObject *x = HAS_SLOT(a, SLOT, NAME) ? proxy_target((ProxyObject *)a) \
-                                              : (Py_INCREF(a), a);             \
+        int unwrap_a = HAS_SLOT(a, SLOT, NAME);                                \
+        int unwrap_b = HAS_SLOT(b, SLOT, NAME);                                \
+        if (!unwrap_a && !unwrap_b) {                                          \
+            unwrap_a = Proxy_Check(a);                                         \
+            unwrap_b = Proxy_Check(b);                                         \
+        }                                                                      \
+        PyObject *x = unwrap_a ? proxy_target((ProxyObject *)a)                \
+                               : (Py_INCREF(a), a);                            \
         if (x == NULL) {                                                       \
             return NULL;                                                       \
         }                                                                      \
-        PyObject *y = HAS_SLOT(b, SLOT, NAME) ? proxy_target((ProxyObject *)b) \
-                                              : (Py_INCREF(b), b);             \
+        PyObject *y = unwrap_b ? proxy_target((ProxyObject *)b)                \
+                               : (Py_INCREF(b), b);                            \
         if (y == NULL) {                                                       \
             Py_DECREF(x);                                                      \
             return NULL;                                                       \
         }                                                                      \
-        PyObject *result = CALL(x, y);                                         \
+        PyObject *result;                                                      \
+        /* Same types: that type's slot decides alone, so call it directly and \
+         * skip a second full dispatch, unless it declines. */                 \
+        binaryfunc same = Py_TYPE(x) == Py_TYPE(y) &&                          \
+                                  Py_TYPE(x)->tp_as_number != NULL             \
+                              ? Py_TYPE(x)->tp_as_number->SLOT                 \
+                              : NULL;                                          \
+        if (same != NULL && same != NAME) {                                    \
+            result = same(x, y);                                               \
+            if (result != Py_NotImplemented) {                                 \
+                goto done;                                                     \
+            }                                                                  \
+            Py_DECREF(result);                                                 \
+        }                                                                      \
+        result = CALL(x, y);                                                   \
+    done:                                                                      \
         Py_DECREF(x);                                                          \
         Py_DECREF(y);                                                          \
         return result;                                                         \
@@ -843,6 +911,7 @@ proxy_getbuffer(ProxyObject *self, Py_buffer *view, int flags)
 {
     PyObject *target = proxy_target(self);
     if (target == NULL) {
+        view->obj = NULL;
         return -1;
     }
     /* The exporter fills view->obj with the target, so releasing the view
@@ -874,7 +943,6 @@ static PyTypeObject ProxyBaseType = {
     .tp_call = (ternaryfunc)proxy_call,
     .tp_str = (reprfunc)proxy_str,
     .tp_getattro = (getattrofunc)proxy_getattro,
-    .tp_setattro = (setattrofunc)proxy_setattro,
     .tp_as_buffer = &proxy_as_buffer,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = proxy_doc,
@@ -887,16 +955,55 @@ static PyTypeObject ProxyBaseType = {
     .tp_members = proxy_members,
     .tp_getset = proxy_getset,
     .tp_init = (initproc)proxy_init,
-    .tp_new = PyType_GenericNew,
+    .tp_new = proxy_new,
 };
 
 /* ------------------------------------------------------------------ module */
+
+static PyObject *
+after_fork_in_child(PyObject *module, PyObject *unused)
+{
+    fork_generation++;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"_after_fork_in_child", (PyCFunction)after_fork_in_child, METH_NOARGS,
+     "Mark resolutions in flight at fork time as stale (registered at import)."},
+    {NULL},
+};
+
+/* os.register_at_fork(after_in_child=module._after_fork_in_child) */
+static int
+register_fork_hook(PyObject *module)
+{
+    PyObject *os = PyImport_ImportModule("os");
+    if (os == NULL) {
+        return -1;
+    }
+    PyObject *hook = PyObject_GetAttrString(module, "_after_fork_in_child");
+    PyObject *kwargs = hook == NULL ? NULL : Py_BuildValue("{sO}", "after_in_child", hook);
+    PyObject *args = PyTuple_New(0);
+    PyObject *register_at_fork = PyObject_GetAttrString(os, "register_at_fork");
+    PyObject *done = NULL;
+    if (kwargs != NULL && args != NULL && register_at_fork != NULL) {
+        done = PyObject_Call(register_at_fork, args, kwargs);
+    }
+    Py_XDECREF(done);
+    Py_XDECREF(register_at_fork);
+    Py_XDECREF(args);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(hook);
+    Py_DECREF(os);
+    return done == NULL ? -1 : 0;
+}
 
 static struct PyModuleDef cproxy_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "proxystore.proxy._cproxy",
     .m_doc = "C accelerator of proxystore.proxy.",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC
@@ -905,10 +1012,14 @@ PyInit__cproxy(void)
     str_doc = PyUnicode_InternFromString("__doc__");
     str_module = PyUnicode_InternFromString("__module__");
     str_annotations = PyUnicode_InternFromString("__annotations__");
-    str_orig_class = PyUnicode_InternFromString("__orig_class__");
     str_class = PyUnicode_InternFromString("__class__");
-    if (!str_doc || !str_module || !str_annotations || !str_orig_class ||
-        !str_class) {
+    str_finished = PyUnicode_InternFromString("finished");
+    str_error = PyUnicode_InternFromString("error");
+    str_wrapped = PyUnicode_InternFromString("__proxy_wrapped__");
+    str_dict = PyUnicode_InternFromString("__dict__");
+    str_weakref = PyUnicode_InternFromString("__weakref__");
+    if (!str_doc || !str_module || !str_annotations || !str_class || !str_finished || !str_error || !str_wrapped || !str_dict ||
+        !str_weakref) {
         return NULL;
     }
     PyObject *resolution = PyImport_ImportModule("proxystore.proxy._resolution");
@@ -934,6 +1045,7 @@ PyInit__cproxy(void)
     /* Borrowed: both types live as long as the interpreter. */
     proxy_class_descr = _PyType_Lookup(&ProxyBaseType, str_class);
     object_class_descr = _PyType_Lookup(&PyBaseObject_Type, str_class);
+    wrapped_descr = _PyType_Lookup(&ProxyBaseType, str_wrapped);
     PyObject *module = PyModule_Create(&cproxy_module);
     if (module == NULL) {
         return NULL;
@@ -941,6 +1053,10 @@ PyInit__cproxy(void)
     Py_INCREF(&ProxyBaseType);
     if (PyModule_AddObject(module, "ProxyBase", (PyObject *)&ProxyBaseType) < 0) {
         Py_DECREF(&ProxyBaseType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    if (register_fork_hook(module) < 0) {
         Py_DECREF(module);
         return NULL;
     }

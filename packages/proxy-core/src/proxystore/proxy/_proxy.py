@@ -11,6 +11,7 @@ from typing import Generic
 from typing import TypeVar
 
 from proxystore.proxy._base import ProxyBase
+from proxystore.proxy._names import owns
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -27,9 +28,9 @@ T = TypeVar('T')
 
 FactoryType: TypeAlias = Callable[[], T]
 """A callable without arguments that returns the target of a proxy."""
-DefaultClassType: TypeAlias = 'type | None'
+DefaultClassType: TypeAlias = type | None
 """The class an unresolved proxy reports, if cached."""
-DefaultHashType: TypeAlias = 'Exception | int | None'
+DefaultHashType: TypeAlias = Exception | int | None
 """The hash an unresolved proxy reports (or the error to raise), if cached."""
 
 _CO_ITERABLE_COROUTINE = 0x0100
@@ -132,6 +133,26 @@ class Proxy(ProxyBase, Generic[T]):
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         return self.__reduce__()
+
+    # --- attribute assignment ----------------------------------------------
+    # Written here, not in the C base, so that object.__setattr__(proxy, ...)
+    # keeps working on proxies (CPython refuses it past a C-level setattro).
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if owns(type(self), name):
+            object.__setattr__(self, name, value)
+        elif name == '__orig_class__' and not self.__proxy_resolved__:
+            # typing's Proxy[T](...) tags the new instance; that must not resolve
+            # it. typing ignores this AttributeError.
+            raise AttributeError('an unresolved proxy does not store __orig_class__')
+        else:
+            setattr(self.__proxy_wrapped__, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if owns(type(self), name):
+            object.__delattr__(self, name)
+        else:
+            delattr(self.__proxy_wrapped__, name)
 
     # --- protocols looked up on the type, forwarded to the target ----------
 

@@ -16,21 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from proxystore.proxy import _resolution
+from proxystore.proxy._names import owns
 
 __all__ = ['ProxyBase']
-
-# Names that the proxy's class defines but that must report the target's value.
-_REPORTS_TARGET = frozenset({'__doc__', '__module__', '__annotations__'})
-_MISSING = object()
-
-
-def _type_lookup(cls: type, name: str) -> object:
-    """Find ``name`` in the class dicts along ``cls.__mro__`` (no metaclass)."""
-    for klass in cls.__mro__:
-        value = klass.__dict__.get(name, _MISSING)
-        if value is not _MISSING:
-            return value
-    return _MISSING
 
 
 class ProxyBase:
@@ -40,11 +28,19 @@ class ProxyBase:
         '__proxy_default_class__',
         '__proxy_default_hash__',
         '__proxy_factory__',
+        '__proxy_hooked__',
         '__proxy_owner__',
         '__proxy_target__',
         '__proxy_waiting__',
         '__weakref__',
     )
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ProxyBase:
+        self = super().__new__(cls)
+        # A subclass that overrides __proxy_wrapped__ sees every use through it.
+        hooked = cls.__proxy_wrapped__ is not ProxyBase.__proxy_wrapped__
+        _slot('__proxy_hooked__').__set__(self, hooked)
+        return self
 
     def __init__(
         self,
@@ -77,7 +73,7 @@ class ProxyBase:
 
     @property
     def __proxy_wrapped__(self) -> Any:
-        return _target(self)
+        return _resolved(self)
 
     @__proxy_wrapped__.setter
     def __proxy_wrapped__(self, value: Any) -> None:
@@ -85,7 +81,7 @@ class ProxyBase:
 
     @__proxy_wrapped__.deleter
     def __proxy_wrapped__(self) -> None:
-        _clear_target(self)
+        _slot('__proxy_target__').__delete__(self)
 
     @property
     def __proxy_resolved__(self) -> bool:
@@ -112,32 +108,9 @@ class ProxyBase:
     # --- attributes -------------------------------------------------------
 
     def __getattribute__(self, name: str) -> Any:
-        # Attributes the proxy's class defines (slots, methods, the __proxy_*__
-        # members) belong to the proxy; every other name belongs to the target.
-        if name in _REPORTS_TARGET or _type_lookup(type(self), name) is _MISSING:
-            return getattr(_target(self), name)
-        return object.__getattribute__(self, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if (
-            name not in _REPORTS_TARGET
-            and _type_lookup(type(self), name) is not _MISSING
-        ):
-            object.__setattr__(self, name, value)
-        elif name == '__orig_class__' and not self.__proxy_resolved__:
-            # typing's Proxy[T](...) tags the instance; that must not resolve it.
-            raise AttributeError('an unresolved proxy does not store __orig_class__')
-        else:
-            setattr(_target(self), name, value)
-
-    def __delattr__(self, name: str) -> None:
-        if (
-            name not in _REPORTS_TARGET
-            and _type_lookup(type(self), name) is not _MISSING
-        ):
-            object.__delattr__(self, name)
-        else:
-            delattr(_target(self), name)
+        if owns(type(self), name):
+            return object.__getattribute__(self, name)
+        return getattr(_target(self), name)
 
     # --- object protocol --------------------------------------------------
 
@@ -150,7 +123,8 @@ class ProxyBase:
         except AttributeError:
             default = _get_default(_get_default_hash, self)
             if isinstance(default, BaseException):
-                raise default from None
+                # A fresh traceback each time, or it would grow on every call.
+                raise default.with_traceback(None) from None
             if default is not None:
                 return default  # type: ignore[no-any-return]
         return hash(_target(self))
@@ -419,6 +393,7 @@ _set_default_class = _slot('__proxy_default_class__').__set__
 _get_default_hash = _slot('__proxy_default_hash__').__get__
 _set_default_hash = _slot('__proxy_default_hash__').__set__
 _get_factory = _slot('__proxy_factory__').__get__
+_get_hooked = _slot('__proxy_hooked__').__get__
 _set_owner = _slot('__proxy_owner__').__set__
 _set_waiting = _slot('__proxy_waiting__').__set__
 
@@ -442,19 +417,29 @@ def _get_or_none(name: str, proxy: ProxyBase) -> Any:
         return None
 
 
-def _target(proxy: ProxyBase) -> Any:
+def _resolved(proxy: ProxyBase) -> Any:
     try:
         return _get_target(proxy)
     except AttributeError:
         return _resolve(proxy)
 
 
+def _target(proxy: ProxyBase) -> Any:
+    """What every forwarding method uses (through an override, if any)."""
+    try:
+        if not _get_hooked(proxy):
+            return _get_target(proxy)
+    except AttributeError:  # unresolved, or never initialised
+        return _resolved(proxy)
+    return proxy.__proxy_wrapped__
+
+
 # The single-flight protocol of _resolution.py, made atomic by its LOCK (the C
-# base relies on the GIL instead).
+# base relies on the GIL instead). The owner is recorded as (generation, thread).
 
 
 def _resolve(proxy: ProxyBase) -> Any:
-    me = threading.get_ident()
+    me = (_resolution.generation(), threading.get_ident())
     while True:  # repeats only after an owner was interrupted (see _cproxy.c)
         with _resolution.LOCK:
             try:
@@ -462,6 +447,8 @@ def _resolve(proxy: ProxyBase) -> Any:
             except AttributeError:
                 pass
             owner = _get_or_none('__proxy_owner__', proxy)
+            if owner is not None and owner[0] != me[0]:
+                owner = None  # a thread of the parent process, before a fork
             if owner is None:
                 _set_owner(proxy, me)
                 flight = None
@@ -511,4 +498,4 @@ def _finish(
         flight = _get_or_none('__proxy_waiting__', proxy)
         _set_waiting(proxy, None)
     if flight is not None:
-        _resolution.notify(flight, error)
+        _resolution.end(flight, error)

@@ -10,10 +10,15 @@ access tries again.
 The owner protocol (who owns, registering waiters) lives next to each proxy base:
 in C it is made atomic by the GIL, in the pure-Python base by `LOCK`. Waiting,
 notifying and the errors are written once, here.
+
+A resolution in flight when the process forks belongs to a thread that does not
+exist in the child; the bases compare the `generation` recorded by the owner with
+the current one and start afresh when they differ.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -21,7 +26,9 @@ __all__ = [
     'LOCK',
     'Flight',
     'ProxyResolveError',
+    'end',
     'factory_error',
+    'generation',
     'notify',
     'recursion_error',
     'uninitialized_error',
@@ -63,22 +70,49 @@ class Flight:
 # Held only for a few attribute reads and writes, never while a factory runs.
 LOCK = threading.Lock()
 _finished = threading.Condition(LOCK)
+_generation = 0
+
+# A waiter re-checks its flight this often even without a wake-up, so that an
+# owner interrupted between ending a flight and notifying cannot strand it.
+_POLL_SECONDS = 0.5
+
+
+def generation() -> int:
+    """How many times this process's lineage has forked (see the module doc)."""
+    return _generation
+
+
+def _after_fork_in_child() -> None:
+    global LOCK, _finished, _generation
+    # Another thread may have held the lock at fork time; it does not exist here.
+    LOCK = threading.Lock()
+    _finished = threading.Condition(LOCK)
+    _generation += 1
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def wait(flight: Flight) -> ProxyResolveError | None:
     """Block until the owner ends the flight; return its error, if any."""
     with LOCK:
         while not flight.finished:
-            _finished.wait()
+            _finished.wait(_POLL_SECONDS)
     return flight.error
 
 
-def notify(flight: Flight, error: ProxyResolveError | None) -> None:
-    """End a flight and wake its waiters (call without holding `LOCK`)."""
+def notify(flight: Flight) -> None:
+    """Wake the waiters of a flight whose outcome is already stored."""
     with LOCK:
-        flight.error = error
-        flight.finished = True
         _finished.notify_all()
+
+
+def end(flight: Flight, error: ProxyResolveError | None) -> None:
+    """Store the outcome of a flight, then wake its waiters."""
+    flight.error = error
+    flight.finished = True
+    notify(flight)
 
 
 def _error(message: str, cause: BaseException) -> ProxyResolveError:
@@ -89,8 +123,11 @@ def _error(message: str, cause: BaseException) -> ProxyResolveError:
 
 def factory_error(error: Exception) -> ProxyResolveError:
     """The error raised when a factory raises ``error``."""
-    message = f'{type(error).__name__}: {error}'
-    return _error(f'The factory of this proxy raised an error: {message}', error)
+    return _error(
+        'The factory of this proxy raised an error while resolving the target '
+        f'object: {type(error).__name__}: {error}',
+        error,
+    )
 
 
 def uninitialized_error() -> ProxyResolveError:
