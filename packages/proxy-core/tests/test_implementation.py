@@ -93,3 +93,15 @@ def test_unknown_module_attribute() -> None:
         match=r"module 'proxystore\.proxy' has no attribute 'Nope'",
     ):
         proxystore.proxy.Nope  # noqa: B018
+
+
+def test_imports_where_the_platform_cannot_fork() -> None:
+    code = (
+        'import os\n'
+        'del os.register_at_fork\n'
+        'import proxystore.proxy as p\n'
+        'print(p.IMPLEMENTATION, p.Proxy(lambda: [1, 2])[1])'
+    )
+    result = _run(code, None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1] == '2'

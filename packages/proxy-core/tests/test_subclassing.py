@@ -112,3 +112,61 @@ def test_long_chain_of_proxies_is_freed() -> None:
         proxy = base(int, target=proxy)
     del proxy
     gc.collect()
+
+
+def test_super_in_an_overridden_operator_unwraps_self() -> None:
+    class Doubled(Proxy[Any]):
+        __slots__ = ()
+
+        def __add__(self, other: Any) -> Any:
+            return super().__add__(other) * 2
+
+    assert Doubled(lambda: 1) + Proxy(lambda: 2) == 6
+    assert Doubled(lambda: 1) + 2 == 6
+
+
+def test_overriding_operand_on_the_right_keeps_its_say() -> None:
+    class Left(Proxy[Any]):
+        __slots__ = ()
+
+        def __add__(self, other: Any) -> Any:
+            return super().__add__(other)
+
+    class Right(Proxy[Any]):
+        __slots__ = ()
+
+        def __radd__(self, other: Any) -> Any:
+            return 'Right.__radd__'
+
+    assert Left(lambda: 1) + Right(lambda: 2) == 'Right.__radd__'
+
+
+def test_operator_of_a_python_target_runs_once() -> None:
+    calls = []
+
+    class Declines:
+        def __add__(self, other: Any) -> Any:
+            calls.append('add')
+            return NotImplemented
+
+    with pytest.raises(TypeError, match='unsupported operand'):
+        Proxy(Declines) + Declines()
+    assert calls == ['add']
+
+
+def test_non_int_hash_default_is_refused() -> None:
+    proxy = Proxy(Thing)
+    proxy.__proxy_default_hash__ = 'abc'
+    with pytest.raises(TypeError, match='__hash__ method should return an integer'):
+        hash(proxy)
+
+
+def test_cached_unhashable_error_has_no_context() -> None:
+    proxy = Proxy(lambda: [1], cache_defaults=True, target=[1])
+    del proxy.__proxy_wrapped__
+    try:
+        hash(proxy)
+    except TypeError as e:
+        assert e.__suppress_context__  # noqa: PT017
+    else:  # pragma: no cover
+        pytest.fail('hash() of an unhashable default must raise')

@@ -5,9 +5,9 @@
  * Only the hot paths live here: the fast "target already resolved" check, and
  * forwarding of attributes, operators, containers, comparison, hashing, calls,
  * iteration and the buffer protocol. Everything that runs once per proxy
- * (resolution with its locking, pickling, repr, copying, the rarely used
- * protocols) is written once in Python and shared with the pure-Python base in
- * _pyproxy.py, which passes the same tests.
+ * (resolution with its locking, pickling, repr, copying, attribute assignment,
+ * the rarely used protocols) is written once in Python and shared with the
+ * pure-Python base in _pyproxy.py, which passes the same tests.
  *
  * Resolution: every slot asks proxy_target() for a new reference to the target.
  * If the target is unset, proxy_resolve_slow() runs the single-flight protocol of
@@ -24,6 +24,12 @@
  * as ownership proxies do) are "hooked": every slot then goes through that
  * attribute instead of the fast path.
  *
+ * A target that is itself a proxy (or a hooked proxy that returns one) makes
+ * forwarding re-enter these slots in C; such calls are wrapped in
+ * Py_EnterRecursiveCall, so a proxy that ends up wrapping itself raises
+ * RecursionError instead of overflowing the C stack. The fast path knows from a
+ * flag kept with the target that it needs no guard.
+ *
  * Attribute assignment is not a slot here: Proxy.__setattr__ (in _proxy.py)
  * forwards it, so that object.__setattr__(proxy, ...) keeps working.
  */
@@ -34,15 +40,17 @@
 
 typedef struct {
     PyObject_HEAD
-    PyObject *factory;       /* __proxy_factory__ */
-    PyObject *target;        /* __proxy_target__; NULL while unresolved */
-    PyObject *default_class; /* __proxy_default_class__ */
-    PyObject *default_hash;  /* __proxy_default_hash__ */
-    PyObject *waiting;       /* Flight of threads waiting on the owner, or NULL */
-    unsigned long owner;     /* thread running the factory, if resolving */
+    PyObject *factory;        /* __proxy_factory__ */
+    PyObject *target;         /* __proxy_target__; NULL while unresolved */
+    PyObject *default_class;  /* __proxy_default_class__ */
+    PyObject *default_hash;   /* __proxy_default_hash__ */
+    PyObject *waiting;        /* Flight of threads waiting on the owner, or NULL */
+    unsigned long owner;      /* thread running the factory, if resolving */
     unsigned long generation; /* fork_generation when the owner started */
     int resolving;
-    int hooked;              /* the type overrides __proxy_wrapped__ */
+    /* Why forwarding cannot take the fast path (0 when it can): */
+    unsigned char hooked;     /* the type overrides __proxy_wrapped__ */
+    unsigned char nested;     /* the target is itself a proxy */
     PyObject *weakreflist;
 } ProxyObject;
 
@@ -56,31 +64,44 @@ static PyObject *factory_error_func = NULL;
 static PyObject *uninitialized_error_func = NULL;
 static PyObject *recursion_error_func = NULL;
 static PyObject *waiter_error_func = NULL;
+
 static PyObject *str_finished = NULL;
 static PyObject *str_error = NULL;
 static PyObject *str_wrapped = NULL;
+static PyObject *str_class = NULL;
+/* Names that exist on the proxy's type but must still report the target's. */
+static PyObject *str_doc = NULL;
+static PyObject *str_module = NULL;
+static PyObject *str_annotations = NULL;
+static PyObject *str_dict = NULL;
+static PyObject *str_weakref = NULL;
 
-/* The __proxy_wrapped__ getset of ProxyBase: a type with another one is hooked. */
+/* Borrowed descriptors of ProxyBase and object, compared by identity. */
+static PyObject *proxy_class_descr = NULL;
+static PyObject *object_class_descr = NULL;
 static PyObject *wrapped_descr = NULL;
 
 /* Incremented in a forked child (os.register_at_fork). */
 static unsigned long fork_generation = 0;
 
-/* Names that exist on the proxy's type but must still report the target's. */
-static PyObject *str_doc = NULL;
-static PyObject *str_module = NULL;
-static PyObject *str_annotations = NULL;
-static PyObject *str_class = NULL;
-static PyObject *str_dict = NULL;
-static PyObject *str_weakref = NULL;
+/* Every proxy type is ProxyBase or a subclass made in Python (a heap type), so
+ * operands of static types (int, float, ndarray) are told apart cheaply. */
+#define Proxy_Check(op)                                                        \
+    (Py_IS_TYPE(op, &ProxyBaseType) ||                                         \
+     (PyType_HasFeature(Py_TYPE(op), Py_TPFLAGS_HEAPTYPE) &&                   \
+      PyType_IsSubtype(Py_TYPE(op), &ProxyBaseType)))
 
-/* The __class__ descriptors of ProxyBase and of object, to shortcut isinstance. */
-static PyObject *proxy_class_descr = NULL;
-static PyObject *object_class_descr = NULL;
+/* Store a new target (steals nothing: the caller keeps its reference). */
+static void
+proxy_store_target(ProxyObject *self, PyObject *value)
+{
+    Py_XINCREF(value);
+    self->nested = value != NULL && Proxy_Check(value);
+    Py_XSETREF(self->target, value);
+}
 
-#define Proxy_Check(op) PyObject_TypeCheck(op, &ProxyBaseType)
+/* ------------------------------------------------------------- resolution */
 
-/* Raise the ProxyResolveError returned by a _resolution.py function. */
 static void
 raise_built(PyObject *func, PyObject *arg)
 {
@@ -154,8 +175,7 @@ proxy_run_factory(ProxyObject *self, unsigned long me)
     self->resolving = 0;
     self->owner = 0;
     if (result != NULL) {
-        Py_INCREF(result);
-        Py_XSETREF(self->target, result);
+        proxy_store_target(self, result);
         notify_waiters(waiting, NULL);
         return result;
     }
@@ -224,7 +244,7 @@ proxy_resolve_slow(ProxyObject *self)
     }
 }
 
-/* New reference to the target, resolving the proxy if needed. */
+/* New reference to the target, resolving the proxy if needed (no hook). */
 static inline PyObject *
 proxy_resolve(ProxyObject *self)
 {
@@ -236,27 +256,42 @@ proxy_resolve(ProxyObject *self)
     return proxy_resolve_slow(self);
 }
 
-/* What every forwarding slot uses: the target, through the subclass's
- * __proxy_wrapped__ when the type overrides it. */
-static inline PyObject *
-proxy_target(ProxyObject *self)
+static PyObject *
+proxy_target_slow(ProxyObject *self, int *guard)
 {
-    if (self->hooked) {
-        return PyObject_GetAttr((PyObject *)self, str_wrapped);
+    PyObject *target = self->hooked ? PyObject_GetAttr((PyObject *)self, str_wrapped)
+                                    : proxy_resolve(self);
+    if (target != NULL && Proxy_Check(target)) {
+        if (Py_EnterRecursiveCall(" while forwarding to a proxy")) {
+            Py_DECREF(target);
+            return NULL;
+        }
+        *guard = 1;
     }
-    return proxy_resolve(self);
+    return target;
 }
 
-/* New reference to op, or to its target if op is a proxy. */
+/* What every forwarding slot uses: a new reference to the target, through the
+ * subclass's __proxy_wrapped__ when the type overrides it. When *guard is set,
+ * a recursion guard was entered: release with RELEASE(target, guard). */
 static inline PyObject *
-unwrap(PyObject *op)
+proxy_target(ProxyObject *self, int *guard)
 {
-    if (Proxy_Check(op)) {
-        return proxy_target((ProxyObject *)op);
+    PyObject *target = self->target;
+    if (target != NULL && !(self->hooked | self->nested)) {
+        Py_INCREF(target);
+        return target;
     }
-    Py_INCREF(op);
-    return op;
+    return proxy_target_slow(self, guard);
 }
+
+#define RELEASE(target, guard)                                                 \
+    do {                                                                       \
+        if (guard) {                                                           \
+            Py_LeaveRecursiveCall();                                           \
+        }                                                                      \
+        Py_DECREF(target);                                                     \
+    } while (0)
 
 /* ---------------------------------------------------------------- lifecycle */
 
@@ -281,7 +316,7 @@ proxy_init(ProxyObject *self, PyObject *args, PyObject *kwds)
     Py_INCREF(default_class);
     Py_INCREF(default_hash);
     if (target != Py_None && cache_defaults) {
-        Py_SETREF(default_class, PyObject_GetAttrString(target, "__class__"));
+        Py_SETREF(default_class, PyObject_GetAttr(target, str_class));
         if (default_class == NULL) {
             Py_DECREF(default_hash);
             return -1;
@@ -313,13 +348,7 @@ proxy_init(ProxyObject *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->factory, factory);
     Py_XSETREF(self->default_class, default_class);
     Py_XSETREF(self->default_hash, default_hash);
-    if (target != Py_None) {
-        Py_INCREF(target);
-        Py_XSETREF(self->target, target);
-    }
-    else {
-        Py_CLEAR(self->target);
-    }
+    proxy_store_target(self, target == Py_None ? NULL : target);
     return 0;
 }
 
@@ -397,7 +426,8 @@ static PyObject *
 proxy_getattro(ProxyObject *self, PyObject *name)
 {
     /* Attributes the proxy type defines (its slots, methods and the __proxy_*__
-     * members) belong to the proxy; every other name belongs to the target. */
+     * attributes) belong to the proxy; every other name belongs to the target
+     * (see _names.py for the same rule in Python). */
     if (!PyUnicode_Check(name)) {
         return PyObject_GenericGetAttr((PyObject *)self, name);
     }
@@ -406,12 +436,13 @@ proxy_getattro(ProxyObject *self, PyObject *name)
         return proxy_get_class(self, NULL); /* isinstance() asks for this */
     }
     if (descr == NULL || reports_target(name)) {
-        PyObject *target = proxy_target(self);
+        int guard = 0;
+        PyObject *target = proxy_target(self, &guard);
         if (target == NULL) {
             return NULL;
         }
         PyObject *result = PyObject_GetAttr(target, name);
-        Py_DECREF(target);
+        RELEASE(target, guard);
         return result;
     }
     return PyObject_GenericGetAttr((PyObject *)self, name);
@@ -425,7 +456,8 @@ proxy_get_class(ProxyObject *self, void *closure)
         Py_INCREF(self->default_class);
         return self->default_class;
     }
-    PyObject *target = proxy_target(self);
+    int guard = 0;
+    PyObject *target = proxy_target(self, &guard);
     if (target == NULL) {
         return NULL;
     }
@@ -438,7 +470,7 @@ proxy_get_class(ProxyObject *self, void *closure)
     else {
         cls = PyObject_GetAttr(target, str_class);
     }
-    Py_DECREF(target);
+    RELEASE(target, guard);
     return cls;
 }
 
@@ -449,12 +481,13 @@ proxy_set_class(ProxyObject *self, PyObject *value, void *closure)
         PyErr_SetString(PyExc_TypeError, "can't delete __class__ attribute");
         return -1;
     }
-    PyObject *target = proxy_target(self);
+    int guard = 0;
+    PyObject *target = proxy_target(self, &guard);
     if (target == NULL) {
         return -1;
     }
-    int rc = PyObject_SetAttrString(target, "__class__", value);
-    Py_DECREF(target);
+    int rc = PyObject_SetAttr(target, str_class, value);
+    RELEASE(target, guard);
     return rc;
 }
 
@@ -464,17 +497,28 @@ proxy_get_wrapped(ProxyObject *self, void *closure)
     return proxy_resolve(self);
 }
 
+/* Setting replaces the target; deleting un-resolves the proxy, so that the
+ * next access calls the factory (deleting an unset target is an error). */
 static int
 proxy_set_wrapped(ProxyObject *self, PyObject *value, void *closure)
 {
-    /* Deleting un-resolves the proxy: the next access calls the factory. */
     if (value == NULL && self->target == NULL) {
         PyErr_SetString(PyExc_AttributeError, "__proxy_target__");
         return -1;
     }
-    Py_XINCREF(value);
-    Py_XSETREF(self->target, value);
+    proxy_store_target(self, value);
     return 0;
+}
+
+static PyObject *
+proxy_get_target(ProxyObject *self, void *closure)
+{
+    if (self->target == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "__proxy_target__");
+        return NULL;
+    }
+    Py_INCREF(self->target);
+    return self->target;
 }
 
 static PyObject *
@@ -490,6 +534,8 @@ static PyGetSetDef proxy_getset[] = {
      "The target, resolved on first access; assign to replace it, delete to "
      "un-resolve.",
      NULL},
+    {"__proxy_target__", (getter)proxy_get_target, (setter)proxy_set_wrapped,
+     "The target once resolved (unset while unresolved).", NULL},
     {"__proxy_resolved__", (getter)proxy_get_resolved, NULL,
      "Whether the target is resolved.", NULL},
     {NULL},
@@ -498,8 +544,6 @@ static PyGetSetDef proxy_getset[] = {
 static PyMemberDef proxy_members[] = {
     {"__proxy_factory__", T_OBJECT_EX, offsetof(ProxyObject, factory), 0,
      "The factory that returns the target."},
-    {"__proxy_target__", T_OBJECT_EX, offsetof(ProxyObject, target), 0,
-     "The target once resolved (unset while unresolved)."},
     {"__proxy_default_class__", T_OBJECT_EX,
      offsetof(ProxyObject, default_class), 0,
      "Class reported by __class__ while unresolved, or None."},
@@ -511,16 +555,87 @@ static PyMemberDef proxy_members[] = {
 
 /* ---------------------------------------------------------- object protocol */
 
-static PyObject *
-proxy_str(ProxyObject *self)
+/* A slot that forwards one call on the target. The fast case (resolved, not
+ * hooked, not nested) is inline; every other case goes to a generated twin
+ * NAME_slow that resolves and guards. PARAMS repeats the names of ARGS. */
+#define FORWARD(NAME, RTYPE, ERROR, ARGS, PARAMS, CALL)                        \
+    static Py_NO_INLINE RTYPE NAME##_slow ARGS                                 \
+    {                                                                          \
+        int guard = 0;                                                         \
+        PyObject *target = proxy_target_slow(self, &guard);                    \
+        if (target == NULL) {                                                  \
+            return ERROR;                                                      \
+        }                                                                      \
+        RTYPE result = CALL;                                                   \
+        RELEASE(target, guard);                                                \
+        return result;                                                         \
+    }                                                                          \
+    static RTYPE NAME ARGS                                                     \
+    {                                                                          \
+        PyObject *target = self->target;                                       \
+        if (target == NULL || (self->hooked | self->nested)) {                 \
+            return NAME##_slow PARAMS;                                         \
+        }                                                                      \
+        Py_INCREF(target);                                                     \
+        RTYPE result = CALL;                                                   \
+        Py_DECREF(target);                                                     \
+        return result;                                                         \
+    }
+
+FORWARD(proxy_str, PyObject *, NULL, (ProxyObject *self), (self),
+        PyObject_Str(target))
+FORWARD(proxy_richcompare, PyObject *, NULL,
+        (ProxyObject *self, PyObject *other, int op), (self, other, op),
+        PyObject_RichCompare(target, other, op))
+FORWARD(proxy_call, PyObject *, NULL,
+        (ProxyObject *self, PyObject *args, PyObject *kwargs),
+        (self, args, kwargs), PyObject_Call(target, args, kwargs))
+FORWARD(proxy_iter, PyObject *, NULL, (ProxyObject *self), (self),
+        PyObject_GetIter(target))
+FORWARD(proxy_bool, int, -1, (ProxyObject *self), (self),
+        PyObject_IsTrue(target))
+FORWARD(proxy_length, Py_ssize_t, -1, (ProxyObject *self), (self),
+        PyObject_Size(target))
+FORWARD(proxy_contains, int, -1, (ProxyObject *self, PyObject *value),
+        (self, value), PySequence_Contains(target, value))
+
+static inline PyObject *
+iternext_of(PyObject *target)
 {
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
+    if (!PyIter_Check(target)) {
+        PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator",
+                     Py_TYPE(target)->tp_name);
         return NULL;
     }
-    PyObject *result = PyObject_Str(target);
-    Py_DECREF(target);
-    return result;
+    return (*Py_TYPE(target)->tp_iternext)(target);
+}
+
+FORWARD(proxy_iternext, PyObject *, NULL, (ProxyObject *self), (self),
+        iternext_of(target))
+
+static Py_hash_t
+hash_of_default(PyObject *value)
+{
+    if (PyExceptionInstance_Check(value)) {
+        /* A fresh traceback and no context each time, as `raise e from None`. */
+        PyException_SetTraceback(value, Py_None);
+        PyException_SetCause(value, NULL);
+        ((PyBaseExceptionObject *)value)->suppress_context = 1;
+        PyErr_SetObject((PyObject *)Py_TYPE(value), value);
+        return -1;
+    }
+    if (!PyLong_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "__hash__ method should return an integer");
+        return -1;
+    }
+    /* As CPython converts a __hash__ result: -1 is reserved for errors, and ints
+     * out of range are hashed. */
+    Py_hash_t h = PyLong_AsSsize_t(value);
+    if (h == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return PyObject_Hash(value);
+    }
+    return h == -1 ? -2 : h;
 }
 
 static Py_hash_t
@@ -528,107 +643,33 @@ proxy_hash(ProxyObject *self)
 {
     if (self->target == NULL && self->default_hash != NULL &&
         self->default_hash != Py_None) {
-        if (PyExceptionInstance_Check(self->default_hash)) {
-            /* A fresh traceback each time, or it would grow on every call. */
-            PyException_SetTraceback(self->default_hash, Py_None);
-            PyErr_SetObject((PyObject *)Py_TYPE(self->default_hash),
-                            self->default_hash);
-            return -1;
-        }
-        /* Convert as CPython does a __hash__ result: -1 is reserved for
-         * errors, and ints out of range are hashed. */
-        Py_hash_t h = PyLong_AsSsize_t(self->default_hash);
-        if (h == -1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return PyObject_Hash(self->default_hash);
-        }
-        return h == -1 ? -2 : h;
+        return hash_of_default(self->default_hash);
     }
-    PyObject *target = proxy_target(self);
+    int guard = 0;
+    PyObject *target = proxy_target(self, &guard);
     if (target == NULL) {
         return -1;
     }
     Py_hash_t h = PyObject_Hash(target);
-    Py_DECREF(target);
+    RELEASE(target, guard);
     return h;
-}
-
-static PyObject *
-proxy_richcompare(ProxyObject *self, PyObject *other, int op)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return NULL;
-    }
-    PyObject *result = PyObject_RichCompare(target, other, op);
-    Py_DECREF(target);
-    return result;
-}
-
-static PyObject *
-proxy_call(ProxyObject *self, PyObject *args, PyObject *kwargs)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return NULL;
-    }
-    PyObject *result = PyObject_Call(target, args, kwargs);
-    Py_DECREF(target);
-    return result;
-}
-
-static PyObject *
-proxy_iter(ProxyObject *self)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return NULL;
-    }
-    PyObject *result = PyObject_GetIter(target);
-    Py_DECREF(target);
-    return result;
-}
-
-static PyObject *
-proxy_iternext(ProxyObject *self)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return NULL;
-    }
-    PyObject *result;
-    if (PyIter_Check(target)) {
-        result = (*Py_TYPE(target)->tp_iternext)(target);
-    }
-    else {
-        PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator",
-                     Py_TYPE(target)->tp_name);
-        result = NULL;
-    }
-    Py_DECREF(target);
-    return result;
 }
 
 /* ------------------------------------------------------------------ numbers */
 
 #define UNARY(NAME, CALL)                                                      \
-    static PyObject *NAME(ProxyObject *self)                                   \
-    {                                                                          \
-        PyObject *target = proxy_target(self);                                 \
-        if (target == NULL) {                                                  \
-            return NULL;                                                       \
-        }                                                                      \
-        PyObject *result = CALL(target);                                       \
-        Py_DECREF(target);                                                     \
-        return result;                                                         \
-    }
+    FORWARD(NAME, PyObject *, NULL, (ProxyObject *self), (self), CALL(target))
 
-/* Either operand may be the proxy (the reflected case); proxy operands are
- * unwrapped and the operation runs as it would on the targets. CPython calls
- * this function through the slot of an operand's type, so comparing the slot is
- * an exact and cheap test. Only when neither operand has it were we called
- * through a subclass that overrides the operator and calls super(): then the
- * subtype check finds the proxies. */
+/* Either operand may be the proxy: CPython calls this function through the
+ * slot of an operand's type, or through ProxyBase.__add__/__radd__ when a
+ * subclass that overrides the operator calls super(). Which operands to unwrap:
+ * - one whose type has this very function in the slot (a cheap, exact test);
+ * - a proxy on the left whose type overrides the operator: it is `self` of a
+ *   super().__op__ call;
+ * - a proxy on the right whose type overrides the operator, when the left
+ *   operand is not such a proxy: it is `self` of super().__rop__.
+ * The operation then runs on the targets. When both unwrapped operands have the
+ * same built-in type, that type's slot decides alone and is called directly. */
 #define HAS_SLOT(op, SLOT, NAME)                                               \
     (Py_TYPE(op)->tp_as_number != NULL &&                                      \
      Py_TYPE(op)->tp_as_number->SLOT == (void *)NAME)
@@ -636,66 +677,68 @@ proxy_iternext(ProxyObject *self)
 #define BINARY(NAME, SLOT, CALL)                                               \
     static PyObject *NAME(PyObject *a, PyObject *b)                            \
     {                                                                          \
-        int unwrap_a = HAS_SLOT(a, SLOT, NAME);                                \
-        int unwrap_b = HAS_SLOT(b, SLOT, NAME);                                \
-        if (!unwrap_a && !unwrap_b) {                                          \
-            unwrap_a = Proxy_Check(a);                                         \
-            unwrap_b = Proxy_Check(b);                                         \
-        }                                                                      \
-        PyObject *x = unwrap_a ? proxy_target((ProxyObject *)a)                \
+        int over_a = !HAS_SLOT(a, SLOT, NAME) && Proxy_Check(a);               \
+        int unwrap_a = over_a || HAS_SLOT(a, SLOT, NAME);                      \
+        int unwrap_b = HAS_SLOT(b, SLOT, NAME) || (!over_a && Proxy_Check(b)); \
+        int guard_a = 0, guard_b = 0;                                          \
+        PyObject *x = unwrap_a ? proxy_target((ProxyObject *)a, &guard_a)      \
                                : (Py_INCREF(a), a);                            \
         if (x == NULL) {                                                       \
             return NULL;                                                       \
         }                                                                      \
-        PyObject *y = unwrap_b ? proxy_target((ProxyObject *)b)                \
+        PyObject *y = unwrap_b ? proxy_target((ProxyObject *)b, &guard_b)      \
                                : (Py_INCREF(b), b);                            \
         if (y == NULL) {                                                       \
-            Py_DECREF(x);                                                      \
+            RELEASE(x, guard_a);                                               \
             return NULL;                                                       \
         }                                                                      \
         PyObject *result;                                                      \
-        /* Same types: that type's slot decides alone, so call it directly and \
-         * skip a second full dispatch, unless it declines. */                 \
-        binaryfunc same = Py_TYPE(x) == Py_TYPE(y) &&                          \
-                                  Py_TYPE(x)->tp_as_number != NULL             \
-                              ? Py_TYPE(x)->tp_as_number->SLOT                 \
+        PyTypeObject *tx = Py_TYPE(x);                                         \
+        binaryfunc same = tx == Py_TYPE(y) && tx->tp_as_number != NULL &&      \
+                                  !PyType_HasFeature(tx, Py_TPFLAGS_HEAPTYPE)  \
+                              ? tx->tp_as_number->SLOT                         \
                               : NULL;                                          \
-        if (same != NULL && same != NAME) {                                    \
+        if (same != NULL) {                                                    \
             result = same(x, y);                                               \
-            if (result != Py_NotImplemented) {                                 \
-                goto done;                                                     \
+            if (result == Py_NotImplemented) {                                 \
+                Py_DECREF(result);                                             \
+                result = CALL(x, y);                                           \
             }                                                                  \
-            Py_DECREF(result);                                                 \
         }                                                                      \
-        result = CALL(x, y);                                                   \
-    done:                                                                      \
-        Py_DECREF(x);                                                          \
-        Py_DECREF(y);                                                          \
+        else {                                                                 \
+            result = CALL(x, y);                                               \
+        }                                                                      \
+        RELEASE(y, guard_b);                                                   \
+        RELEASE(x, guard_a);                                                   \
         return result;                                                         \
     }
 
 /* In place: the result becomes the new target and the proxy itself is
- * returned, so `p += 1` keeps `p` a proxy. Only called with the proxy on the
- * left. */
+ * returned, so `p += 1` keeps `p` a proxy. CPython calls in-place slots only
+ * with the proxy on the left. */
 #define INPLACE(NAME, CALL)                                                    \
     static PyObject *NAME(ProxyObject *self, PyObject *other)                  \
     {                                                                          \
-        PyObject *target = proxy_target(self);                                 \
+        int guard = 0, guard_other = 0;                                        \
+        PyObject *target = proxy_target(self, &guard);                         \
         if (target == NULL) {                                                  \
             return NULL;                                                       \
         }                                                                      \
-        PyObject *y = unwrap(other);                                           \
+        PyObject *y = Proxy_Check(other)                                       \
+                          ? proxy_target((ProxyObject *)other, &guard_other)   \
+                          : (Py_INCREF(other), other);                         \
         if (y == NULL) {                                                       \
-            Py_DECREF(target);                                                 \
+            RELEASE(target, guard);                                            \
             return NULL;                                                       \
         }                                                                      \
         PyObject *result = CALL(target, y);                                    \
-        Py_DECREF(target);                                                     \
-        Py_DECREF(y);                                                          \
+        RELEASE(y, guard_other);                                               \
+        RELEASE(target, guard);                                                \
         if (result == NULL) {                                                  \
             return NULL;                                                       \
         }                                                                      \
-        Py_XSETREF(self->target, result);                                      \
+        proxy_store_target(self, result);                                      \
+        Py_DECREF(result);                                                     \
         Py_INCREF(self);                                                       \
         return (PyObject *)self;                                               \
     }
@@ -738,52 +781,48 @@ INPLACE(proxy_inplace_true_divide, PyNumber_InPlaceTrueDivide)
 static PyObject *
 proxy_power(PyObject *a, PyObject *b, PyObject *c)
 {
-    PyObject *x = NULL, *y = NULL, *z = NULL, *result = NULL;
-    if ((x = unwrap(a)) == NULL || (y = unwrap(b)) == NULL ||
-        (z = unwrap(c)) == NULL) {
-        goto done;
+    PyObject *operands[3] = {a, b, c};
+    PyObject *values[3] = {NULL, NULL, NULL};
+    int guards[3] = {0, 0, 0};
+    PyObject *result = NULL;
+    for (int i = 0; i < 3; i++) {
+        if (Proxy_Check(operands[i])) {
+            values[i] = proxy_target((ProxyObject *)operands[i], &guards[i]);
+        }
+        else {
+            values[i] = Py_NewRef(operands[i]);
+        }
+        if (values[i] == NULL) {
+            goto done;
+        }
     }
-    result = PyNumber_Power(x, y, z);
+    result = PyNumber_Power(values[0], values[1], values[2]);
 done:
-    Py_XDECREF(x);
-    Py_XDECREF(y);
-    Py_XDECREF(z);
+    for (int i = 2; i >= 0; i--) {
+        if (values[i] != NULL) {
+            RELEASE(values[i], guards[i]);
+        }
+    }
     return result;
 }
 
 static PyObject *
 proxy_inplace_power(ProxyObject *self, PyObject *other, PyObject *mod)
 {
-    PyObject *target = proxy_target(self);
+    int guard = 0;
+    PyObject *target = proxy_target(self, &guard);
     if (target == NULL) {
         return NULL;
     }
-    PyObject *y = unwrap(other);
-    if (y == NULL) {
-        Py_DECREF(target);
-        return NULL;
-    }
-    PyObject *result = PyNumber_InPlacePower(target, y, mod);
-    Py_DECREF(target);
-    Py_DECREF(y);
+    PyObject *result = PyNumber_InPlacePower(target, other, mod);
+    RELEASE(target, guard);
     if (result == NULL) {
         return NULL;
     }
-    Py_XSETREF(self->target, result);
+    proxy_store_target(self, result);
+    Py_DECREF(result);
     Py_INCREF(self);
     return (PyObject *)self;
-}
-
-static int
-proxy_bool(ProxyObject *self)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return -1;
-    }
-    int result = PyObject_IsTrue(target);
-    Py_DECREF(target);
-    return result;
 }
 
 static PyNumberMethods proxy_as_number = {
@@ -826,45 +865,21 @@ static PyNumberMethods proxy_as_number = {
 
 /* --------------------------------------------------------------- containers */
 
-static Py_ssize_t
-proxy_length(ProxyObject *self)
+static inline PyObject *
+getitem_of(PyObject *target, PyObject *key)
 {
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return -1;
-    }
-    Py_ssize_t result = PyObject_Size(target);
-    Py_DECREF(target);
-    return result;
-}
-
-static PyObject *
-proxy_getitem(ProxyObject *self, PyObject *key)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return NULL;
-    }
     PyMappingMethods *mapping = Py_TYPE(target)->tp_as_mapping;
-    PyObject *result = (mapping != NULL && mapping->mp_subscript != NULL)
-                           ? mapping->mp_subscript(target, key)
-                           : PyObject_GetItem(target, key);
-    Py_DECREF(target);
-    return result;
+    return (mapping != NULL && mapping->mp_subscript != NULL)
+               ? mapping->mp_subscript(target, key)
+               : PyObject_GetItem(target, key);
 }
 
-static int
-proxy_setitem(ProxyObject *self, PyObject *key, PyObject *value)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return -1;
-    }
-    int rc = value == NULL ? PyObject_DelItem(target, key)
-                           : PyObject_SetItem(target, key, value);
-    Py_DECREF(target);
-    return rc;
-}
+FORWARD(proxy_getitem, PyObject *, NULL, (ProxyObject *self, PyObject *key),
+        (self, key), getitem_of(target, key))
+FORWARD(proxy_setitem, int, -1,
+        (ProxyObject *self, PyObject *key, PyObject *value), (self, key, value),
+        value == NULL ? PyObject_DelItem(target, key)
+                      : PyObject_SetItem(target, key, value))
 
 /* Present so that C code testing PySequence_Check (numpy's array coercion,
  * reversed()) treats a proxied sequence like the sequence it wraps. */
@@ -877,18 +892,6 @@ proxy_sq_item(ProxyObject *self, Py_ssize_t index)
     }
     PyObject *result = proxy_getitem(self, key);
     Py_DECREF(key);
-    return result;
-}
-
-static int
-proxy_contains(ProxyObject *self, PyObject *value)
-{
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return -1;
-    }
-    int result = PySequence_Contains(target, value);
-    Py_DECREF(target);
     return result;
 }
 
@@ -909,7 +912,8 @@ static PySequenceMethods proxy_as_sequence = {
 static int
 proxy_getbuffer(ProxyObject *self, Py_buffer *view, int flags)
 {
-    PyObject *target = proxy_target(self);
+    int guard = 0;
+    PyObject *target = proxy_target(self, &guard);
     if (target == NULL) {
         view->obj = NULL;
         return -1;
@@ -917,7 +921,7 @@ proxy_getbuffer(ProxyObject *self, Py_buffer *view, int flags)
     /* The exporter fills view->obj with the target, so releasing the view
      * releases the target's buffer directly. */
     int rc = PyObject_GetBuffer(target, view, flags);
-    Py_DECREF(target);
+    RELEASE(target, guard);
     return rc;
 }
 
@@ -973,7 +977,8 @@ static PyMethodDef module_methods[] = {
     {NULL},
 };
 
-/* os.register_at_fork(after_in_child=module._after_fork_in_child) */
+/* os.register_at_fork(after_in_child=module._after_fork_in_child), where the
+ * platform has fork. */
 static int
 register_fork_hook(PyObject *module)
 {
@@ -981,20 +986,28 @@ register_fork_hook(PyObject *module)
     if (os == NULL) {
         return -1;
     }
-    PyObject *hook = PyObject_GetAttrString(module, "_after_fork_in_child");
-    PyObject *kwargs = hook == NULL ? NULL : Py_BuildValue("{sO}", "after_in_child", hook);
-    PyObject *args = PyTuple_New(0);
     PyObject *register_at_fork = PyObject_GetAttrString(os, "register_at_fork");
+    Py_DECREF(os);
+    if (register_at_fork == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Clear();
+            return 0; /* no fork here (Windows): nothing to guard against */
+        }
+        return -1;
+    }
+    PyObject *hook = PyObject_GetAttrString(module, "_after_fork_in_child");
+    PyObject *kwargs =
+        hook == NULL ? NULL : Py_BuildValue("{sO}", "after_in_child", hook);
+    PyObject *args = PyTuple_New(0);
     PyObject *done = NULL;
-    if (kwargs != NULL && args != NULL && register_at_fork != NULL) {
+    if (kwargs != NULL && args != NULL) {
         done = PyObject_Call(register_at_fork, args, kwargs);
     }
     Py_XDECREF(done);
-    Py_XDECREF(register_at_fork);
     Py_XDECREF(args);
     Py_XDECREF(kwargs);
     Py_XDECREF(hook);
-    Py_DECREF(os);
+    Py_DECREF(register_at_fork);
     return done == NULL ? -1 : 0;
 }
 
@@ -1006,43 +1019,65 @@ static struct PyModuleDef cproxy_module = {
     .m_methods = module_methods,
 };
 
+static int
+intern_strings(void)
+{
+    struct {
+        PyObject **slot;
+        const char *text;
+    } names[] = {
+        {&str_finished, "finished"},   {&str_error, "error"},
+        {&str_wrapped, "__proxy_wrapped__"}, {&str_class, "__class__"},
+        {&str_doc, "__doc__"},         {&str_module, "__module__"},
+        {&str_annotations, "__annotations__"}, {&str_dict, "__dict__"},
+        {&str_weakref, "__weakref__"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        *names[i].slot = PyUnicode_InternFromString(names[i].text);
+        if (*names[i].slot == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+import_resolution(void)
+{
+    PyObject *resolution = PyImport_ImportModule("proxystore.proxy._resolution");
+    if (resolution == NULL) {
+        return -1;
+    }
+    struct {
+        PyObject **slot;
+        const char *name;
+    } names[] = {
+        {&Flight, "Flight"},
+        {&wait_func, "wait"},
+        {&notify_func, "notify"},
+        {&factory_error_func, "factory_error"},
+        {&uninitialized_error_func, "uninitialized_error"},
+        {&recursion_error_func, "recursion_error"},
+        {&waiter_error_func, "waiter_error"},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && rc == 0; i++) {
+        *names[i].slot = PyObject_GetAttrString(resolution, names[i].name);
+        rc = *names[i].slot == NULL ? -1 : 0;
+    }
+    Py_DECREF(resolution);
+    return rc;
+}
+
 PyMODINIT_FUNC
 PyInit__cproxy(void)
 {
-    str_doc = PyUnicode_InternFromString("__doc__");
-    str_module = PyUnicode_InternFromString("__module__");
-    str_annotations = PyUnicode_InternFromString("__annotations__");
-    str_class = PyUnicode_InternFromString("__class__");
-    str_finished = PyUnicode_InternFromString("finished");
-    str_error = PyUnicode_InternFromString("error");
-    str_wrapped = PyUnicode_InternFromString("__proxy_wrapped__");
-    str_dict = PyUnicode_InternFromString("__dict__");
-    str_weakref = PyUnicode_InternFromString("__weakref__");
-    if (!str_doc || !str_module || !str_annotations || !str_class || !str_finished || !str_error || !str_wrapped || !str_dict ||
-        !str_weakref) {
-        return NULL;
-    }
-    PyObject *resolution = PyImport_ImportModule("proxystore.proxy._resolution");
-    if (resolution == NULL) {
-        return NULL;
-    }
-    Flight = PyObject_GetAttrString(resolution, "Flight");
-    wait_func = PyObject_GetAttrString(resolution, "wait");
-    notify_func = PyObject_GetAttrString(resolution, "notify");
-    factory_error_func = PyObject_GetAttrString(resolution, "factory_error");
-    uninitialized_error_func =
-        PyObject_GetAttrString(resolution, "uninitialized_error");
-    recursion_error_func = PyObject_GetAttrString(resolution, "recursion_error");
-    waiter_error_func = PyObject_GetAttrString(resolution, "waiter_error");
-    Py_DECREF(resolution);
-    if (!Flight || !wait_func || !notify_func || !factory_error_func ||
-        !uninitialized_error_func || !recursion_error_func || !waiter_error_func) {
+    if (intern_strings() < 0 || import_resolution() < 0) {
         return NULL;
     }
     if (PyType_Ready(&ProxyBaseType) < 0) {
         return NULL;
     }
-    /* Borrowed: both types live as long as the interpreter. */
     proxy_class_descr = _PyType_Lookup(&ProxyBaseType, str_class);
     object_class_descr = _PyType_Lookup(&PyBaseObject_Type, str_class);
     wrapped_descr = _PyType_Lookup(&ProxyBaseType, str_wrapped);
