@@ -47,6 +47,8 @@ def test_cached_defaults_travel(protocol: int) -> None:
     copy = pickle.loads(pickle.dumps(proxy, protocol=protocol))
     assert copy.__proxy_default_class__ is list
     assert isinstance(copy, list)
+    with pytest.raises(TypeError, match="unhashable type: 'list'"):
+        hash(copy)
     assert not is_resolved(copy)
 
 

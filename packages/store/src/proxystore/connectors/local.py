@@ -1,0 +1,112 @@
+"""In-process connector: objects live in a dictionary of this process."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+from typing import NamedTuple
+
+from proxystore.serialize import BytesLike
+
+__all__ = ['LocalConnector', 'LocalKey']
+
+
+class LocalKey(NamedTuple):
+    """Key of an object in a `LocalConnector`."""
+
+    id: str
+    """Unique identifier of the object."""
+
+
+class LocalConnector:
+    """Connector that stores objects in a dictionary of the current process.
+
+    A copy of the connector made from its config in another process starts empty,
+    unless ``include_data_in_config`` puts the data into the config itself (useful
+    for tests only).
+
+    Args:
+        store_dict: The dictionary to use (a new one by default).
+        include_data_in_config: Put the stored data into `config`.
+    """
+
+    Key = LocalKey
+
+    def __init__(
+        self,
+        store_dict: dict[LocalKey, bytes] | None = None,
+        *,
+        include_data_in_config: bool = False,
+    ) -> None:
+        self._store: dict[LocalKey, bytes] = {} if store_dict is None else store_dict
+        self._include_data = include_data_in_config
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(objects={len(self._store)})'
+
+    def __enter__(self) -> LocalConnector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release; the data stay until the connector is collected."""
+
+    def config(self) -> dict[str, Any]:
+        """The connector's options (and its data, if so configured)."""
+        if not self._include_data:
+            return {}
+        return {'include_data_in_config': True, 'store_dict': dict(self._store)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LocalConnector:
+        """Make a connector from the output of `config`."""
+        return cls(**config)
+
+    def evict(self, key: LocalKey) -> None:
+        """Remove the object, if present."""
+        self._store.pop(key, None)
+
+    def evict_batch(self, keys: Sequence[LocalKey]) -> None:
+        """Remove many objects."""
+        for key in keys:
+            self._store.pop(key, None)
+
+    def exists(self, key: LocalKey) -> bool:
+        """Whether the object is present."""
+        return key in self._store
+
+    def get(self, key: LocalKey) -> bytes | None:
+        """The stored bytes, or ``None``."""
+        return self._store.get(key)
+
+    def get_batch(self, keys: Sequence[LocalKey]) -> list[bytes | None]:
+        """`get` for many keys."""
+        return [self._store.get(key) for key in keys]
+
+    def new_key(self, obj: BytesLike | None = None) -> LocalKey:
+        """A new key; stores ``obj`` under it if given."""
+        key = LocalKey(secrets.token_urlsafe(16))
+        if obj is not None:
+            self.set(key, obj)
+        return key
+
+    def put(self, obj: BytesLike) -> LocalKey:
+        """Store a copy of the bytes under a new key."""
+        return self.new_key(obj)
+
+    def put_frames(self, buffers: Sequence[BytesLike]) -> LocalKey:
+        """Store the joined buffers (one copy) under a new key."""
+        return self.new_key(b''.join(buffers))
+
+    def put_batch(self, objs: Sequence[BytesLike]) -> list[LocalKey]:
+        """`put` for many objects."""
+        return [self.new_key(obj) for obj in objs]
+
+    def set(self, key: LocalKey, obj: BytesLike) -> None:
+        """Store a copy of the bytes under ``key``."""
+        # An immutable copy: readers get their own buffers from deserialization,
+        # and the caller may reuse its buffer.
+        self._store[key] = obj if type(obj) is bytes else bytes(obj)

@@ -1,0 +1,110 @@
+"""The interfaces a connector implements.
+
+`Connector` and `DeferrableConnector` are ProxyStore 1.x's protocols, unchanged:
+any 1.x connector works with this Store. Two optional extensions let a connector
+do better, and the Store uses them when they are there:
+
+- `FramedConnector`: ``put_frames`` receives a payload's buffers unjoined, so it
+  can write them without first copying them into one object (``writev``, a copy
+  straight into shared memory);
+- `BatchEvictConnector`: ``evict_batch`` removes many keys in one round trip.
+
+Connectors are found by name through the entry-point group
+``proxystore.connectors`` (see `proxystore.store.config.ConnectorConfig`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from typing import Protocol
+from typing import TypeVar
+from typing import runtime_checkable
+
+from proxystore.serialize import BytesLike
+
+__all__ = [
+    'BatchEvictConnector',
+    'Connector',
+    'DeferrableConnector',
+    'FramedConnector',
+    'KeyT',
+]
+
+KeyT = TypeVar('KeyT', bound=tuple[Any, ...])
+"""A connector's key: a NamedTuple, hashable and picklable."""
+_KeyT_co = TypeVar('_KeyT_co', bound=tuple[Any, ...], covariant=True)
+_KeyT_contra = TypeVar('_KeyT_contra', bound=tuple[Any, ...], contravariant=True)
+
+
+@runtime_checkable
+class Connector(Protocol[KeyT]):
+    """Low-level access to a mediated channel that stores bytes under keys."""
+
+    def close(self) -> None:
+        """Release the connector's resources (idempotent)."""
+        ...
+
+    def config(self) -> dict[str, Any]:
+        """The options that `from_config` needs to make an equivalent connector."""
+        ...
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Connector[KeyT]:
+        """Make a connector from the output of `config`."""
+        ...
+
+    def evict(self, key: KeyT) -> None:
+        """Remove the object under ``key``; a missing key is not an error."""
+        ...
+
+    def exists(self, key: KeyT) -> bool:
+        """Whether an object is stored under ``key``."""
+        ...
+
+    def get(self, key: KeyT) -> BytesLike | None:
+        """The bytes under ``key``, or ``None`` when there are none."""
+        ...
+
+    def get_batch(self, keys: Sequence[KeyT]) -> list[BytesLike | None]:
+        """`get` for many keys, in order."""
+        ...
+
+    def put(self, obj: BytesLike) -> KeyT:
+        """Store bytes under a new key and return the key."""
+        ...
+
+    def put_batch(self, objs: Sequence[BytesLike]) -> list[KeyT]:
+        """`put` for many objects, in order."""
+        ...
+
+
+@runtime_checkable
+class DeferrableConnector(Connector[KeyT], Protocol[KeyT]):
+    """A connector that can name a key before its object exists (for futures)."""
+
+    def new_key(self, obj: BytesLike | None = None) -> KeyT:
+        """A new key; with ``obj``, also store it (as `put`)."""
+        ...
+
+    def set(self, key: KeyT, obj: BytesLike) -> None:
+        """Store bytes under a key made by `new_key`."""
+        ...
+
+
+@runtime_checkable
+class FramedConnector(Protocol[_KeyT_co]):
+    """A connector that writes a payload's buffers without joining them."""
+
+    def put_frames(self, buffers: Sequence[BytesLike]) -> _KeyT_co:
+        """Store the concatenation of ``buffers`` under a new key."""
+        ...
+
+
+@runtime_checkable
+class BatchEvictConnector(Protocol[_KeyT_contra]):
+    """A connector that evicts many keys at once."""
+
+    def evict_batch(self, keys: Sequence[_KeyT_contra]) -> None:
+        """`evict` for many keys; missing keys are not an error."""
+        ...

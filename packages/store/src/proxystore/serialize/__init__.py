@@ -1,0 +1,138 @@
+"""Serialization of objects into payloads, with zero-copy buffers and authentication.
+
+A payload is a small versioned header and a list of frames (see
+`proxystore.serialize._envelope` for the layout). Objects with large buffers
+(bytes, numpy arrays, pandas frames) become frames without being copied, and are
+rebuilt on top of the received memory.
+
+With a ``secret``, every payload carries an HMAC-SHA256 tag, and reading checks
+it before anything is unpickled, so that bytes planted in a shared channel are
+refused rather than executed.
+
+`serialize` and `deserialize` keep the signatures of ProxyStore 1.x;
+`serialize_payload` returns the frames unjoined, for connectors that write them
+one by one.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+from typing import TypeGuard
+from typing import Union
+
+from proxystore.serialize._envelope import Payload
+from proxystore.serialize._envelope import open_envelope
+from proxystore.serialize._envelope import seal
+from proxystore.serialize._errors import AuthenticationError
+from proxystore.serialize._errors import CorruptPayloadError
+from proxystore.serialize._errors import SerializationError
+from proxystore.serialize._errors import UnknownSerializerError
+from proxystore.serialize._serializers import _CLOUDPICKLE
+from proxystore.serialize._serializers import Serializer
+from proxystore.serialize._serializers import get_serializer
+from proxystore.serialize._serializers import register_serializer
+from proxystore.serialize._serializers import serializers
+from proxystore.serialize._serializers import unregister_serializer
+
+__all__ = [
+    'AuthenticationError',
+    'BytesLike',
+    'CorruptPayloadError',
+    'Payload',
+    'SerializationError',
+    'Serializer',
+    'UnknownSerializerError',
+    'deserialize',
+    'get_serializer',
+    'is_bytes_like',
+    'register_serializer',
+    'serialize',
+    'serialize_payload',
+    'serializers',
+    'unregister_serializer',
+]
+
+BytesLike = Union[bytes, bytearray, memoryview]  # noqa: UP007
+"""Objects that the connectors accept and return."""
+
+
+def is_bytes_like(obj: Any) -> TypeGuard[BytesLike]:
+    """Whether ``obj`` is `bytes`, `bytearray` or `memoryview`."""
+    return isinstance(obj, (bytes, bytearray, memoryview))
+
+
+_PICKLE_FAILURES = (pickle.PicklingError, TypeError, AttributeError)
+
+
+def serialize_payload(obj: Any, *, secret: bytes | None = None) -> Payload:
+    """Serialize ``obj`` into a `Payload` whose frames are not joined.
+
+    The first registered serializer that supports the object is used; when pickle
+    cannot handle it (a lambda, a local class), cloudpickle is tried.
+
+    Raises:
+        SerializationError: If no serializer can serialize ``obj``.
+    """
+    errors: list[BaseException] = []
+    for serializer in serializers():
+        if not serializer.supported(obj):
+            continue
+        try:
+            frames = serializer.serialize(obj)
+        except _PICKLE_FAILURES as e:
+            errors.append(e)
+            continue
+        return seal(serializer.identifier, frames, secret=secret)
+    try:
+        return seal(_CLOUDPICKLE.identifier, _CLOUDPICKLE.serialize(obj), secret=secret)
+    except Exception as e:  # cloudpickle raises a variety of errors
+        errors.append(e)
+    raise SerializationError(
+        f'Object of type {type(obj)} is not supported: '
+        + '; '.join(f'{type(e).__name__}: {e}' for e in errors),
+    ) from errors[-1]
+
+
+def serialize(obj: Any, *, secret: bytes | None = None) -> bytes:
+    """Serialize ``obj`` into one contiguous payload.
+
+    Raises:
+        SerializationError: If no serializer can serialize ``obj``.
+    """
+    return serialize_payload(obj, secret=secret).join()
+
+
+def deserialize(buffer: BytesLike, *, secret: bytes | None = None) -> Any:
+    """Rebuild an object from a payload made by `serialize`.
+
+    Buffers inside the object (numpy data, say) are views of ``buffer`` when it is
+    writable, and one copy of it otherwise.
+
+    Raises:
+        ValueError: If ``buffer`` is not bytes-like.
+        CorruptPayloadError: If ``buffer`` is not a well-formed payload.
+        AuthenticationError: If authentication fails (checked before any
+            deserialization).
+        UnknownSerializerError: If the payload's serializer is not registered.
+        SerializationError: If the serializer fails on the payload.
+    """
+    if not is_bytes_like(buffer):
+        raise ValueError(
+            f'Expected a bytes-like object (bytes, bytearray, memoryview), '
+            f'got {type(buffer).__name__}.',
+        )
+    envelope = open_envelope(buffer, secret=secret)
+    serializer = get_serializer(envelope.serializer_id)
+    if serializer is None:
+        raise UnknownSerializerError(
+            f'Unknown serializer identifier {envelope.serializer_id!r}: register '
+            'the serializer that wrote this payload.',
+        )
+    try:
+        return serializer.deserialize(envelope.frames)
+    except Exception as e:
+        raise SerializationError(
+            f'Failed to deserialize object using the {serializer.name} serializer: '
+            f'{type(e).__name__}: {e}',
+        ) from e

@@ -1,0 +1,784 @@
+"""The `Store`: objects in, keys and proxies out, over any connector."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+from pydantic import SecretBytes
+
+from proxystore.connectors.protocols import Connector
+from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.proxy import Proxy
+from proxystore.proxy import ProxyLocker
+from proxystore.serialize import BytesLike
+from proxystore.serialize import SerializationError
+from proxystore.serialize import UnknownSerializerError
+from proxystore.serialize import deserialize as default_deserialize
+from proxystore.serialize import is_bytes_like
+from proxystore.serialize import serialize as default_serialize
+from proxystore.serialize import serialize_payload
+from proxystore.serialize._envelope import Payload
+from proxystore.serialize._envelope import open_envelope
+from proxystore.serialize._envelope import seal
+from proxystore.serialize._serializers import get_serializer
+from proxystore.store import _registry
+from proxystore.store._timer import Timer
+from proxystore.store.cache import LRUCache
+from proxystore.store.config import ConnectorConfig
+from proxystore.store.config import StoreConfig
+from proxystore.store.config import _kind_of
+from proxystore.store.exceptions import NonProxiableTypeError
+from proxystore.store.exceptions import StoreClosedError
+from proxystore.store.exceptions import StoreExistsError
+from proxystore.store.factory import StoreFactory
+from proxystore.store.metrics import StoreMetrics
+from proxystore.store.types import ConnectorKeyT
+from proxystore.store.types import ConnectorT
+from proxystore.store.types import DeserializerT
+from proxystore.store.types import SerializerT
+
+if TYPE_CHECKING:
+    from proxystore.store.lifetimes import Lifetime
+
+__all__ = ['CUSTOM_SERIALIZER_ID', 'Store']
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar('T')
+_MISSING = object()
+CUSTOM_SERIALIZER_ID = b'CU'
+"""Serializer id of payloads written with a store's custom serializer."""
+# Objects a proxy cannot stand in for: singletons compared by identity.
+_NON_PROXIABLE = (bool, type(None))
+
+
+def _pattern(module: str, extra: str) -> Any:
+    """Import a pattern package on first use, naming its extra if missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(
+            f'This needs {module}: install it with pip install '
+            f"'proxystore[{extra}]' (package proxystore-patterns-{extra}).",
+        ) from e
+
+
+class Store(Generic[ConnectorT]):
+    """A store of objects over a connector; makes proxies of them.
+
+    Objects are serialized (see `proxystore.serialize`) and written through the
+    connector; `proxy` returns a proxy that fetches the object where it is used.
+    Gets go through an LRU cache; its lock guards the cache only, never I/O, so
+    threads fetch in parallel.
+
+    Args:
+        name: Name of the store (its key in the registry).
+        connector: Where the bytes go.
+        serializer: Custom serializer (object to bytes) for every put.
+        deserializer: Custom deserializer (bytes to object) for every get.
+        cache_size: Entries of the LRU cache of deserialized objects (0: none).
+        metrics: Record metrics of operations (`metrics`).
+        populate_target: Default for new proxies: start resolved (holding the
+            original object) in this process.
+        register: Register the store under its name (see `register_store`).
+        secret: Key authenticating every payload (HMAC-SHA256); a payload that
+            fails is refused before it is deserialized. Every process using the
+            store needs the same secret (it travels in the store's config).
+
+    Raises:
+        ValueError: If ``name`` is empty or ``cache_size`` is negative.
+        TypeError: If ``connector`` does not implement the connector protocol.
+        StoreExistsError: If ``register`` and the name is taken.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        connector: ConnectorT,
+        *,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        cache_size: int = 16,
+        metrics: bool = False,
+        populate_target: bool = True,
+        register: bool = False,
+        secret: bytes | str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f'Store name must be a non-empty string, not {name!r}.')
+        if cache_size < 0:
+            raise ValueError(f'Cache size must be zero or more, not {cache_size}.')
+        if not isinstance(connector, Connector):
+            raise TypeError(
+                f'{type(connector).__name__} does not implement the Connector '
+                'protocol (close, config, from_config, evict, exists, get, '
+                'get_batch, put, put_batch).',
+            )
+        if serializer is not None and not callable(serializer):
+            raise TypeError('serializer must be callable.')
+        if deserializer is not None and not callable(deserializer):
+            raise TypeError('deserializer must be callable.')
+        self._name = name
+        self.connector = connector
+        self._serializer = serializer
+        self._deserializer = deserializer
+        self.cache: LRUCache[ConnectorKeyT, Any] = LRUCache(cache_size)
+        self._metrics = StoreMetrics() if metrics else None
+        self._populate_target = populate_target
+        self._secret = secret.encode() if isinstance(secret, str) else secret
+        self._framed = hasattr(connector, 'put_frames')
+        self._config: StoreConfig | None = None
+        self._closed = False
+        self._registered = register
+        if register:
+            try:
+                _registry.register_store(self)
+            except StoreExistsError as e:
+                e.add_note('Pass register=False, or close the other store first.')
+                raise
+        logger.debug('Initialized %r', self)
+
+    # --- identity ----------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """Name of the store."""
+        return self._name
+
+    @property
+    def metrics(self) -> StoreMetrics | None:
+        """Metrics of operations, if enabled."""
+        return self._metrics
+
+    @property
+    def serializer(self) -> SerializerT:
+        """The serializer used by `put` (the default one unless customised)."""
+        return self._serializer if self._serializer is not None else default_serialize
+
+    @property
+    def deserializer(self) -> DeserializerT:
+        """The deserializer used by `get` (the default one unless customised)."""
+        if self._deserializer is not None:
+            return self._deserializer
+        return default_deserialize
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        serializer = 'default' if self._serializer is None else 'custom'
+        deserializer = 'default' if self._deserializer is None else 'custom'
+        return (
+            f"{type(self).__name__}(name='{self.name}', connector={self.connector!r}, "
+            f'serializer={serializer}, deserializer={deserializer}, '
+            f'cache_size={self.cache.maxsize}, metrics={self._metrics is not None}, '
+            f'populate_target={self._populate_target}, '
+            f'authenticated={self._secret is not None})'
+        )
+
+    def __enter__(self) -> Store[ConnectorT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            'A Store cannot be pickled: send store.config() and rebuild it with '
+            'Store.from_config(), or send proxies, which carry the config.',
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f'Store "{self.name}" is closed.')
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        """Close the store and its connector (idempotent).
+
+        Arguments go to the connector's ``close`` (``clear=True`` removes a file
+        or shared-memory connector's data). A registered store is unregistered.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        with _registry._stores_lock:
+            if _registry._stores.get(self.name) is self:
+                _registry.unregister_store(self.name)
+        self.cache.clear()
+        self.connector.close(*args, **kwargs)
+        logger.debug('Closed %r', self)
+
+    # --- configuration --------------------------------------------------------
+
+    def _store_config(self) -> StoreConfig:
+        if self._config is None:
+            secret = None if self._secret is None else SecretBytes(self._secret)
+            self._config = StoreConfig(
+                name=self.name,
+                connector=ConnectorConfig(
+                    kind=_kind_of(type(self.connector)),
+                    options=self.connector.config(),
+                ),
+                serializer=self._serializer,
+                deserializer=self._deserializer,
+                cache_size=self.cache.maxsize,
+                metrics=self._metrics is not None,
+                populate_target=self._populate_target,
+                auto_register=self._registered,
+                secret=secret,
+            )
+        return self._config
+
+    def config(self) -> StoreConfig:
+        """The config that re-creates this store (`from_config`)."""
+        return self._store_config().model_copy(deep=True)
+
+    @classmethod
+    def from_config(cls, config: StoreConfig) -> Store[Any]:
+        """Make a store from a config (registered if ``config.auto_register``)."""
+        secret = config.secret.get_secret_value() if config.secret is not None else None
+        return cls(
+            name=config.name,
+            connector=config.connector.get_connector(),
+            serializer=config.serializer,
+            deserializer=config.deserializer,
+            cache_size=config.cache_size,
+            metrics=config.metrics,
+            populate_target=config.populate_target,
+            register=config.auto_register,
+            secret=secret,
+        )
+
+    # --- serialization --------------------------------------------------------
+
+    def _serialize(self, obj: Any, serializer: SerializerT | None) -> Payload:
+        serializer = serializer if serializer is not None else self._serializer
+        if serializer is None:
+            return serialize_payload(obj, secret=self._secret)
+        data = serializer(obj)
+        if not is_bytes_like(data):
+            raise TypeError('Serializer must return a bytes-like object.')
+        return seal(CUSTOM_SERIALIZER_ID, [data], secret=self._secret)
+
+    def _deserialize(
+        self,
+        key: ConnectorKeyT,
+        data: BytesLike,
+        deserializer: DeserializerT | None,
+    ) -> Any:
+        deserializer = deserializer if deserializer is not None else self._deserializer
+        try:
+            envelope = open_envelope(data, secret=self._secret)
+            if envelope.serializer_id == CUSTOM_SERIALIZER_ID:
+                if deserializer is None:
+                    raise UnknownSerializerError(
+                        'The object was written with a custom serializer: pass '
+                        'the matching deserializer.',
+                    )
+                name = 'custom'
+                custom = deserializer
+                load: Callable[[], Any] = lambda: custom(envelope.frames[0])  # noqa: E731
+            else:
+                serializer = get_serializer(envelope.serializer_id)
+                if serializer is None:
+                    raise UnknownSerializerError(
+                        'Unknown serializer identifier '
+                        f'{envelope.serializer_id!r}: register the serializer '
+                        'that wrote this object.',
+                    )
+                name = serializer.name
+                frames = envelope.frames
+                load = lambda: serializer.deserialize(frames)  # noqa: E731
+        except SerializationError as e:
+            e.add_note(f'Store "{self.name}", key {key!r}.')
+            raise
+        try:
+            return load()
+        except Exception as e:
+            raise SerializationError(
+                f'Failed to deserialize object with the {name} deserializer '
+                f'(store "{self.name}", key {key!r}): {type(e).__name__}: {e}',
+            ) from e
+
+    def _write(self, payload: Payload, **kwargs: Any) -> ConnectorKeyT:
+        if self._framed:
+            return self.connector.put_frames(payload.buffers, **kwargs)  # type: ignore[attr-defined,no-any-return]
+        return self.connector.put(payload.join(), **kwargs)  # type: ignore[no-any-return]
+
+    def _record(self, name: str, key: Any, timer: Timer) -> None:
+        if self._metrics is not None:
+            self._metrics.add_time(name, key, timer.elapsed_ms)
+
+    # --- objects ----------------------------------------------------------------
+
+    def put(
+        self,
+        obj: Any,
+        *,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        **kwargs: Any,
+    ) -> ConnectorKeyT:
+        """Store an object and return its key.
+
+        Args:
+            obj: The object.
+            lifetime: Evict the object when this lifetime ends.
+            serializer: Custom serializer for this object.
+            kwargs: Passed to the connector's put (e.g. MultiConnector tags).
+
+        Raises:
+            StoreClosedError: If the store is closed.
+            SerializationError: If the object cannot be serialized.
+            TypeError: If a custom serializer returns something not bytes-like.
+        """
+        self._check_open()
+        with Timer() as total:
+            with Timer() as serialize_timer:
+                payload = self._serialize(obj, serializer)
+            with Timer() as connector_timer:
+                key = self._write(payload, **kwargs)
+        if self._metrics is not None:
+            self._record('store.put.serialize', key, serialize_timer)
+            self._record('store.put.connector', key, connector_timer)
+            self._record('store.put', key, total)
+            self._metrics.add_attribute('store.put.object_size', key, payload.nbytes)
+        if lifetime is not None:
+            lifetime.add_key(key, store=self)
+        logger.debug('Store(name="%s"): PUT %s', self.name, key)
+        return key
+
+    def put_batch(
+        self,
+        objs: Sequence[Any],
+        *,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        **kwargs: Any,
+    ) -> list[ConnectorKeyT]:
+        """Store many objects; return their keys in order.
+
+        Raises:
+            StoreClosedError: If the store is closed.
+            SerializationError: If an object cannot be serialized.
+        """
+        self._check_open()
+        with Timer() as total:
+            with Timer() as serialize_timer:
+                payloads = [self._serialize(obj, serializer) for obj in objs]
+            with Timer() as connector_timer:
+                if self._framed:
+                    keys = [self._write(payload, **kwargs) for payload in payloads]
+                else:
+                    joined = [payload.join() for payload in payloads]
+                    keys = list(self.connector.put_batch(joined, **kwargs))
+        if self._metrics is not None:
+            self._record('store.put_batch.serialize', keys, serialize_timer)
+            self._record('store.put_batch.connector', keys, connector_timer)
+            self._record('store.put_batch', keys, total)
+            self._metrics.add_attribute(
+                'store.put_batch.object_sizes',
+                keys,
+                sum(payload.nbytes for payload in payloads),
+            )
+        if lifetime is not None:
+            lifetime.add_key(*keys, store=self)
+        return keys
+
+    def get(
+        self,
+        key: ConnectorKeyT,
+        *,
+        deserializer: DeserializerT | None = None,
+        default: object | None = None,
+    ) -> Any:
+        """The object stored under ``key``, or ``default`` if there is none.
+
+        Raises:
+            StoreClosedError: If the store is closed.
+            SerializationError: If the stored bytes cannot be deserialized (a
+                subclass tells why: corrupt, unknown serializer, failed
+                authentication).
+        """
+        self._check_open()
+        with Timer() as total:
+            obj = self.cache.get(key, _MISSING)
+            if obj is not _MISSING:
+                if self._metrics is not None:
+                    self._metrics.add_counter('store.get.cache_hits', key, 1)
+                return obj
+            with Timer() as connector_timer:
+                data = self.connector.get(key)
+            if data is None:
+                return default
+            with Timer() as deserialize_timer:
+                obj = self._deserialize(key, data, deserializer)
+            self.cache.set(key, obj)
+        if self._metrics is not None:
+            self._metrics.add_counter('store.get.cache_misses', key, 1)
+            self._record('store.get.connector', key, connector_timer)
+            self._record('store.get.deserialize', key, deserialize_timer)
+            self._record('store.get', key, total)
+            self._metrics.add_attribute('store.get.object_size', key, len(data))
+        logger.debug('Store(name="%s"): GET %s', self.name, key)
+        return obj
+
+    def get_batch(
+        self,
+        keys: Sequence[ConnectorKeyT],
+        *,
+        deserializer: DeserializerT | None = None,
+        default: object | None = None,
+    ) -> list[Any]:
+        """`get` for many keys: cached ones from the cache, the rest in one batch.
+
+        Raises:
+            StoreClosedError: If the store is closed.
+            SerializationError: If stored bytes cannot be deserialized.
+        """
+        self._check_open()
+        results: list[Any] = [self.cache.get(key, _MISSING) for key in keys]
+        missing = [i for i, obj in enumerate(results) if obj is _MISSING]
+        if missing:
+            datas = self.connector.get_batch([keys[i] for i in missing])
+            for i, data in zip(missing, datas, strict=True):
+                if data is None:
+                    results[i] = default
+                    continue
+                obj = self._deserialize(keys[i], data, deserializer)
+                self.cache.set(keys[i], obj)
+                results[i] = obj
+        return results
+
+    def exists(self, key: ConnectorKeyT) -> bool:
+        """Whether an object is stored under ``key``.
+
+        The connector is asked (not the cache), so an object evicted by another
+        process is reported gone.
+
+        Raises:
+            StoreClosedError: If the store is closed.
+        """
+        self._check_open()
+        with Timer() as timer:
+            found = self.connector.exists(key)
+        self._record('store.exists', key, timer)
+        if not found:
+            self.cache.evict(key)
+        return found
+
+    def is_cached(self, key: ConnectorKeyT) -> bool:
+        """Whether the deserialized object of ``key`` is in this store's cache."""
+        return self.cache.exists(key)
+
+    def evict(self, key: ConnectorKeyT) -> None:
+        """Remove the object of ``key`` (a missing key is not an error).
+
+        Raises:
+            StoreClosedError: If the store is closed.
+        """
+        self._check_open()
+        with Timer() as timer:
+            self.connector.evict(key)
+            self.cache.evict(key)
+        self._record('store.evict', key, timer)
+        logger.debug('Store(name="%s"): EVICT %s', self.name, key)
+
+    def evict_batch(self, keys: Sequence[ConnectorKeyT]) -> None:
+        """`evict` for many keys, in one connector call where it has one.
+
+        Raises:
+            StoreClosedError: If the store is closed.
+        """
+        self._check_open()
+        evict_batch = getattr(self.connector, 'evict_batch', None)
+        if evict_batch is not None:
+            evict_batch(list(keys))
+        else:
+            for key in keys:
+                self.connector.evict(key)
+        for key in keys:
+            self.cache.evict(key)
+
+    def _set(
+        self,
+        key: ConnectorKeyT,
+        obj: Any,
+        *,
+        serializer: SerializerT | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Store ``obj`` under a key made by the connector's ``new_key``.
+
+        Raises:
+            NotImplementedError: If the connector is not deferrable.
+        """
+        self._check_open()
+        if not isinstance(self.connector, DeferrableConnector):
+            raise NotImplementedError(
+                f'{type(self.connector).__name__} is not a DeferrableConnector.',
+            )
+        payload = self._serialize(obj, serializer)
+        self.connector.set(key, payload.join(), **kwargs)
+        self.cache.evict(key)
+
+    # --- proxies ----------------------------------------------------------------
+
+    def _factory(
+        self,
+        key: ConnectorKeyT,
+        *,
+        evict: bool,
+        deserializer: DeserializerT | None,
+    ) -> StoreFactory[ConnectorT, Any]:
+        factory: StoreFactory[ConnectorT, Any] = StoreFactory(
+            key,
+            store_config=self._store_config(),
+            evict=evict,
+            deserializer=deserializer,
+        )
+        factory._bind(self)
+        return factory
+
+    def _proxy_of(
+        self,
+        obj: Any,
+        key: ConnectorKeyT,
+        *,
+        evict: bool,
+        deserializer: DeserializerT | None,
+        populate_target: bool | None,
+    ) -> Proxy[Any]:
+        factory = self._factory(key, evict=evict, deserializer=deserializer)
+        populate = self._populate_target if populate_target is None else populate_target
+        if populate:
+            return Proxy(factory, cache_defaults=True, target=obj)
+        return Proxy(factory)
+
+    @staticmethod
+    def _check_proxy_options(evict: bool, lifetime: Lifetime | None) -> None:
+        if evict and lifetime is not None:
+            raise ValueError(
+                'evict and lifetime are mutually exclusive: a proxy that evicts '
+                'its object on resolve cannot also be evicted by a lifetime.',
+            )
+
+    def proxy(
+        self,
+        obj: T,
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = False,
+        **kwargs: Any,
+    ) -> Proxy[T]:
+        """Store an object and return a proxy of it.
+
+        Args:
+            obj: The object.
+            evict: The object is evicted when the proxy is first resolved.
+            lifetime: Evict the object when this lifetime ends.
+            serializer: Custom serializer for this object.
+            deserializer: Custom deserializer for this object.
+            populate_target: Return a proxy already resolved to ``obj`` in this
+                process (default: the store's choice).
+            skip_nonproxiable: Return ``None`` and ``bool`` objects themselves
+                instead of raising.
+            kwargs: Passed to the connector's put.
+
+        Raises:
+            ValueError: If both ``evict`` and ``lifetime`` are given.
+            NonProxiableTypeError: If ``obj`` is ``None`` or a ``bool`` (unless
+                ``skip_nonproxiable``).
+            StoreClosedError: If the store is closed.
+        """
+        self._check_proxy_options(evict, lifetime)
+        if isinstance(obj, _NON_PROXIABLE):
+            if skip_nonproxiable:
+                return obj  # type: ignore[return-value]
+            raise NonProxiableTypeError(f'Object of {type(obj)} is not proxiable.')
+        with Timer() as timer:
+            key = self.put(obj, serializer=serializer, **kwargs)
+            proxy = self._proxy_of(
+                obj,
+                key,
+                evict=evict,
+                deserializer=deserializer,
+                populate_target=populate_target,
+            )
+        if lifetime is not None:
+            lifetime.add_proxy(proxy)
+        self._record('store.proxy', key, timer)
+        return proxy
+
+    def proxy_batch(
+        self,
+        objs: Sequence[T],
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = False,
+        **kwargs: Any,
+    ) -> list[Proxy[T]]:
+        """`proxy` for many objects, stored in one batch; order is kept.
+
+        Raises:
+            ValueError: If both ``evict`` and ``lifetime`` are given.
+            NonProxiableTypeError: If an object is ``None`` or a ``bool`` (unless
+                ``skip_nonproxiable``, which keeps such objects in place).
+        """
+        self._check_proxy_options(evict, lifetime)
+        proxiable = [
+            i for i, obj in enumerate(objs) if not isinstance(obj, _NON_PROXIABLE)
+        ]
+        if len(proxiable) != len(objs) and not skip_nonproxiable:
+            bad = next(obj for obj in objs if isinstance(obj, _NON_PROXIABLE))
+            raise NonProxiableTypeError(f'Object of {type(bad)} is not proxiable.')
+        with Timer() as timer:
+            keys = self.put_batch(
+                [objs[i] for i in proxiable],
+                serializer=serializer,
+                **kwargs,
+            )
+            results: list[Any] = list(objs)
+            for i, key in zip(proxiable, keys, strict=True):
+                results[i] = self._proxy_of(
+                    objs[i],
+                    key,
+                    evict=evict,
+                    deserializer=deserializer,
+                    populate_target=populate_target,
+                )
+        if lifetime is not None:
+            lifetime.add_proxy(*(results[i] for i in proxiable))
+        self._record('store.proxy_batch', keys, timer)
+        return results
+
+    def proxy_from_key(
+        self,
+        key: ConnectorKeyT,
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        deserializer: DeserializerT | None = None,
+    ) -> Proxy[Any]:
+        """An unresolved proxy of the object already stored under ``key``.
+
+        The key is not checked; resolving a proxy of a missing key raises
+        `ProxyResolveError` caused by `ProxyResolveMissingKeyError`.
+        """
+        self._check_proxy_options(evict, lifetime)
+        proxy: Proxy[Any] = Proxy(
+            self._factory(key, evict=evict, deserializer=deserializer)
+        )
+        if lifetime is not None:
+            lifetime.add_proxy(proxy)
+        return proxy
+
+    def locked_proxy(
+        self,
+        obj: T,
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = True,
+        **kwargs: Any,
+    ) -> ProxyLocker[T]:
+        """`proxy` wrapped in a `ProxyLocker` (``None``/``bool`` returned as is)."""
+        proxy = self.proxy(
+            obj,
+            evict=evict,
+            lifetime=lifetime,
+            serializer=serializer,
+            deserializer=deserializer,
+            populate_target=populate_target,
+            skip_nonproxiable=skip_nonproxiable,
+            **kwargs,
+        )
+        if not isinstance(proxy, Proxy):
+            return proxy
+        return ProxyLocker(proxy)
+
+    # --- patterns (packages of their own, imported on first use) -----------------
+
+    def owned_proxy(
+        self,
+        obj: T,
+        *,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """An `OwnedProxy` of ``obj`` (needs ``proxystore[ownership]``).
+
+        Raises:
+            ImportError: If proxystore-patterns-ownership is not installed.
+        """
+        ownership = _pattern('proxystore.ownership', 'ownership')
+        proxy = self.proxy(
+            obj,
+            serializer=serializer,
+            deserializer=deserializer,
+            populate_target=populate_target,
+            skip_nonproxiable=skip_nonproxiable,
+            **kwargs,
+        )
+        if not isinstance(proxy, Proxy):
+            return proxy
+        into_owned: Callable[..., Any] = ownership.into_owned
+        return into_owned(proxy, populate_target=populate_target is not False)
+
+    def future(
+        self,
+        *,
+        evict: bool = False,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        polling_interval: float = 1,
+        polling_backoff_factor: float = 1,
+        polling_interval_limit: float | None = None,
+        polling_timeout: float | None = None,
+    ) -> Any:
+        """A `Future` whose result will be stored here (needs ``proxystore[futures]``).
+
+        Raises:
+            ImportError: If proxystore-patterns-futures is not installed.
+            NotImplementedError: If the connector is not deferrable.
+        """
+        futures = _pattern('proxystore.futures', 'futures')
+        if not isinstance(self.connector, DeferrableConnector):
+            raise NotImplementedError(
+                f'Store.future() needs a DeferrableConnector; '
+                f'{type(self.connector).__name__} is not one.',
+            )
+        return futures.Future.from_store(
+            self,
+            evict=evict,
+            serializer=serializer,
+            deserializer=deserializer,
+            polling_interval=polling_interval,
+            polling_backoff_factor=polling_backoff_factor,
+            polling_interval_limit=polling_interval_limit,
+            polling_timeout=polling_timeout,
+        )

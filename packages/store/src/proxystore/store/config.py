@@ -1,0 +1,218 @@
+"""Store and connector configuration: what it takes to re-create a store elsewhere.
+
+A `StoreConfig` travels inside every store proxy, so that the process resolving
+the proxy can re-create the store. It pickles to a compact blob (the fields that
+differ from their defaults), which keeps a pickled proxy small.
+
+Connectors are named by ``kind``: the name of an entry point of the group
+``proxystore.connectors`` (``'file'``, ``'redis'``, ...; ProxyStore 1.x's
+``'FileConnector'`` works too), or the import path of a connector class.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import os
+import pathlib
+import pickle
+import pickletools
+import tomllib
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import PrivateAttr
+from pydantic import SecretBytes
+
+from proxystore.store.types import DeserializerT
+from proxystore.store.types import SerializerT
+
+__all__ = ['ConnectorConfig', 'StoreConfig', 'connector_kinds']
+
+ENTRY_POINT_GROUP = 'proxystore.connectors'
+# StoreConfig fields that go into the compact blob when not at their defaults.
+_COMPACT_FIELDS = (
+    'serializer',
+    'deserializer',
+    'cache_size',
+    'metrics',
+    'populate_target',
+    'auto_register',
+)
+
+
+@functools.cache
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return {ep.name.lower(): ep for ep in found}
+
+
+def connector_kinds() -> dict[str, str]:
+    """Installed connectors: entry-point name to ``module:Class``."""
+    return {name: ep.value for name, ep in sorted(_entry_points().items())}
+
+
+def _import_path(path: str) -> Any:
+    module_name, _, attribute = path.rpartition('.')
+    if ':' in path:
+        module_name, attribute = path.split(':', 1)
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute)
+
+
+def _kind_of(connector_type: type[Any]) -> str:
+    """The short name of a connector type when it has one, else its path."""
+    path = f'{connector_type.__module__}:{connector_type.__qualname__}'
+    for name, ep in _entry_points().items():
+        if ep.value == path:
+            return name
+    return f'{connector_type.__module__}.{connector_type.__qualname__}'
+
+
+class ConnectorConfig(BaseModel):
+    """Which connector to make, and its options (the output of its ``config()``).
+
+    Attributes:
+        kind: Entry-point name (``'file'``), ProxyStore 1.x name
+            (``'FileConnector'``) or import path of the connector class.
+        options: Keyword options for the connector's ``from_config``.
+    """
+
+    model_config = ConfigDict(extra='forbid')
+
+    kind: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def get_connector_type(self) -> type[Any]:
+        """The connector class named by `kind`.
+
+        Raises:
+            ValueError: If no installed connector has that name, with the package
+                to install when the name looks like a ProxyStore connector.
+        """
+        kind = self.kind.strip()
+        short = kind.lower()
+        if short.endswith('connector') and short != 'connector':
+            short = short[: -len('connector')]
+        entry = _entry_points().get(short)
+        if entry is not None:
+            return entry.load()  # type: ignore[no-any-return]
+        if '.' in kind or ':' in kind:
+            try:
+                return _import_path(kind)  # type: ignore[no-any-return]
+            except (ImportError, AttributeError, ValueError) as e:
+                raise ValueError(
+                    f'Unknown connector type "{kind}": cannot import it ({e}).',
+                ) from e
+        installed = ', '.join(connector_kinds()) or 'none'
+        raise ValueError(
+            f'Unknown connector type "{kind}". Installed connectors: {installed}. '
+            f'If "{short}" is a ProxyStore connector, install it with '
+            f"pip install 'proxystore[{short}]' (package "
+            f'proxystore-connector-{short}).',
+        )
+
+    def get_connector(self) -> Any:
+        """Make the connector (``type.from_config(options)``)."""
+        return self.get_connector_type().from_config(dict(self.options))
+
+
+class StoreConfig(BaseModel):
+    """Everything needed to re-create a `proxystore.store.Store`.
+
+    Attributes:
+        name: Name of the store (the registry key).
+        connector: The connector and its options.
+        serializer: Custom serializer (must be importable by reference).
+        deserializer: Custom deserializer (must be importable by reference).
+        cache_size: Entries of the store's LRU cache.
+        metrics: Record metrics of operations.
+        populate_target: Default of ``populate_target`` for new proxies.
+        auto_register: Register the store when it is created from this config.
+        secret: Key that authenticates every payload (HMAC-SHA256). It travels
+            with pickled configs (so with proxies) but is never written to TOML.
+    """
+
+    model_config = ConfigDict(extra='forbid', arbitrary_types_allowed=True)
+
+    name: str = Field(min_length=1)
+    connector: ConnectorConfig
+    serializer: SerializerT | None = None
+    deserializer: DeserializerT | None = None
+    cache_size: int = Field(default=16, ge=0)
+    metrics: bool = False
+    populate_target: bool = True
+    auto_register: bool = False
+    secret: SecretBytes | None = None
+
+    _blob: bytes | None = PrivateAttr(default=None)
+
+    def compact(self) -> bytes:
+        """The config as a small blob: the fields that differ from the defaults.
+
+        Computed once per config; `StoreConfig.from_compact` reverses it.
+        """
+        if self._blob is None:
+            extra = {
+                name: getattr(self, name)
+                for name in _COMPACT_FIELDS
+                if getattr(self, name) != type(self).model_fields[name].default
+            }
+            if self.secret is not None:
+                extra['secret'] = self.secret.get_secret_value()
+            fields = (self.name, self.connector.kind, self.connector.options, extra)
+            # Optimized protocol 4: no frame header, no unused memo entries.
+            self._blob = pickletools.optimize(pickle.dumps(fields, protocol=4))
+        return self._blob
+
+    @classmethod
+    def from_compact(cls, blob: bytes) -> StoreConfig:
+        """Rebuild a config from `compact`."""
+        name, kind, options, extra = pickle.loads(blob)
+        connector = ConnectorConfig(kind=kind, options=options)
+        config = cls(name=name, connector=connector, **extra)
+        config._blob = blob
+        return config
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_config_from_compact, (self.compact(),))
+
+    @classmethod
+    def from_toml(cls, filepath: str | os.PathLike[str]) -> StoreConfig:
+        """Read a config from a TOML file.
+
+        Raises:
+            FileNotFoundError: If the file does not exist.
+            ValueError: If the TOML is malformed or not a valid config.
+        """
+        path = pathlib.Path(filepath)
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f'{path} is not valid TOML: {e}') from e
+        return cls.model_validate(data)
+
+    def write_toml(self, filepath: str | os.PathLike[str]) -> None:
+        """Write the config to a TOML file (creating parent folders).
+
+        Raises:
+            ValueError: If a custom serializer or deserializer is set (TOML cannot
+                hold a function); the secret is left out.
+        """
+        if self.serializer is not None or self.deserializer is not None:
+            raise ValueError(
+                'A config with a custom serializer or deserializer cannot be '
+                'written to TOML.',
+            )
+        data = self.model_dump(exclude={'serializer', 'deserializer', 'secret'})
+        path = pathlib.Path(filepath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomli_w.dumps(data))
+
+
+def _config_from_compact(blob: bytes) -> StoreConfig:
+    return StoreConfig.from_compact(blob)

@@ -1,0 +1,61 @@
+"""Errors raised by stores, their factories and registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    'NonProxiableTypeError',
+    'ProxyResolveMissingKeyError',
+    'ProxyStoreFactoryError',
+    'StoreClosedError',
+    'StoreError',
+    'StoreExistsError',
+]
+
+
+class StoreError(Exception):
+    """Base class of the errors raised by a store."""
+
+
+class StoreExistsError(StoreError):
+    """A store with this name is already registered."""
+
+
+class StoreClosedError(StoreError):
+    """The store was closed; it cannot be used any more."""
+
+
+class ProxyStoreFactoryError(StoreError):
+    """The proxy's factory is not a store factory (or not of the expected kind)."""
+
+
+class NonProxiableTypeError(Exception):
+    """The object cannot be proxied.
+
+    ``None`` and ``bool`` are refused: a proxy cannot stand in for a singleton that
+    code compares by identity.
+    """
+
+
+class ProxyResolveMissingKeyError(Exception):
+    """A proxy's object is not in its store.
+
+    Args:
+        key: Key of the missing object.
+        store_type: Type of the store.
+        store_name: Name of the store.
+    """
+
+    def __init__(self, key: Any, store_type: type[Any], store_name: str) -> None:
+        self.key = key
+        self.store_type = store_type
+        self.store_name = store_name
+        super().__init__(
+            f"Cannot resolve target object with key='{key}' from "
+            f"{store_type.__name__}(name='{store_name}'): there is no object "
+            'associated with the key (it was never stored, or it was evicted).',
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.key, self.store_type, self.store_name))

@@ -1,0 +1,322 @@
+"""Factories of store proxies: fetch an object from its store when called.
+
+A `StoreFactory` pickles to its key, a compact blob of its store's config and two
+flags, so a pickled store proxy stays a few hundred bytes at most. In the process
+that resolves it, the store is found in the registry (by name) or re-created from
+the config.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+from proxystore.store._timer import Timer
+from proxystore.store.config import StoreConfig
+from proxystore.store.exceptions import ProxyResolveMissingKeyError
+from proxystore.store.types import ConnectorKeyT
+from proxystore.store.types import ConnectorT
+from proxystore.store.types import DeserializerT
+
+if TYPE_CHECKING:
+    from proxystore.store.base import Store
+
+__all__ = ['PollingStoreFactory', 'StoreFactory']
+
+T = TypeVar('T')
+_MISSING = object()
+
+# The pool behind resolve_async, created on first use and re-created in a forked
+# child (whose copy has no threads).
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _resolve_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                thread_name_prefix='proxystore-resolve',
+            )
+        return _pool
+
+
+def _forget_pool_in_child() -> None:
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+# Stores found for a config blob in this process: (name, store).
+_stores_by_blob: dict[bytes, tuple[str, Store[Any]]] = {}
+# The key class of the connector of a config blob (None: it declares none).
+_key_types: dict[bytes, type | None] = {}
+
+
+def _key_type(blob: bytes) -> type | None:
+    """The ``Key`` class of the connector named in a config blob, if it has one.
+
+    A key of that class travels as a bare tuple, without its class path.
+    """
+    try:
+        return _key_types[blob]
+    except KeyError:
+        pass
+    connector_type = StoreConfig.from_compact(blob).connector.get_connector_type()
+    key_type = _key_types[blob] = getattr(connector_type, 'Key', None)
+    return key_type
+
+
+def _store_for(blob: bytes) -> Store[Any]:
+    from proxystore.store import _registry
+
+    cached = _stores_by_blob.get(blob)
+    if cached is not None:
+        name, store = cached
+        if not store.closed and _registry._stores.get(name) is store:
+            return store
+    config = StoreConfig.from_compact(blob)
+    store = _registry.get_or_create_store(config, register=True)
+    _stores_by_blob[blob] = (config.name, store)
+    return store
+
+
+class StoreFactory(Generic[ConnectorT, T]):
+    """Factory that fetches its object from a store.
+
+    Args:
+        key: Key of the object in the store's connector.
+        store_config: Config of the store (re-creates it in other processes).
+        evict: Evict the object from the store once resolved.
+        deserializer: Custom deserializer for this object.
+    """
+
+    def __init__(
+        self,
+        key: ConnectorKeyT,
+        store_config: StoreConfig,
+        *,
+        evict: bool = False,
+        deserializer: DeserializerT | None = None,
+    ) -> None:
+        self._key: ConnectorKeyT = key
+        self.evict = evict
+        self.deserializer = deserializer
+        self._config: StoreConfig | None = store_config
+        self._blob: bytes | None = None
+        self._store: weakref.ref[Store[Any]] | None = None
+        self._obj_future: concurrent.futures.Future[T] | None = None
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(key={self.key!r}, evict={self.evict})'
+
+    @property
+    def key(self) -> ConnectorKeyT:
+        """Key of the object in the store's connector."""
+        key = self._key
+        if type(key) is tuple:  # a compacted key (see __reduce__)
+            key_type = _key_type(self._compact())
+            assert key_type is not None
+            key = self._key = key_type(*key)
+        return key
+
+    @key.setter
+    def key(self, value: ConnectorKeyT) -> None:
+        self._key = value
+
+    @property
+    def store_config(self) -> StoreConfig:
+        """The config of the factory's store."""
+        if self._config is None:
+            assert self._blob is not None
+            self._config = StoreConfig.from_compact(self._blob)
+        return self._config
+
+    def _compact(self) -> bytes:
+        if self._blob is None:
+            self._blob = self.store_config.compact()
+        return self._blob
+
+    def _bind(self, store: Store[Any]) -> None:
+        """Remember the store that made this factory (in this process)."""
+        self._store = weakref.ref(store)
+
+    def get_store(self) -> Store[ConnectorT]:
+        """The factory's store.
+
+        The store that made the factory (in its process), else the registered
+        store of its name, else a new one made from its config (registered).
+        """
+        if self._store is not None:
+            store = self._store()
+            if store is not None and not store.closed:
+                return store
+        return _store_for(self._compact())
+
+    def __call__(self) -> T:
+        """Return the object (waiting for `resolve_async`, if started)."""
+        future, self._obj_future = self._obj_future, None
+        if future is not None:
+            return future.result()
+        return self.resolve()
+
+    def _fetch(self, store: Store[Any]) -> Any:
+        return store.get(self.key, deserializer=self.deserializer, default=_MISSING)
+
+    def resolve(self) -> T:
+        """Fetch the object from the store.
+
+        Raises:
+            ProxyResolveMissingKeyError: If the key has no object.
+        """
+        with Timer() as timer:
+            store = self.get_store()
+            obj = self._fetch(store)
+            if obj is _MISSING:
+                raise ProxyResolveMissingKeyError(self.key, type(store), store.name)
+            if self.evict:
+                store.evict(self.key)
+        if store.metrics is not None:
+            store.metrics.add_time('factory.resolve', self.key, timer.elapsed_ms)
+        return obj  # type: ignore[no-any-return]
+
+    def resolve_async(self) -> None:
+        """Start fetching the object in a background thread.
+
+        The next call of the factory (the proxy's first use) waits for it.
+        """
+        if self._obj_future is None:
+            self._obj_future = _resolve_pool().submit(self.resolve)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Kept for code that pickles factories by state (1.x pickled __dict__).
+        state = dict(self.__dict__)
+        state['_key'] = self.key
+        state['_obj_future'] = None
+        state['_store'] = None
+        state['_blob'] = self._compact()
+        state['_config'] = None
+        return state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        blob = self._compact()
+        key = self._key
+        if type(key) is not tuple and type(key) is _key_type(blob):
+            key = tuple(key)
+        return (_rebuild, (key, blob, self.evict, self.deserializer))
+
+
+def _rebuild(
+    key: ConnectorKeyT,
+    blob: bytes,
+    evict: bool,
+    deserializer: DeserializerT | None,
+) -> StoreFactory[Any, Any]:
+    factory: StoreFactory[Any, Any] = StoreFactory.__new__(StoreFactory)
+    factory._key = key
+    factory.evict = evict
+    factory.deserializer = deserializer
+    factory._config = None
+    factory._blob = blob
+    factory._store = None
+    factory._obj_future = None
+    return factory
+
+
+class PollingStoreFactory(StoreFactory[ConnectorT, T]):
+    """Store factory that waits for its object to appear (for futures).
+
+    Args:
+        key: Key of the object in the store's connector.
+        store_config: Config of the store.
+        deserializer: Custom deserializer for this object.
+        evict: Evict the object from the store once resolved.
+        polling_interval: Seconds between the first polls.
+        polling_backoff_factor: Multiplier of the interval after each poll.
+        polling_interval_limit: Largest interval, in seconds.
+        polling_timeout: Give up after this many seconds (``None``: never).
+
+    Raises:
+        ValueError: If an interval, factor or timeout is not positive.
+    """
+
+    def __init__(
+        self,
+        key: ConnectorKeyT,
+        store_config: StoreConfig,
+        *,
+        deserializer: DeserializerT | None = None,
+        evict: bool = False,
+        polling_interval: float = 1,
+        polling_backoff_factor: float = 1,
+        polling_interval_limit: float | None = None,
+        polling_timeout: float | None = None,
+    ) -> None:
+        if polling_interval <= 0 or polling_backoff_factor <= 0:
+            raise ValueError('polling_interval and polling_backoff_factor must be > 0.')
+        if polling_interval_limit is not None and polling_interval_limit <= 0:
+            raise ValueError('polling_interval_limit must be > 0.')
+        if polling_timeout is not None and polling_timeout <= 0:
+            raise ValueError('polling_timeout must be > 0.')
+        super().__init__(key, store_config, evict=evict, deserializer=deserializer)
+        self.polling_interval = polling_interval
+        self.polling_backoff_factor = polling_backoff_factor
+        self.polling_interval_limit = polling_interval_limit
+        self.polling_timeout = polling_timeout
+
+    def resolve(self) -> T:
+        """Poll the store until the object exists, then fetch it.
+
+        Raises:
+            ProxyResolveMissingKeyError: If ``polling_timeout`` passes first.
+        """
+        store = self.get_store()
+        start = time.monotonic()
+        interval = self.polling_interval
+        with Timer() as timer:
+            while True:
+                obj = self._fetch(store)
+                if obj is not _MISSING:
+                    break
+                waited = time.monotonic() - start
+                if self.polling_timeout is not None and waited >= self.polling_timeout:
+                    raise ProxyResolveMissingKeyError(self.key, type(store), store.name)
+                sleep = interval
+                if self.polling_timeout is not None:
+                    sleep = min(sleep, self.polling_timeout - waited)
+                time.sleep(sleep)
+                interval *= self.polling_backoff_factor
+                if self.polling_interval_limit is not None:
+                    interval = min(interval, self.polling_interval_limit)
+            if self.evict:
+                store.evict(self.key)
+        if store.metrics is not None:
+            store.metrics.add_time(
+                'factory.polling_resolve', self.key, timer.elapsed_ms
+            )
+        return obj  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_polling, (self._compact(), self.__getstate__()))
+
+
+def _rebuild_polling(
+    blob: bytes, state: dict[str, Any]
+) -> PollingStoreFactory[Any, Any]:
+    factory: PollingStoreFactory[Any, Any] = PollingStoreFactory.__new__(
+        PollingStoreFactory,
+    )
+    factory.__dict__.update(state)
+    factory._blob = blob
+    return factory

@@ -1,0 +1,138 @@
+"""Per-key metrics of store operations, in milliseconds.
+
+Enable with ``Store(..., metrics=True)``; then `Store.metrics` records, for each
+key (or batch of keys), the time of every operation and its parts, counters
+(cache hits and misses) and attributes (object sizes). Event names follow
+ProxyStore 1.x: ``store.put``, ``store.put.serialize``, ``store.put.connector``,
+``store.get``, ``store.get.connector``, ``store.get.deserialize``,
+``store.exists``, ``store.evict``, ``store.proxy``, ``factory.resolve``, ...
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ['Metrics', 'StoreMetrics', 'TimeStats']
+
+
+@dataclasses.dataclass
+class TimeStats:
+    """Statistics of the times of one operation, in milliseconds."""
+
+    count: int = 0
+    avg_time_ms: float = 0.0
+    min_time_ms: float = math.inf
+    max_time_ms: float = 0.0
+    last_time_ms: float = 0.0
+    last_timestamp: float = 0.0
+
+    def add_time(self, time_ms: float) -> None:
+        """Record one more time."""
+        self.avg_time_ms = (self.avg_time_ms * self.count + time_ms) / (self.count + 1)
+        self.count += 1
+        self.min_time_ms = min(self.min_time_ms, time_ms)
+        self.max_time_ms = max(self.max_time_ms, time_ms)
+        self.last_time_ms = time_ms
+        self.last_timestamp = time.time()
+
+    def __add__(self, other: TimeStats) -> TimeStats:
+        count = self.count + other.count
+        if count == 0:
+            return TimeStats()
+        newer = self if self.last_timestamp >= other.last_timestamp else other
+        return TimeStats(
+            count=count,
+            avg_time_ms=(
+                self.avg_time_ms * self.count + other.avg_time_ms * other.count
+            )
+            / count,
+            min_time_ms=min(self.min_time_ms, other.min_time_ms),
+            max_time_ms=max(self.max_time_ms, other.max_time_ms),
+            last_time_ms=newer.last_time_ms,
+            last_timestamp=newer.last_timestamp,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a dictionary."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Metrics:
+    """Everything recorded for one key (or one batch of keys)."""
+
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    counters: dict[str, int] = dataclasses.field(default_factory=dict)
+    times: dict[str, TimeStats] = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The metrics as nested dictionaries."""
+        return dataclasses.asdict(self)
+
+
+def _index(key: Any) -> int:
+    from proxystore.proxy import Proxy
+
+    if isinstance(key, Proxy):
+        from proxystore.store.utils import get_key
+
+        key = get_key(key)
+    elif isinstance(key, Sequence) and not isinstance(key, tuple):
+        key = tuple(key)  # a batch of keys
+    return hash(key)
+
+
+class StoreMetrics:
+    """Metrics of a store's operations, by key; thread-safe."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[int, Metrics] = {}
+        self._lock = threading.Lock()
+
+    def _entry(self, key: Any) -> Metrics:
+        index = _index(key)
+        entry = self._metrics.get(index)
+        if entry is None:
+            entry = self._metrics[index] = Metrics()
+        return entry
+
+    def add_attribute(self, name: str, key: Any, value: Any) -> None:
+        """Record an attribute (an object size, say) of a key."""
+        with self._lock:
+            self._entry(key).attributes[name] = value
+
+    def add_counter(self, name: str, key: Any, value: int) -> None:
+        """Add ``value`` to a counter of a key."""
+        with self._lock:
+            counters = self._entry(key).counters
+            counters[name] = counters.get(name, 0) + value
+
+    def add_time(self, name: str, key: Any, time_ms: float) -> None:
+        """Record the time of an operation on a key, in milliseconds."""
+        with self._lock:
+            times = self._entry(key).times
+            stats = times.get(name)
+            if stats is None:
+                stats = times[name] = TimeStats()
+            stats.add_time(time_ms)
+
+    def aggregate_times(self) -> dict[str, TimeStats]:
+        """Time statistics of each operation, over every key."""
+        totals: dict[str, TimeStats] = {}
+        with self._lock:
+            for metrics in self._metrics.values():
+                for name, stats in metrics.times.items():
+                    totals[name] = totals.get(name, TimeStats()) + stats
+        return totals
+
+    def get_metrics(self, key_or_proxy: Any) -> Metrics | None:
+        """A copy of the metrics of a key, a batch of keys or a store proxy."""
+        with self._lock:
+            metrics = self._metrics.get(_index(key_or_proxy))
+            return copy.deepcopy(metrics)
