@@ -91,7 +91,8 @@ class _FunctionWrapper:
         store = get_or_create_store(self.store_config)
         if self.return_owned_proxy:
             return store.owned_proxy(result)
-        return store.proxy(result, populate_target=False)
+        # None and bools cannot be proxied: they are returned as themselves.
+        return store.proxy(result, populate_target=False, skip_nonproxiable=True)
 
 
 class StoreExecutor(Executor):
@@ -164,9 +165,25 @@ class StoreExecutor(Executor):
 
         keys = [get_key(p) for p in proxied]
 
-        def _evict(_: Any) -> None:
-            if not self.store.closed:
-                self.store.evict_batch(keys)
+        def _evict(done: Any) -> None:
+            if self.store.closed:
+                return
+            # A task that returns one of its proxied inputs hands that object to
+            # the caller: it must not be evicted.
+            returned = None
+            try:
+                result = done.result()
+            except BaseException:
+                result = None
+            if isinstance(result, Proxy):
+                from proxystore.store.exceptions import ProxyStoreFactoryError
+                from proxystore.store.utils import get_factory_of_store_proxy
+
+                try:
+                    returned = get_factory_of_store_proxy(result).key
+                except ProxyStoreFactoryError:
+                    returned = None
+            self.store.evict_batch([key for key in keys if key != returned])
 
         future.add_done_callback(_evict)
 

@@ -38,7 +38,7 @@ def is_unresolved_proxy(data: Any) -> bool:
 def describe(data: Any) -> dict[str, Any]:
     """Facts about a resolved argument, for assertions in the parent."""
     return {
-        'type': type(data).__name__,
+        'type': data.__class__.__name__,
         'len': len(data),
         'pid': os.getpid(),
     }
