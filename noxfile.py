@@ -141,11 +141,11 @@ def wheels(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Quick benchmark run, with ProxyStore 1.1.0 measured side by side.
+    """Quick benchmark runs, with ProxyStore 1.1.0 measured side by side.
 
     ProxyStore 1.1.0 lives in its own venv (it owns the same ``proxystore``
-    import name); the benchmark runs its measurements there in a subprocess.
-    Pass ``-- --full`` for the full-length run.
+    import name); the benchmarks run their measurements there in a subprocess.
+    Pass ``-- --full`` for full-length runs.
     """
     sync(session)
     baseline = pathlib.Path(session.create_tmp()) / 'proxystore-1.1.0'
@@ -153,15 +153,24 @@ def bench(session: nox.Session) -> None:
         session.run('uv', 'venv', '--python', PYTHON, str(baseline), external=True)
     python = str(baseline / 'bin' / 'python')
     session.run(
-        'uv', 'pip', 'install', '--python', python, 'proxystore==1.1.0', external=True
+        'uv',
+        'pip',
+        'install',
+        '--python',
+        python,
+        'proxystore==1.1.0',
+        'numpy',
+        external=True,
     )
     args = session.posargs or ['--quick']
-    session.run(
-        'proxystore-bench',
-        'proxy',
-        *args,
-        '--baseline-python',
-        python,
-        '--out',
-        str(ROOT / 'bench-results'),
-    )
+    out = str(ROOT / 'bench-results')
+    for benchmark in ('proxy', 'store'):
+        session.run(
+            'proxystore-bench',
+            benchmark,
+            *args,
+            '--baseline-python',
+            python,
+            '--out',
+            out,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import sys
 from typing import Annotated
@@ -10,7 +11,12 @@ import typer
 from rich.console import Console
 
 from proxystore_bench import proxy_overhead
+from proxystore_bench import proxy_report
 from proxystore_bench import report
+from proxystore_bench import store_bench
+from proxystore_bench import store_report
+from proxystore_bench import workflow as workflow_module
+from proxystore_bench._subprocess import BenchmarkError
 
 app = typer.Typer(
     help='ProxyStore benchmarks, each measured side by side with its baselines.',
@@ -25,6 +31,122 @@ FULL = {'number': 200_000, 'repeat': 7}
 @app.callback()
 def main() -> None:
     """ProxyStore benchmarks, each measured side by side with its baselines."""
+
+
+Quick = Annotated[
+    bool,
+    typer.Option('--quick/--full', help='Short run (smoke) or full-length run.'),
+]
+BaselinePython = Annotated[
+    pathlib.Path | None,
+    typer.Option(
+        exists=True,
+        dir_okay=False,
+        help='Python of a venv with ProxyStore 1.1.0, measured side by side.',
+    ),
+]
+Out = Annotated[
+    pathlib.Path,
+    typer.Option(file_okay=False, help='Folder for the results.'),
+]
+Plot = Annotated[bool, typer.Option(help='Save a plot.')]
+
+
+def _no_baseline_note(console: Console) -> None:
+    console.print(
+        '[yellow]No --baseline-python: ProxyStore 1.1.0 is not measured '
+        "(the 'bench' nox session sets it up).[/]",
+    )
+
+
+def _sizes(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        sizes = tuple(int(part) for part in text.split(',') if part)
+    except ValueError as e:
+        raise typer.BadParameter(f'{text!r}: sizes are comma-separated integers') from e
+    if not sizes or min(sizes) < 8:
+        raise typer.BadParameter(f'{text!r}: give sizes of at least 8 bytes')
+    return sizes
+
+
+@app.command()
+def workflow(
+    tasks: Annotated[int, typer.Option(min=1, help='Number of tasks.')] = 8,
+    size: Annotated[
+        int,
+        typer.Option(min=8, help="Bytes of each task's input array."),
+    ] = 32 * 1024 * 1024,
+    workers: Annotated[int, typer.Option(min=1, help='Process-pool workers.')] = 2,
+) -> None:
+    """A small workflow on a process pool, by value and by proxy (shared memory)."""
+    console = Console()
+    with console.status(f'running {tasks} tasks of {size / 2**20:.3g} MiB...'):
+        result = workflow_module.run_workflow(
+            tasks=tasks, size_bytes=size, workers=workers
+        )
+    console.print(
+        f'{result.tasks} tasks, {result.size_bytes / 2**20:.3g} MiB each, '
+        f'{result.workers} workers (ProcessPoolExecutor, shared-memory store)',
+    )
+    console.print(f'  by value: {result.by_value_s:8.3f} s')
+    console.print(f'  by proxy: {result.by_proxy_s:8.3f} s')
+    console.print(f'  speedup:  {result.speedup:8.2f}x   (answer {result.answer:.6f})')
+
+
+@app.command()
+def store(
+    quick: Quick = True,
+    baseline_python: BaselinePython = None,
+    out: Out = pathlib.Path('bench-results'),
+    plot: Plot = True,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Object sizes for put+get, e.g. 1024,1048576.'),
+    ] = None,
+    roundtrip_sizes: Annotated[
+        str | None,
+        typer.Option(help='Array sizes for the task round trips.'),
+    ] = None,
+    repeat: Annotated[int | None, typer.Option(min=1, help='Timings per case.')] = None,
+) -> None:
+    """Store: put+get vs the raw channel, first resolve, proxy size, task round trips.
+
+    Per connector (local, file on disk, file on /dev/shm, shared memory), for
+    bytes and numpy arrays; with --baseline-python, ProxyStore 1.1.0 too.
+    """
+    console = Console()
+    settings = (
+        store_bench.StoreSettings.quick() if quick else store_bench.StoreSettings.full()
+    )
+    settings = dataclasses.replace(
+        settings,
+        sizes=_sizes(sizes) or settings.sizes,
+        roundtrip_sizes=_sizes(roundtrip_sizes) or settings.roundtrip_sizes,
+        repeat=repeat or settings.repeat,
+    )
+    baseline = None if baseline_python is None else str(baseline_python)
+    if baseline is None:
+        _no_baseline_note(console)
+    with console.status('measuring the store...'):
+        try:
+            records = store_bench.run_store_benchmark(
+                settings, baseline_python=baseline
+            )
+        except BenchmarkError as e:
+            console.print(f'[red]error:[/] {e}')
+            raise typer.Exit(code=1) from e
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_csv(records, out / 'store.csv')
+    report.write_json(records, out / 'store.json')
+    store_report.write_store_markdown(records, out / 'store.md')
+    store_report.print_store_table(records, console)
+    written = ['store.csv', 'store.json', 'store.md']
+    if plot:
+        store_report.plot_store(records, out / 'store.png')
+        written.append('store.png')
+    console.print(f'Wrote {", ".join(written)} to {out}/')
 
 
 @app.command()
@@ -83,16 +205,16 @@ def proxy(
                     number=settings['number'],
                     repeat=settings['repeat'],
                 )
-            except proxy_overhead.BenchmarkError as e:
+            except BenchmarkError as e:
                 console.print(f'[red]error:[/] {e}')
                 raise typer.Exit(code=1) from e
     out.mkdir(parents=True, exist_ok=True)
     report.write_csv(records, out / 'proxy.csv')
     report.write_json(records, out / 'proxy.json')
-    report.write_markdown(records, out / 'proxy.md')
-    report.print_table(records, console)
+    proxy_report.write_markdown(records, out / 'proxy.md')
+    proxy_report.print_table(records, console)
     written = ['proxy.csv', 'proxy.json', 'proxy.md']
     if plot:
-        report.plot_ratios(records, out / 'proxy.png')
+        proxy_report.plot_ratios(records, out / 'proxy.png')
         written.append('proxy.png')
     console.print(f'Wrote {", ".join(written)} to {out}/')

@@ -8,14 +8,13 @@ reports its costs next to the raw objects, measured in that same process.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import pathlib
-import subprocess
 from collections.abc import Sequence
 from typing import Any
 
 from proxystore_bench import proxy_worker
+from proxystore_bench._subprocess import BenchmarkError
+from proxystore_bench._subprocess import run_json
 
 __all__ = [
     'TARGETS',
@@ -37,10 +36,6 @@ TARGETS: dict[str, float] = {
     'import': 30.0,
 }
 REFERENCE_LABEL = 'proxystore (C)'
-
-
-class BenchmarkError(RuntimeError):
-    """A benchmark worker failed; the message holds its error output."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,11 +93,6 @@ def default_subjects(python: str, baseline_python: str | None) -> list[Subject]:
 
 
 def _run_worker(subject: Subject, number: int, repeat: int) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k != 'PROXYSTORE_PROXY_IMPL'}
-    env.update(subject.env)
-    # Run from the worker's own folder with a clean path: nothing of this venv
-    # leaks into the baseline's interpreter.
-    env.pop('PYTHONPATH', None)
     command = [
         subject.python,
         str(WORKER),
@@ -113,26 +103,7 @@ def _run_worker(subject: Subject, number: int, repeat: int) -> dict[str, Any]:
         '--repeat',
         str(repeat),
     ]
-    try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=1800,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise BenchmarkError(f'{subject.label}: could not run {command[0]}: {e}') from e
-    if done.returncode != 0:
-        tail = '\n'.join(done.stderr.strip().splitlines()[-15:])
-        raise BenchmarkError(
-            f'{subject.label}: worker exited with {done.returncode}:\n{tail}',
-        )
-    try:
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
-    except json.JSONDecodeError as e:
-        raise BenchmarkError(f'{subject.label}: worker printed no JSON: {e}') from e
+    return run_json(subject.label, command, env=subject.env)
 
 
 def run(subjects: Sequence[Subject], *, number: int, repeat: int) -> list[Record]:

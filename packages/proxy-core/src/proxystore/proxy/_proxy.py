@@ -290,8 +290,9 @@ def _proxy_trampoline(
         default_hash = TypeError(f"unhashable type: '{name}'")
     assert not isinstance(default_hash, type)
     proxy = Proxy(factory)
-    proxy.__proxy_default_class__ = default_class
-    proxy.__proxy_default_hash__ = default_hash
+    # Straight to the slots: unpickling many proxies should be cheap.
+    object.__setattr__(proxy, '__proxy_default_class__', default_class)
+    object.__setattr__(proxy, '__proxy_default_hash__', default_hash)
     return proxy
 
 

@@ -21,11 +21,13 @@ anything is deserialized.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import struct
 from collections.abc import Sequence
 from typing import Any
+from typing import NamedTuple
 from typing import Union
 
 from proxystore.serialize._errors import AuthenticationError
@@ -103,13 +105,17 @@ def seal(
     return Payload(serializer_id, tuple(buffers), offset)
 
 
-@dataclasses.dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     """A parsed payload: its serializer id and zero-copy views of its frames."""
 
     serializer_id: bytes
     frames: list[memoryview]
     authenticated: bool
+
+
+@functools.lru_cache(maxsize=64)
+def _lengths(count: int) -> struct.Struct:
+    return struct.Struct(f'<{count}Q')
 
 
 def open_envelope(data: Any, *, secret: bytes | None = None) -> Envelope:
@@ -120,7 +126,9 @@ def open_envelope(data: Any, *, secret: bytes | None = None) -> Envelope:
         AuthenticationError: If the payload's authentication does not match the
             secret (see `AuthenticationError`).
     """
-    view = memoryview(data).cast('B')
+    view = memoryview(data)
+    if view.format != 'B' or view.ndim != 1:
+        view = view.cast('B')
     size = len(view)
     if size < _FIXED.size:
         raise CorruptPayloadError(
@@ -146,10 +154,7 @@ def open_envelope(data: Any, *, secret: bytes | None = None) -> Envelope:
             f'Payload is truncated: {size} bytes is shorter than its '
             f'{header_end}-byte header.',
         )
-    lengths = [
-        _LENGTH.unpack_from(view, _FIXED.size + i * _LENGTH.size)[0]
-        for i in range(count)
-    ]
+    lengths = _lengths(count).unpack_from(view, _FIXED.size)
     frames = []
     offset = header_end
     for i, length in enumerate(lengths):

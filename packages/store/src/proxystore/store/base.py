@@ -136,6 +136,7 @@ class Store(Generic[ConnectorT]):
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self._framed = hasattr(connector, 'put_frames')
         self._config: StoreConfig | None = None
+        self._factory_config: StoreConfig | None = None
         self._closed = False
         self._registered = register
         if register:
@@ -238,6 +239,17 @@ class Store(Generic[ConnectorT]):
                 secret=secret,
             )
         return self._config
+
+    def _config_for_proxies(self) -> StoreConfig:
+        # A process that re-creates the store from a proxy registers it anyway,
+        # so auto_register stays out of the bytes every proxy carries.
+        if self._factory_config is None:
+            config = self._store_config()
+            if config.auto_register:
+                config = config.model_copy(update={'auto_register': False})
+                config._blob = None
+            self._factory_config = config
+        return self._factory_config
 
     def config(self) -> StoreConfig:
         """The config that re-creates this store (`from_config`)."""
@@ -411,11 +423,29 @@ class Store(Generic[ConnectorT]):
                 authentication).
         """
         self._check_open()
+        if self._metrics is not None:
+            return self._get_measured(key, deserializer, default)
+        obj = self.cache.get(key, _MISSING)
+        if obj is not _MISSING:
+            return obj
+        data = self.connector.get(key)
+        if data is None:
+            return default
+        obj = self._deserialize(key, data, deserializer)
+        self.cache.set(key, obj)
+        return obj
+
+    def _get_measured(
+        self,
+        key: ConnectorKeyT,
+        deserializer: DeserializerT | None,
+        default: object | None,
+    ) -> Any:
+        assert self._metrics is not None
         with Timer() as total:
             obj = self.cache.get(key, _MISSING)
             if obj is not _MISSING:
-                if self._metrics is not None:
-                    self._metrics.add_counter('store.get.cache_hits', key, 1)
+                self._metrics.add_counter('store.get.cache_hits', key, 1)
                 return obj
             with Timer() as connector_timer:
                 data = self.connector.get(key)
@@ -424,12 +454,11 @@ class Store(Generic[ConnectorT]):
             with Timer() as deserialize_timer:
                 obj = self._deserialize(key, data, deserializer)
             self.cache.set(key, obj)
-        if self._metrics is not None:
-            self._metrics.add_counter('store.get.cache_misses', key, 1)
-            self._record('store.get.connector', key, connector_timer)
-            self._record('store.get.deserialize', key, deserialize_timer)
-            self._record('store.get', key, total)
-            self._metrics.add_attribute('store.get.object_size', key, len(data))
+        self._metrics.add_counter('store.get.cache_misses', key, 1)
+        self._record('store.get.connector', key, connector_timer)
+        self._record('store.get.deserialize', key, deserialize_timer)
+        self._record('store.get', key, total)
+        self._metrics.add_attribute('store.get.object_size', key, len(data))
         logger.debug('Store(name="%s"): GET %s', self.name, key)
         return obj
 
@@ -543,7 +572,7 @@ class Store(Generic[ConnectorT]):
     ) -> StoreFactory[ConnectorT, Any]:
         factory: StoreFactory[ConnectorT, Any] = StoreFactory(
             key,
-            store_config=self._store_config(),
+            store_config=self._config_for_proxies(),
             evict=evict,
             deserializer=deserializer,
         )

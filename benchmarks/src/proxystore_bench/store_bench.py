@@ -1,0 +1,174 @@
+"""Store benchmark: this project's store and ProxyStore 1.1.0, side by side.
+
+`store_worker` runs once per implementation (ours in this venv, 1.1.0 in its
+own); every ratio is formed from two times measured in the same worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from proxystore_bench import store_worker
+from proxystore_bench._subprocess import run_json
+
+__all__ = ['StoreRecord', 'StoreSettings', 'run_store_benchmark']
+
+WORKER = pathlib.Path(store_worker.__file__)
+MiB = 1024 * 1024
+
+# bench -> the mode measured and the mode it is divided by
+_PAIRS = {
+    'put_get': ('store', 'raw'),
+    'resolve': ('resolve', 'loads'),
+    'roundtrip_total': ('proxy', 'value'),
+    'roundtrip_identity': ('proxy', 'value'),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreSettings:
+    """Sizes and repeats of a run."""
+
+    sizes: tuple[int, ...]
+    roundtrip_sizes: tuple[int, ...]
+    repeat: int
+
+    @classmethod
+    def quick(cls) -> StoreSettings:
+        """Seconds, not minutes; still measures every target."""
+        return cls((1024, MiB, 16 * MiB), (MiB, 64 * MiB), 3)
+
+    @classmethod
+    def full(cls) -> StoreSettings:
+        """1 KiB to 128 MiB."""
+        return cls(
+            (1024, 64 * 1024, MiB, 16 * MiB, 128 * MiB),
+            (MiB, 16 * MiB, 64 * MiB),
+            7,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreRecord:
+    """One measurement of one implementation, next to its baseline."""
+
+    subject: str
+    version: str
+    bench: str
+    case: str
+    kind: str
+    size: int
+    unit: str
+    value: float
+    baseline: float | None
+    ratio: float | None
+
+    @property
+    def target(self) -> float | None:
+        """This project's target for the measurement, if one is set."""
+        if self.subject != OURS:
+            return None
+        if self.bench == 'proxy_size' and self.case in ('local', 'shm'):
+            return 256
+        if (
+            self.bench == 'resolve'
+            and self.kind == 'numpy'
+            and self.case
+            in (
+                'local',
+                'shm',
+            )
+        ):
+            return 1.3
+        if (
+            self.bench == 'roundtrip_total'
+            and self.case == 'shm'
+            and self.size >= 64 * MiB
+        ):
+            return 0.5
+        return None
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the target is met (``None`` when there is none)."""
+        if self.target is None:
+            return None
+        measured = self.value if self.bench == 'proxy_size' else self.ratio
+        return measured is not None and measured <= self.target
+
+
+OURS = 'proxystore (this project)'
+BASELINE = 'proxystore 1.1.0'
+
+
+def _records(subject: str, result: dict[str, Any]) -> list[StoreRecord]:
+    by_key = {
+        (r['bench'], r['case'], r['kind'], r['size'], r['mode']): r['value']
+        for r in result['rows']
+    }
+    records = []
+    for (bench, case, kind, size, mode), value in by_key.items():
+        if bench == 'proxy_size':
+            records.append(
+                StoreRecord(
+                    subject,
+                    result['version'],
+                    bench,
+                    case,
+                    kind,
+                    size,
+                    'bytes',
+                    value,
+                    None,
+                    None,
+                ),
+            )
+            continue
+        measured, baseline_mode = _PAIRS[bench]
+        if mode != measured:
+            continue
+        baseline = by_key[(bench, case, kind, size, baseline_mode)]
+        records.append(
+            StoreRecord(
+                subject,
+                result['version'],
+                bench,
+                case,
+                kind,
+                size,
+                's',
+                value,
+                baseline,
+                value / baseline if baseline else None,
+            ),
+        )
+    return records
+
+
+def run_store_benchmark(
+    settings: StoreSettings,
+    *,
+    baseline_python: str | None,
+    python: str = sys.executable,
+) -> list[StoreRecord]:
+    """Run the store worker for this project and, if given, ProxyStore 1.1.0."""
+    arguments = [
+        '--sizes',
+        ','.join(map(str, settings.sizes)),
+        '--roundtrip-sizes',
+        ','.join(map(str, settings.roundtrip_sizes)),
+        '--repeat',
+        str(settings.repeat),
+    ]
+    subjects: Sequence[tuple[str, str]] = [(OURS, python)]
+    if baseline_python is not None:
+        subjects = [*subjects, (BASELINE, baseline_python)]
+    records: list[StoreRecord] = []
+    for label, interpreter in subjects:
+        result = run_json(label, [interpreter, str(WORKER), *arguments])
+        records += _records(label, result)
+    return records

@@ -1,0 +1,135 @@
+"""Tables and plots of the store benchmark."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from proxystore_bench.store_bench import StoreRecord
+
+__all__ = ['plot_store', 'print_store_table', 'write_store_markdown']
+
+_TITLES = {
+    'put_get': 'put + get vs pickle + raw channel',
+    'resolve': 'first resolve of an unpickled proxy vs pickle.loads',
+    'proxy_size': 'pickled store proxy (bytes)',
+    'roundtrip_total': 'process-pool task summing an array: by proxy / by value',
+    'roundtrip_identity': 'process-pool task returning an array: by proxy / by value',
+}
+
+
+def _size(size: int) -> str:
+    for unit, scale in (('MiB', 1 << 20), ('KiB', 1 << 10)):
+        if size >= scale:
+            return f'{size / scale:.3g} {unit}'
+    return f'{size} B'
+
+
+def _cell(record: StoreRecord | None, *, rich: bool) -> str:
+    if record is None:
+        return '-'
+    if record.bench == 'proxy_size':
+        text = f'{record.value:.0f} B'
+    else:
+        text = f'{record.ratio:.2f}x ({record.value * 1e3:.3g} ms)'
+    if record.meets_target is not None:
+        ok, over = ('[green]ok[/]', '[red]over[/]') if rich else ('ok', 'over target')
+        text += ' ' + (ok if record.meets_target else over)
+    return text
+
+
+_ORDER = ('proxy_size', 'resolve', 'put_get', 'roundtrip_total', 'roundtrip_identity')
+
+
+def _rows(
+    records: Sequence[StoreRecord],
+) -> tuple[list[str], list[tuple[list[str], list[StoreRecord | None]]]]:
+    subjects = list(dict.fromkeys(r.subject for r in records))
+    keys = sorted(
+        dict.fromkeys((r.bench, r.case, r.kind, r.size) for r in records),
+        key=lambda k: (_ORDER.index(k[0]), k[1], k[2], k[3]),
+    )
+    by_key = {(r.subject, r.bench, r.case, r.kind, r.size): r for r in records}
+    rows = []
+    for bench, case, kind, size in keys:
+        label = [bench, case, kind, _size(size)]
+        rows.append(
+            (label, [by_key.get((s, bench, case, kind, size)) for s in subjects]),
+        )
+    return subjects, rows
+
+
+def print_store_table(
+    records: Sequence[StoreRecord], console: Console | None = None
+) -> None:
+    """One row per measurement, one column per implementation."""
+    console = console or Console()
+    subjects, rows = _rows(records)
+    table = Table(
+        title='Store: this project and ProxyStore 1.1.0 (ratios within each run)',
+        caption='; '.join(f'{k}: {v}' for k, v in _TITLES.items()),
+    )
+    for name in ('bench', 'connector', 'object', 'size'):
+        table.add_column(name)
+    for subject in subjects:
+        table.add_column(subject, justify='right')
+    for label, cells in rows:
+        table.add_row(*label, *(_cell(c, rich=True) for c in cells))
+    console.print(table)
+
+
+def write_store_markdown(records: Sequence[StoreRecord], path: pathlib.Path) -> None:
+    """A Markdown table of the run."""
+    subjects, rows = _rows(records)
+    lines = [
+        '| bench | connector | object | size | ' + ' | '.join(subjects) + ' |',
+        '|---|---|---|---:|' + '---:|' * len(subjects),
+    ]
+    for label, cells in rows:
+        lines.append(
+            '| '
+            + ' | '.join(label)
+            + ' | '
+            + ' | '.join(_cell(c, rich=False) for c in cells)
+            + ' |',
+        )
+    lines.append('')
+    lines += [f'- `{k}`: {v}' for k, v in _TITLES.items()]
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def plot_store(records: Sequence[StoreRecord], path: pathlib.Path) -> None:
+    """Ratios against size: put+get of numpy arrays, and task round trips."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    panels = (('put_get', 'numpy'), ('roundtrip_total', 'numpy'))
+    for ax, (bench, kind) in zip(axes, panels, strict=True):
+        series: dict[str, list[StoreRecord]] = {}
+        for r in records:
+            if r.bench == bench and r.kind == kind and r.ratio is not None:
+                series.setdefault(f'{r.subject} · {r.case}', []).append(r)
+        for label, points in series.items():
+            points.sort(key=lambda r: r.size)
+            ax.plot(
+                [p.size for p in points],
+                [p.ratio for p in points],
+                marker='o',
+                label=label,
+            )
+        ax.axhline(1.0, color='black', linewidth=0.8)
+        ax.set_xscale('log', base=2)
+        ax.set_yscale('log')
+        ax.set_xlabel('object size (bytes)')
+        ax.set_ylabel('ratio (lower is better)')
+        ax.set_title(_TITLES[bench], fontsize='medium')
+        ax.legend(fontsize='x-small')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
