@@ -27,6 +27,8 @@ def test_examples_were_found() -> None:
     assert len(EXAMPLES) >= 5
 
 
+# Examples fork process pools; Python 3.12+ warns when the test process has threads.
+@pytest.mark.filterwarnings('ignore::DeprecationWarning')
 @pytest.mark.parametrize(('where', 'code'), EXAMPLES, ids=[w for w, _ in EXAMPLES])
 def test_example_runs(
     where: str, code: str, capsys: pytest.CaptureFixture[str]
