@@ -96,6 +96,16 @@ def test_dormant_connectors(tmp_path: pathlib.Path) -> None:
     multi.close()
 
 
+def test_multi_connector_refuses_foreign_keys(multi: MultiConnector) -> None:
+    key = LocalConnector().put(b'x')
+    with pytest.raises(
+        TypeError, match='MultiConnector keys are MultiKey, not LocalKey'
+    ):
+        multi.get(key)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match='MultiConnector keys are MultiKey'):
+        multi.get_batch([key])  # type: ignore[list-item]
+
+
 def test_multi_connector_needs_a_connector() -> None:
     with pytest.raises(ValueError, match='at least one connector'):
         MultiConnector({})

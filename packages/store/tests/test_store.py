@@ -229,8 +229,16 @@ def test_corrupt_bytes_in_the_channel(store: Store[Any]) -> None:
 def test_key_of_another_connector_type(store: Store[Any]) -> None:
     with LocalConnector() as local:
         foreign = local.put(b'x')
-    assert store.get(foreign) is None  # not stored here: a clear miss
-    assert not store.exists(foreign)
+    message = (
+        r'FileConnector keys are FileKey, not LocalKey: .* belongs to another connector'
+    )
+    for operation in (store.get, store.exists, store.evict, store.proxy_from_key):
+        with pytest.raises(TypeError, match=message):
+            result = operation(foreign)
+            if isinstance(result, Proxy):
+                len(result)  # a proxy of a foreign key fails when resolved
+    with pytest.raises(TypeError, match='LocalConnector keys are LocalKey, not tuple'):
+        LocalConnector().get(('plain', 'tuple'))  # type: ignore[arg-type]
 
 
 def test_closed_store_refuses_every_operation(tmp_path: pathlib.Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from typing import Generic
 from typing import TypeVar
 
+from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
 __all__ = ['DirectoryConnector', 'write_all']
@@ -72,6 +73,7 @@ class DirectoryConnector(Generic[KeyT]):
         self.close()
 
     def _path(self, key: KeyT) -> str:
+        check_key(self, key, self.Key)
         return os.path.join(self.directory, key[0])
 
     def _read(self, fd: int, size: int) -> BytesLike:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
+from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
 __all__ = ['LocalConnector', 'LocalKey']
@@ -67,24 +68,27 @@ class LocalConnector:
 
     def evict(self, key: LocalKey) -> None:
         """Remove the object, if present."""
+        check_key(self, key, LocalKey)
         self._store.pop(key, None)
 
     def evict_batch(self, keys: Sequence[LocalKey]) -> None:
         """Remove many objects."""
         for key in keys:
-            self._store.pop(key, None)
+            self.evict(key)
 
     def exists(self, key: LocalKey) -> bool:
         """Whether the object is present."""
+        check_key(self, key, LocalKey)
         return key in self._store
 
     def get(self, key: LocalKey) -> bytes | None:
         """The stored bytes, or ``None``."""
+        check_key(self, key, LocalKey)
         return self._store.get(key)
 
     def get_batch(self, keys: Sequence[LocalKey]) -> list[bytes | None]:
         """`get` for many keys."""
-        return [self._store.get(key) for key in keys]
+        return [self.get(key) for key in keys]
 
     def new_key(self, obj: BytesLike | None = None) -> LocalKey:
         """A new key; stores ``obj`` under it if given."""
@@ -107,6 +111,7 @@ class LocalConnector:
 
     def set(self, key: LocalKey, obj: BytesLike) -> None:
         """Store a copy of the bytes under ``key``."""
+        check_key(self, key, LocalKey)
         # An immutable copy: readers get their own buffers from deserialization,
         # and the caller may reuse its buffer.
         self._store[key] = obj if type(obj) is bytes else bytes(obj)

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from typing import TypedDict
 
 from proxystore.connectors.protocols import Connector
+from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
 __all__ = [
@@ -192,6 +193,7 @@ class MultiConnector:
         )
 
     def _connector(self, key: MultiKey) -> Connector[Any]:
+        check_key(self, key, MultiKey)
         name = key.connector_name
         if name in self.connectors:
             return self.connectors[name][0]
@@ -256,6 +258,7 @@ class MultiConnector:
         results: list[BytesLike | None] = [None] * len(keys)
         groups: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
+            check_key(self, key, MultiKey)
             groups.setdefault(key.connector_name, []).append(i)
         for indices in groups.values():
             connector = self._connector(keys[indices[0]])

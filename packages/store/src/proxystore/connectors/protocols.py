@@ -29,12 +29,26 @@ __all__ = [
     'DeferrableConnector',
     'FramedConnector',
     'KeyT',
+    'check_key',
 ]
 
 KeyT = TypeVar('KeyT', bound=tuple[Any, ...])
 """A connector's key: a NamedTuple, hashable and picklable."""
 _KeyT_co = TypeVar('_KeyT_co', bound=tuple[Any, ...], covariant=True)
 _KeyT_contra = TypeVar('_KeyT_contra', bound=tuple[Any, ...], contravariant=True)
+
+
+def check_key(connector: object, key: object, key_type: type) -> None:
+    """Refuse a key that is not of the connector's key type.
+
+    Raises:
+        TypeError: If ``key`` is not a ``key_type`` (a key of another connector).
+    """
+    if not isinstance(key, key_type):
+        raise TypeError(
+            f'{type(connector).__name__} keys are {key_type.__name__}, not '
+            f'{type(key).__name__}: {key!r} belongs to another connector.',
+        )
 
 
 @runtime_checkable
