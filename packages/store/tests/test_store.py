@@ -234,9 +234,7 @@ def test_key_of_another_connector_type(store: Store[Any]) -> None:
     )
     for operation in (store.get, store.exists, store.evict, store.proxy_from_key):
         with pytest.raises(TypeError, match=message):
-            result = operation(foreign)
-            if isinstance(result, Proxy):
-                len(result)  # a proxy of a foreign key fails when resolved
+            operation(foreign)
     with pytest.raises(TypeError, match='LocalConnector keys are LocalKey, not tuple'):
         LocalConnector().get(('plain', 'tuple'))  # type: ignore[arg-type]
 

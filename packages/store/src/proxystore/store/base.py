@@ -14,6 +14,7 @@ from pydantic import SecretBytes
 
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.connectors.protocols import check_key
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyLocker
 from proxystore.serialize import BytesLike
@@ -709,10 +710,18 @@ class Store(Generic[ConnectorT]):
     ) -> Proxy[Any]:
         """An unresolved proxy of the object already stored under ``key``.
 
-        The key is not checked; resolving a proxy of a missing key raises
-        `ProxyResolveError` caused by `ProxyResolveMissingKeyError`.
+        Whether an object exists under the key is not checked: resolving a proxy
+        of a missing key raises `ProxyResolveError` caused by
+        `ProxyResolveMissingKeyError`.
+
+        Raises:
+            TypeError: If the connector declares its key type (``Key``) and
+                ``key`` is of another type.
         """
         self._check_proxy_options(evict, lifetime)
+        key_type = getattr(type(self.connector), 'Key', None)
+        if key_type is not None:
+            check_key(self.connector, key, key_type)
         proxy: Proxy[Any] = Proxy(
             self._factory(key, evict=evict, deserializer=deserializer)
         )
