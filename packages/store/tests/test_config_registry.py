@@ -227,3 +227,30 @@ def test_implicit_stores_close_at_exit_keeping_shared_data(
         )
         assert done.stdout.strip() == 'shared'
         assert owner.get(key) == 'shared'  # still there after the child exited
+
+
+def test_implicit_stores_are_closed_at_exit(tmp_path: pathlib.Path) -> None:
+    config = StoreConfig(
+        name='implicit',
+        connector=ConnectorConfig(kind='file', options={'store_dir': str(tmp_path)}),
+    )
+    # atexit runs handlers last-in first-out: the probe, registered before the
+    # store package is imported, runs after the package has closed its stores.
+    code = (
+        'import atexit, pickle\n'
+        'state = {}\n'
+        "probe = lambda: print('closed' if state['store'].closed else 'open')\n"
+        'atexit.register(probe)\n'
+        'from proxystore.store import get_or_create_store\n'
+        f'config = pickle.loads({pickle.dumps(config)!r})\n'
+        "state['store'] = get_or_create_store(config)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == 'closed'
+    assert tmp_path.exists()  # closed with clear=False: the data stay
