@@ -73,9 +73,15 @@ def test_proxy_passes_through_unresolved(
 def test_authenticated_store_across_processes(
     pool: ProcessPoolExecutor,
     tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Forked workers inherit the secret; spawned ones find it in the environment.
+    monkeypatch.setenv('PROXYSTORE_SECRET', 'k')
     with Store(
-        'secret', FileConnector(str(tmp_path / 's')), secret=b'k', register=True
+        'secret',
+        FileConnector(str(tmp_path / 's')),
+        secret=b'k',
+        register=True,
     ) as store:
         proxy = store.proxy(numpy.ones(10))
         assert pool.submit(tasks.total, proxy).result(timeout=60) == 10.0

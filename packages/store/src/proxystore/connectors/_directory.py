@@ -1,8 +1,14 @@
 """Shared machinery of the connectors that keep one file per object in a folder.
 
-A put writes the payload's buffers to a temporary file with ``writev`` (no join)
-and renames it into place, so readers see a whole object or none. Evicting
-unlinks the file; a reader that already opened or mapped it keeps its data.
+A put writes the payload's buffers to a temporary file of its own with ``writev``
+(no join) and renames it into place, so readers see a whole object or none, even
+when several processes write one key. Evicting unlinks the file; a reader that
+already opened or mapped it keeps its data. The folder is made on the first
+write, and a key must be a plain file name: keys cannot reach outside the folder.
+
+Only the connector that was constructed with ``clear=True`` removes the folder on
+close; connectors made from a config (copies in other processes) default to
+``clear=False``.
 """
 
 from __future__ import annotations
@@ -59,7 +65,6 @@ class DirectoryConnector(Generic[KeyT]):
     def __init__(self, directory: str, *, clear: bool) -> None:
         self.directory = os.path.abspath(directory)
         self.clear = clear
-        os.makedirs(self.directory, exist_ok=True)
 
     def __repr__(self) -> str:
         return (
@@ -74,7 +79,19 @@ class DirectoryConnector(Generic[KeyT]):
 
     def _path(self, key: KeyT) -> str:
         check_key(self, key, self.Key)
-        return os.path.join(self.directory, key[0])
+        name = key[0]
+        if (
+            not isinstance(name, str)
+            or not name
+            or name.startswith('.')
+            or os.path.basename(name) != name
+            or (os.altsep is not None and os.altsep in name)
+        ):
+            raise ValueError(
+                f'Invalid key {key!r}: its name must be a plain file name (no '
+                'folder, not starting with a dot).',
+            )
+        return os.path.join(self.directory, name)
 
     def _read(self, fd: int, size: int) -> BytesLike:
         raise NotImplementedError
@@ -144,8 +161,18 @@ class DirectoryConnector(Generic[KeyT]):
 
     def _write(self, key: KeyT, buffers: Sequence[BytesLike]) -> None:
         final = self._path(key)
-        temp = os.path.join(self.directory, _TEMP_PREFIX + key[0])
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A temporary file of this write alone: concurrent writers of one key
+        # each rename a whole file into place.
+        temp = os.path.join(
+            self.directory,
+            f'{_TEMP_PREFIX}{key[0]}-{secrets.token_hex(4)}',
+        )
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(temp, flags, 0o600)
+        except FileNotFoundError:  # the first write: make the folder
+            os.makedirs(self.directory, exist_ok=True)
+            fd = os.open(temp, flags, 0o600)
         try:
             write_all(fd, buffers)
         except BaseException:
@@ -159,3 +186,11 @@ class DirectoryConnector(Generic[KeyT]):
     def config(self) -> dict[str, Any]:
         """Overridden by subclasses."""
         raise NotImplementedError
+
+    @staticmethod
+    def _copy_options(config: dict[str, Any]) -> dict[str, Any]:
+        """Options of a connector made from a config.
+
+        It clears nothing unless the config says so.
+        """
+        return {'clear': False, **config}

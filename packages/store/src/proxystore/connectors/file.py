@@ -45,21 +45,26 @@ class FileConnector(DirectoryConnector[FileKey]):
         view = memoryview(data)
         while view:
             count = os.readv(fd, [view])
-            if count == 0:  # the file shrank under us: treat as absent
-                raise FileNotFoundError(fd)
+            if count == 0:  # files are replaced whole, never truncated
+                raise OSError(f'{self.directory}: an object file shrank while read')
             view = view[count:]
         return data
 
     def config(self) -> dict[str, Any]:
-        """The connector's options (those at their defaults are left out)."""
+        """The connector's options (those at their defaults are left out).
+
+        ``clear`` is left out: a connector made from the config (in another
+        process) does not remove the folder unless the config sets ``clear``.
+        """
         config: dict[str, Any] = {'store_dir': self.store_dir}
-        if not self.clear:
-            config['clear'] = False
         if self.buffering != -1:
             config['buffering'] = self.buffering
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> FileConnector:
-        """Make a connector from the output of `config`."""
-        return cls(**config)
+        """Make a connector from the output of `config`.
+
+        ``clear`` defaults to ``False`` here: the copy does not own the data.
+        """
+        return cls(**cls._copy_options(config))

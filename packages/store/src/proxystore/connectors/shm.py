@@ -82,15 +82,20 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
         return memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_COPY))
 
     def config(self) -> dict[str, Any]:
-        """The connector's options (those at their defaults are left out)."""
+        """The connector's options (those at their defaults are left out).
+
+        ``clear`` is left out: copies made from the config never remove the
+        folder unless the config sets ``clear``.
+        """
         config: dict[str, Any] = {'name': self.name}
         if self._directory_arg is not None:
             config['directory'] = self._directory_arg
-        if not self.clear:
-            config['clear'] = False
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SharedMemoryConnector:
-        """Make a connector from the output of `config`."""
-        return cls(**config)
+        """Make a connector from the output of `config`.
+
+        ``clear`` defaults to ``False`` here: the copy does not own the data.
+        """
+        return cls(**cls._copy_options(config))

@@ -16,7 +16,6 @@ one by one.
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 from typing import TypeGuard
 from typing import Union
@@ -62,9 +61,6 @@ def is_bytes_like(obj: Any) -> TypeGuard[BytesLike]:
     return isinstance(obj, (bytes, bytearray, memoryview))
 
 
-_PICKLE_FAILURES = (pickle.PicklingError, TypeError, AttributeError)
-
-
 def serialize_payload(obj: Any, *, secret: bytes | None = None) -> Payload:
     """Serialize ``obj`` into a `Payload` whose frames are not joined.
 
@@ -80,7 +76,7 @@ def serialize_payload(obj: Any, *, secret: bytes | None = None) -> Payload:
             continue
         try:
             frames = serializer.serialize(obj)
-        except _PICKLE_FAILURES as e:
+        except Exception as e:  # any failure: try the next serializer
             errors.append(e)
             continue
         return seal(serializer.identifier, frames, secret=secret)

@@ -102,10 +102,15 @@ class _MemoryView:
         return type(obj) is memoryview and obj.c_contiguous
 
     def serialize(self, obj: Any) -> Sequence[Buffer]:
-        return [obj]
+        shape = ','.join(map(str, obj.shape))
+        return [f'{obj.format}|{shape}'.encode(), obj.cast('B')]
 
     def deserialize(self, frames: list[memoryview]) -> Any:
-        return memoryview(_writable(frames[0]))
+        fmt, _, shape = bytes(frames[0]).decode().partition('|')
+        view = memoryview(_writable(frames[1]))
+        dims = [int(d) for d in shape.split(',') if d]
+        cast: Any = view.cast  # typeshed lists only some formats
+        return cast(fmt, dims) if dims else cast(fmt)
 
 
 class _String:

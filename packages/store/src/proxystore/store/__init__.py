@@ -23,6 +23,8 @@ from proxystore.store._registry import unregister_store
 from proxystore.store.base import Store
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
+from proxystore.store.exceptions import ProxyStoreFactoryError  # noqa: F401 - 1.x path
+from proxystore.store.exceptions import StoreExistsError  # noqa: F401 - 1.x path
 from proxystore.store.factory import PollingStoreFactory
 from proxystore.store.factory import StoreFactory
 

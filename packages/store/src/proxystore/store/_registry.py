@@ -12,6 +12,8 @@ import atexit
 import contextlib
 import inspect
 import logging
+import os
+import sys
 import threading
 from collections.abc import Generator
 from typing import TYPE_CHECKING
@@ -129,6 +131,34 @@ def close_keeping_data(store: Store[Any]) -> None:
         store.close(clear=False)
     else:
         store.close()
+
+
+_worker_hook_pid: int | None = None
+
+
+def _close_at_worker_exit() -> None:
+    """Also close re-created stores when a multiprocessing worker exits.
+
+    Such workers leave through ``os._exit``, skipping `atexit`, but run the
+    finalizers of ``multiprocessing.util`` first.
+    """
+    global _worker_hook_pid
+    if 'multiprocessing' not in sys.modules or _worker_hook_pid == os.getpid():
+        return
+    from multiprocessing import util
+
+    util.Finalize(None, _close_implicit_stores, exitpriority=10)
+    _worker_hook_pid = os.getpid()
+
+
+def _reset_in_child() -> None:
+    global _stores_lock
+    # Another thread may have held the lock at fork time; it is gone here.
+    _stores_lock = threading.RLock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_reset_in_child)
 
 
 @atexit.register

@@ -34,10 +34,15 @@ from proxystore.store.cache import LRUCache
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
 from proxystore.store.config import _kind_of
+from proxystore.store.exceptions import MissingSecretError
 from proxystore.store.exceptions import NonProxiableTypeError
 from proxystore.store.exceptions import StoreClosedError
 from proxystore.store.exceptions import StoreExistsError
 from proxystore.store.factory import StoreFactory
+from proxystore.store.keyring import SECRET_ENV
+from proxystore.store.keyring import add_secret
+from proxystore.store.keyring import find_secret
+from proxystore.store.keyring import secret_id
 from proxystore.store.metrics import StoreMetrics
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.types import ConnectorT
@@ -57,6 +62,28 @@ CUSTOM_SERIALIZER_ID = b'CU'
 """Serializer id of payloads written with a store's custom serializer."""
 # Objects a proxy cannot stand in for: singletons compared by identity.
 _NON_PROXIABLE = (bool, type(None))
+
+
+def _secret_of(config: StoreConfig) -> bytes | None:
+    if config.secret is not None:
+        secret = config.secret.get_secret_value()
+        if config.secret_id is not None and secret_id(secret) != config.secret_id:
+            raise MissingSecretError(
+                f'The secret given for store "{config.name}" is not the one its '
+                f'config names (id {config.secret_id}).',
+            )
+        return secret
+    if config.secret_id is None:
+        return None
+    found = find_secret(config.secret_id)
+    if found is None:
+        raise MissingSecretError(
+            f'Store "{config.name}" authenticates its payloads with a secret (id '
+            f'{config.secret_id}) that this process does not have: set the '
+            f'environment variable {SECRET_ENV} to it, or create the store here '
+            'with Store(..., secret=...) first.',
+        )
+    return found
 
 
 def _pattern(module: str, extra: str) -> Any:
@@ -135,9 +162,11 @@ class Store(Generic[ConnectorT]):
         self._metrics = StoreMetrics() if metrics else None
         self._populate_target = populate_target
         self._secret = secret.encode() if isinstance(secret, str) else secret
+        self._secret_id = None if secret is None else add_secret(secret)
         self._framed = hasattr(connector, 'put_frames')
         self._config: StoreConfig | None = None
         self._factory_config: StoreConfig | None = None
+        self._factory_blob: bytes | None = None
         self._closed = False
         self._registered = register
         if register:
@@ -238,6 +267,7 @@ class Store(Generic[ConnectorT]):
                 populate_target=self._populate_target,
                 auto_register=self._registered,
                 secret=secret,
+                secret_id=self._secret_id,
             )
         return self._config
 
@@ -248,8 +278,8 @@ class Store(Generic[ConnectorT]):
             config = self._store_config()
             if config.auto_register:
                 config = config.model_copy(update={'auto_register': False})
-                config._blob = None
             self._factory_config = config
+            self._factory_blob = config.compact()
         return self._factory_config
 
     def config(self) -> StoreConfig:
@@ -258,8 +288,13 @@ class Store(Generic[ConnectorT]):
 
     @classmethod
     def from_config(cls, config: StoreConfig) -> Store[Any]:
-        """Make a store from a config (registered if ``config.auto_register``)."""
-        secret = config.secret.get_secret_value() if config.secret is not None else None
+        """Make a store from a config (registered if ``config.auto_register``).
+
+        Raises:
+            MissingSecretError: If the config names a secret (``secret_id``) that
+                this process does not have.
+        """
+        secret = _secret_of(config)
         return cls(
             name=config.name,
             connector=config.connector.get_connector(),
@@ -300,7 +335,8 @@ class Store(Generic[ConnectorT]):
                     )
                 name = 'custom'
                 custom = deserializer
-                load: Callable[[], Any] = lambda: custom(envelope.frames[0])  # noqa: E731
+                # bytes, as ProxyStore 1.x gave custom deserializers.
+                load: Callable[[], Any] = lambda: custom(bytes(envelope.frames[0]))  # noqa: E731
             else:
                 serializer = get_serializer(envelope.serializer_id)
                 if serializer is None:
@@ -429,11 +465,12 @@ class Store(Generic[ConnectorT]):
         obj = self.cache.get(key, _MISSING)
         if obj is not _MISSING:
             return obj
+        token = self.cache.token()
         data = self.connector.get(key)
         if data is None:
             return default
         obj = self._deserialize(key, data, deserializer)
-        self.cache.set(key, obj)
+        self.cache.set(key, obj, token)
         return obj
 
     def _get_measured(
@@ -448,13 +485,14 @@ class Store(Generic[ConnectorT]):
             if obj is not _MISSING:
                 self._metrics.add_counter('store.get.cache_hits', key, 1)
                 return obj
+            token = self.cache.token()
             with Timer() as connector_timer:
                 data = self.connector.get(key)
             if data is None:
                 return default
             with Timer() as deserialize_timer:
                 obj = self._deserialize(key, data, deserializer)
-            self.cache.set(key, obj)
+            self.cache.set(key, obj, token)
         self._metrics.add_counter('store.get.cache_misses', key, 1)
         self._record('store.get.connector', key, connector_timer)
         self._record('store.get.deserialize', key, deserialize_timer)
@@ -480,13 +518,14 @@ class Store(Generic[ConnectorT]):
         results: list[Any] = [self.cache.get(key, _MISSING) for key in keys]
         missing = [i for i, obj in enumerate(results) if obj is _MISSING]
         if missing:
+            token = self.cache.token()
             datas = self.connector.get_batch([keys[i] for i in missing])
             for i, data in zip(missing, datas, strict=True):
                 if data is None:
                     results[i] = default
                     continue
                 obj = self._deserialize(keys[i], data, deserializer)
-                self.cache.set(keys[i], obj)
+                self.cache.set(keys[i], obj, token)
                 results[i] = obj
         return results
 
@@ -503,6 +542,7 @@ class Store(Generic[ConnectorT]):
         with Timer() as timer:
             found = self.connector.exists(key)
         self._record('store.exists', key, timer)
+        self._record('store.exists.connector', key, timer)
         if not found:
             self.cache.evict(key)
         return found
@@ -519,8 +559,10 @@ class Store(Generic[ConnectorT]):
         """
         self._check_open()
         with Timer() as timer:
-            self.connector.evict(key)
+            with Timer() as connector_timer:
+                self.connector.evict(key)
             self.cache.evict(key)
+        self._record('store.evict.connector', key, connector_timer)
         self._record('store.evict', key, timer)
         logger.debug('Store(name="%s"): EVICT %s', self.name, key)
 
@@ -578,6 +620,7 @@ class Store(Generic[ConnectorT]):
             deserializer=deserializer,
         )
         factory._bind(self)
+        factory._blob = self._factory_blob
         return factory
 
     def _proxy_of(

@@ -32,6 +32,9 @@ class LRUCache(Generic[K, V]):
         self.misses = 0
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
+        # Bumped by every eviction: a value read before an eviction must not be
+        # cached after it (see `token`).
+        self._generation = 0
 
     def __len__(self) -> int:
         return len(self._data)
@@ -42,9 +45,18 @@ class LRUCache(Generic[K, V]):
             f'hits={self.hits}, misses={self.misses})'
         )
 
+    def token(self) -> int:
+        """A token to pass to `set` for a value about to be fetched.
+
+        If anything is evicted between taking the token and `set`, the value may
+        be stale, and `set` drops it.
+        """
+        return self._generation
+
     def evict(self, key: K) -> None:
         """Remove ``key`` if cached."""
         with self._lock:
+            self._generation += 1
             self._data.pop(key, None)
 
     def exists(self, key: K) -> bool:
@@ -62,11 +74,17 @@ class LRUCache(Generic[K, V]):
             self.hits += 1
             return value  # type: ignore[return-value]
 
-    def set(self, key: K, value: V) -> None:
-        """Cache ``value``, dropping the least recently used entry when full."""
+    def set(self, key: K, value: V, token: int | None = None) -> None:
+        """Cache ``value``, dropping the least recently used entry when full.
+
+        With a ``token`` (from `token`), nothing is cached if an eviction happened
+        since the token was taken.
+        """
         if self.maxsize == 0:
             return
         with self._lock:
+            if token is not None and token != self._generation:
+                return
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
@@ -75,4 +93,5 @@ class LRUCache(Generic[K, V]):
     def clear(self) -> None:
         """Drop every entry."""
         with self._lock:
+            self._generation += 1
             self._data.clear()

@@ -25,7 +25,6 @@ import tomli_w
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
-from pydantic import PrivateAttr
 from pydantic import SecretBytes
 
 from proxystore.store.types import DeserializerT
@@ -42,6 +41,7 @@ _COMPACT_FIELDS = (
     'metrics',
     'populate_target',
     'auto_register',
+    'secret_id',
 )
 
 
@@ -133,8 +133,11 @@ class StoreConfig(BaseModel):
         metrics: Record metrics of operations.
         populate_target: Default of ``populate_target`` for new proxies.
         auto_register: Register the store when it is created from this config.
-        secret: Key that authenticates every payload (HMAC-SHA256). It travels
-            with pickled configs (so with proxies) but is never written to TOML.
+        secret: Key that authenticates every payload (HMAC-SHA256). It stays in
+            this process: pickled configs (and proxies) and TOML files carry only
+            `secret_id`.
+        secret_id: Fingerprint of the secret, by which another process finds it
+            (see `proxystore.store.keyring`).
     """
 
     model_config = ConfigDict(extra='forbid', arbitrary_types_allowed=True)
@@ -148,35 +151,29 @@ class StoreConfig(BaseModel):
     populate_target: bool = True
     auto_register: bool = False
     secret: SecretBytes | None = None
-
-    _blob: bytes | None = PrivateAttr(default=None)
+    secret_id: str | None = None
 
     def compact(self) -> bytes:
         """The config as a small blob: the fields that differ from the defaults.
 
-        Computed once per config; `StoreConfig.from_compact` reverses it.
+        The secret is left out (its id is kept). `StoreConfig.from_compact`
+        reverses it.
         """
-        if self._blob is None:
-            extra = {
-                name: getattr(self, name)
-                for name in _COMPACT_FIELDS
-                if getattr(self, name) != type(self).model_fields[name].default
-            }
-            if self.secret is not None:
-                extra['secret'] = self.secret.get_secret_value()
-            fields = (self.name, self.connector.kind, self.connector.options, extra)
-            # Optimized protocol 4: no frame header, no unused memo entries.
-            self._blob = pickletools.optimize(pickle.dumps(fields, protocol=4))
-        return self._blob
+        extra = {
+            name: getattr(self, name)
+            for name in _COMPACT_FIELDS
+            if getattr(self, name) != type(self).model_fields[name].default
+        }
+        fields = (self.name, self.connector.kind, self.connector.options, extra)
+        # Optimized protocol 4: no frame header, no unused memo entries.
+        return pickletools.optimize(pickle.dumps(fields, protocol=4))
 
     @classmethod
     def from_compact(cls, blob: bytes) -> StoreConfig:
         """Rebuild a config from `compact`."""
         name, kind, options, extra = pickle.loads(blob)
         connector = ConnectorConfig(kind=kind, options=options)
-        config = cls(name=name, connector=connector, **extra)
-        config._blob = blob
-        return config
+        return cls(name=name, connector=connector, **extra)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_config_from_compact, (self.compact(),))
@@ -208,7 +205,10 @@ class StoreConfig(BaseModel):
                 'A config with a custom serializer or deserializer cannot be '
                 'written to TOML.',
             )
-        data = self.model_dump(exclude={'serializer', 'deserializer', 'secret'})
+        data = self.model_dump(
+            exclude={'serializer', 'deserializer', 'secret'},
+            exclude_none=True,  # TOML has no null
+        )
         path = pathlib.Path(filepath)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(tomli_w.dumps(data))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    'MissingSecretError',
     'NonProxiableTypeError',
     'ProxyResolveMissingKeyError',
     'ProxyStoreFactoryError',
@@ -24,6 +25,10 @@ class StoreExistsError(StoreError):
 
 class StoreClosedError(StoreError):
     """The store was closed; it cannot be used any more."""
+
+
+class MissingSecretError(StoreError):
+    """This process does not have the secret of an authenticated store."""
 
 
 class ProxyStoreFactoryError(StoreError):

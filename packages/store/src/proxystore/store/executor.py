@@ -9,6 +9,7 @@ Proxies of arguments are evicted once their task is done.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -81,14 +82,23 @@ class _FunctionWrapper:
         self.store_config = store_config
         self.should_proxy = should_proxy
         self.return_owned_proxy = return_owned_proxy
+        # The executor's store, in the executor's process (not pickled).
+        self._store: weakref.ref[Store[Any]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state['_store'] = None
+        return state
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         result = self.function(*args, **kwargs)
         if isinstance(result, Proxy) or not self.should_proxy(result):
             return result
-        from proxystore.store import get_or_create_store
+        store = self._store() if self._store is not None else None
+        if store is None or store.closed:
+            from proxystore.store import get_or_create_store
 
-        store = get_or_create_store(self.store_config)
+            store = get_or_create_store(self.store_config)
         if self.return_owned_proxy:
             return store.owned_proxy(result)
         # None and bools cannot be proxied: they are returned as themselves.
@@ -148,6 +158,7 @@ class StoreExecutor(Executor):
                 should_proxy=self.should_proxy,
                 return_owned_proxy=self.ownership,
             )
+            wrapper._store = weakref.ref(self.store)
         return wrapper
 
     def _proxy_input(self, item: Any, proxied: list[Proxy[Any]]) -> Any:

@@ -22,6 +22,7 @@ from proxystore.store import _registry
 from proxystore.store._timer import Timer
 from proxystore.store.config import StoreConfig
 from proxystore.store.exceptions import ProxyResolveMissingKeyError
+from proxystore.store.exceptions import StoreClosedError
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.types import ConnectorT
 from proxystore.store.types import DeserializerT
@@ -110,6 +111,7 @@ class StoreFactory(Generic[ConnectorT, T]):
         deserializer: DeserializerT | None = None,
     ) -> None:
         self._key: ConnectorKeyT = key
+        self._key_compacted = False  # _key is the bare fields of the connector's Key
         self.evict = evict
         self.deserializer = deserializer
         self._config: StoreConfig | None = store_config
@@ -124,15 +126,17 @@ class StoreFactory(Generic[ConnectorT, T]):
     def key(self) -> ConnectorKeyT:
         """Key of the object in the store's connector."""
         key = self._key
-        if type(key) is tuple:  # a compacted key (see __reduce__)
+        if self._key_compacted:  # see __reduce__
             key_type = _key_type(self._compact())
             assert key_type is not None
             key = self._key = key_type(*key)
+            self._key_compacted = False
         return key
 
     @key.setter
     def key(self, value: ConnectorKeyT) -> None:
         self._key = value
+        self._key_compacted = False
 
     @property
     def store_config(self) -> StoreConfig:
@@ -161,14 +165,28 @@ class StoreFactory(Generic[ConnectorT, T]):
             store = self._store()
             if store is not None and not store.closed:
                 return store
+            if store is not None:
+                # The store that made this proxy was closed in this process: a
+                # live store of its name may replace it, but none is re-created.
+                live = _registry.get_store(store.name)
+                if live is None:
+                    raise StoreClosedError(f'Store "{store.name}" is closed.')
+                return live
         return _store_for(self._compact())
 
     def __call__(self) -> T:
         """Return the object (waiting for `resolve_async`, if started)."""
+        start = time.perf_counter_ns()
         future, self._obj_future = self._obj_future, None
-        if future is not None:
-            return future.result()
-        return self.resolve()
+        obj = future.result() if future is not None else self.resolve()
+        store = self._store() if self._store is not None else None
+        if store is None:
+            cached = _stores_by_blob.get(self._compact())
+            store = cached[1] if cached is not None else None
+        if store is not None and store.metrics is not None:
+            elapsed_ms = (time.perf_counter_ns() - start) / 1e6
+            store.metrics.add_time('factory.call', self.key, elapsed_ms)
+        return obj
 
     def _fetch(self, store: Store[Any]) -> Any:
         return store.get(self.key, deserializer=self.deserializer, default=_MISSING)
@@ -203,6 +221,7 @@ class StoreFactory(Generic[ConnectorT, T]):
         # Kept for code that pickles factories by state (1.x pickled __dict__).
         state = dict(self.__dict__)
         state['_key'] = self.key
+        state['_key_compacted'] = False
         state['_obj_future'] = None
         state['_store'] = None
         state['_blob'] = self._compact()
@@ -211,9 +230,10 @@ class StoreFactory(Generic[ConnectorT, T]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         blob = self._compact()
-        key = self._key
-        if type(key) is not tuple and type(key) is _key_type(blob):
-            key = tuple(key)
+        key = self.key
+        if type(key) is _key_type(blob):
+            # The connector's own key type travels as bare fields.
+            return (_rebuild, (tuple(key), blob, self.evict, self.deserializer, True))
         return (_rebuild, (key, blob, self.evict, self.deserializer))
 
 
@@ -222,9 +242,11 @@ def _rebuild(
     blob: bytes,
     evict: bool,
     deserializer: DeserializerT | None,
+    compacted: bool = False,
 ) -> StoreFactory[Any, Any]:
     factory: StoreFactory[Any, Any] = StoreFactory.__new__(StoreFactory)
     factory._key = key
+    factory._key_compacted = compacted
     factory.evict = evict
     factory.deserializer = deserializer
     factory._config = None

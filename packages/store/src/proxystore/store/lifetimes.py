@@ -132,15 +132,17 @@ class ContextLifetime:
             RuntimeError: If the lifetime has ended.
             ProxyStoreFactoryError: If a proxy is not a store proxy.
         """
+        from proxystore.store.utils import get_factory_of_store_proxy
+
         keys = []
         for proxy in proxies:
-            key, store = _key_and_store(proxy)
-            if store is not self.store:
+            factory = get_factory_of_store_proxy(proxy)
+            name = factory.store_config.name
+            if name != self.store.name:
                 raise ValueError(
-                    f'The proxy belongs to store "{store.name}", not to '
-                    f'"{self.store.name}".',
+                    f'The proxy belongs to store "{name}", not to "{self.store.name}".',
                 )
-            keys.append(key)
+            keys.append(factory.key)
         with self._lock:
             self._keys.update(keys)
 
@@ -302,8 +304,11 @@ class StaticLifetime:
             key, store = _key_and_store(proxy)
             self.add_key(key, store=store)
 
-    def close(self, *, close_stores: bool = True) -> None:
-        """Evict every key (and close the stores); called at exit."""
+    def close(self, *, close_stores: bool = False) -> None:
+        """Evict every key (and close the stores).
+
+        Called at exit with ``close_stores=True``.
+        """
         with self._lock:
             if self._done:
                 return
