@@ -12,7 +12,7 @@ PACKAGES = sorted(p for p in (ROOT / 'packages').iterdir() if p.is_dir())
 
 
 def test_there_are_packages() -> None:
-    assert [p.name for p in PACKAGES][:1] == ['proxy-core']
+    assert {'proxy-core', 'store'} <= {p.name for p in PACKAGES}
 
 
 @pytest.mark.parametrize('package', PACKAGES, ids=lambda p: p.name)
@@ -26,8 +26,8 @@ def test_package_anatomy(package: pathlib.Path) -> None:
 @pytest.mark.parametrize('package', PACKAGES, ids=lambda p: p.name)
 def test_namespace_levels_have_no_init(package: pathlib.Path) -> None:
     src = package / 'src' / 'proxystore'
-    assert not (src / '__init__.py').exists()
-    assert not (src / 'connectors' / '__init__.py').exists()
+    for namespace in ('', 'connectors', 'testing'):
+        assert not (src / namespace / '__init__.py').exists(), namespace
 
 
 def test_every_package_is_a_workspace_member_and_in_the_metapackage() -> None:

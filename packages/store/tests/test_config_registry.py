@@ -55,7 +55,7 @@ def test_unknown_connector_names_the_package_to_install() -> None:
     message = str(exc.value)
     assert "pip install 'proxystore[nosuch]'" in message
     assert 'proxystore-connector-nosuch' in message
-    assert 'Installed connectors: file, local, multi, shm' in message
+    assert 'Installed connectors: file, local, multi' in message
 
 
 def test_bad_import_path() -> None:

@@ -6,7 +6,8 @@ do better, and the Store uses them when they are there:
 
 - `FramedConnector`: ``put_frames`` receives a payload's buffers unjoined, so it
   can write them without first copying them into one object (``writev``, a copy
-  straight into shared memory);
+  straight into shared memory); an optional ``put_frames_batch`` takes many
+  payloads at once (one round trip to a server);
 - `BatchEvictConnector`: ``evict_batch`` removes many keys in one round trip.
 
 Connectors are found by name through the entry-point group
@@ -26,6 +27,7 @@ from proxystore.serialize import BytesLike
 __all__ = [
     'BatchEvictConnector',
     'Connector',
+    'ConnectorError',
     'DeferrableConnector',
     'FramedConnector',
     'KeyT',
@@ -36,6 +38,15 @@ KeyT = TypeVar('KeyT', bound=tuple[Any, ...])
 """A connector's key: a NamedTuple, hashable and picklable."""
 _KeyT_co = TypeVar('_KeyT_co', bound=tuple[Any, ...], covariant=True)
 _KeyT_contra = TypeVar('_KeyT_contra', bound=tuple[Any, ...], contravariant=True)
+
+
+class ConnectorError(Exception):
+    """Base class of the errors a connector raises about its channel.
+
+    Connectors raise subclasses that name the channel and the cause (a server
+    that is down, refused credentials, an object too large), chained to the
+    transport library's own exception.
+    """
 
 
 def check_key(connector: object, key: object, key_type: type) -> None:

@@ -27,6 +27,7 @@ from proxystore.store.exceptions import ProxyStoreFactoryError  # noqa: F401 - 1
 from proxystore.store.exceptions import StoreExistsError  # noqa: F401 - 1.x path
 from proxystore.store.factory import PollingStoreFactory
 from proxystore.store.factory import StoreFactory
+from proxystore.store.factory import _rebuild  # noqa: F401 - unpickling names it here
 
 __all__ = [
     'ConnectorConfig',

@@ -426,7 +426,11 @@ class Store(Generic[ConnectorT]):
             with Timer() as serialize_timer:
                 payloads = [self._serialize(obj, serializer) for obj in objs]
             with Timer() as connector_timer:
-                if self._framed:
+                put_frames_batch = getattr(self.connector, 'put_frames_batch', None)
+                if put_frames_batch is not None:
+                    buffers = [payload.buffers for payload in payloads]
+                    keys = list(put_frames_batch(buffers, **kwargs))
+                elif self._framed:
                     keys = [self._write(payload, **kwargs) for payload in payloads]
                 else:
                     joined = [payload.join() for payload in payloads]

@@ -165,8 +165,12 @@ class StoreConfig(BaseModel):
             if getattr(self, name) != type(self).model_fields[name].default
         }
         fields = (self.name, self.connector.kind, self.connector.options, extra)
-        # Optimized protocol 4: no frame header, no unused memo entries.
-        return pickletools.optimize(pickle.dumps(fields, protocol=4))
+        # Protocol 4 without unused memo entries and without the frame header
+        # (frames are a hint for large pickles; loads does not need them).
+        blob = pickletools.optimize(pickle.dumps(fields, protocol=4))
+        if blob[2:3] == pickle.FRAME:
+            blob = blob[:2] + blob[11:]
+        return blob
 
     @classmethod
     def from_compact(cls, blob: bytes) -> StoreConfig:

@@ -230,20 +230,34 @@ class StoreFactory(Generic[ConnectorT, T]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         blob = self._compact()
-        key = self.key
+        key: Any = self.key
         if type(key) is _key_type(blob):
-            # The connector's own key type travels as bare fields.
-            return (_rebuild, (tuple(key), blob, self.evict, self.deserializer, True))
-        return (_rebuild, (key, blob, self.evict, self.deserializer))
+            # The connector's own key type travels as bare fields: the one field
+            # itself (a str) for single-field keys, else a tuple and a flag.
+            fields: tuple[Any, ...] = tuple(self.key)
+            key = fields[0] if len(fields) == 1 else (fields, True)
+        args: tuple[Any, ...] = (key, blob)
+        if self.evict or self.deserializer is not None:
+            args += (self.evict, self.deserializer)
+        return (_rebuild, args)
 
 
 def _rebuild(
-    key: ConnectorKeyT,
+    key: Any,
     blob: bytes,
-    evict: bool,
-    deserializer: DeserializerT | None,
-    compacted: bool = False,
+    evict: bool = False,
+    deserializer: DeserializerT | None = None,
 ) -> StoreFactory[Any, Any]:
+    compacted = False
+    if type(key) is str:
+        key, compacted = (key,), True
+    elif (
+        type(key) is tuple
+        and len(key) == 2
+        and key[1] is True
+        and type(key[0]) is tuple
+    ):
+        key, compacted = key[0], True
     factory: StoreFactory[Any, Any] = StoreFactory.__new__(StoreFactory)
     factory._key = key
     factory._key_compacted = compacted
@@ -331,6 +345,10 @@ class PollingStoreFactory(StoreFactory[ConnectorT, T]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_polling, (self._compact(), self.__getstate__()))
+
+
+# Pickles name _rebuild by the shorter package path (fewer bytes per proxy).
+_rebuild.__module__ = 'proxystore.store'
 
 
 def _rebuild_polling(

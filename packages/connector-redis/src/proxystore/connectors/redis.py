@@ -1,0 +1,560 @@
+"""Redis connector: objects in a Redis server or a Redis Cluster.
+
+Compatible with ProxyStore 1.x (``RedisConnector(hostname, port, clear=False)``,
+`RedisKey`, deferrable ``new_key``/``set``), and built for shared production
+servers:
+
+- every key starts with the connector's *prefix* (a namespace), so ``clear``
+  deletes this connector's keys only, never the whole database;
+- authentication (username and password), database number, unix sockets, TLS,
+  the connection-pool size, an optional time to live of stored objects;
+- Redis Cluster: keys go to the shard that owns their slot, and batches span
+  slots;
+- large payloads go to the socket frame by frame, without being joined first;
+  batches use pipelines and MGET; redis-py uses ``hiredis`` when it is installed;
+- errors name the server and the cause: `RedisUnavailableError`,
+  `RedisAuthenticationError`, `RedisConfigurationError`,
+  `RedisValueTooLargeError`, all `RedisConnectorError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import urllib.parse
+from collections.abc import Generator
+from collections.abc import Sequence
+from typing import Any
+from typing import NamedTuple
+
+import redis
+import redis.cluster
+import redis.exceptions
+
+from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.protocols import check_key
+from proxystore.serialize import BytesLike
+
+__all__ = [
+    'RedisAuthenticationError',
+    'RedisConfigurationError',
+    'RedisConnector',
+    'RedisConnectorError',
+    'RedisKey',
+    'RedisUnavailableError',
+    'RedisValueTooLargeError',
+]
+
+# Below this size a payload is joined and sent with a plain SET: one system call
+# beats several for small objects.
+_FRAMED_MIN_BYTES = 64 * 1024
+_SCAN_BATCH = 1000
+
+
+class RedisKey(NamedTuple):
+    """Key of an object in a `RedisConnector`."""
+
+    redis_key: str
+    """The key in Redis (the connector's prefix included)."""
+
+
+class RedisConnectorError(ConnectorError):
+    """An operation of a `RedisConnector` failed."""
+
+
+class RedisUnavailableError(RedisConnectorError):
+    """The server cannot be reached, or the connection broke during an operation."""
+
+
+class RedisAuthenticationError(RedisConnectorError):
+    """The server refused the username or password."""
+
+
+class RedisConfigurationError(RedisConnectorError):
+    """The server refused the connector's settings (a database that does not exist)."""
+
+
+class RedisValueTooLargeError(RedisConnectorError):
+    """An object is larger than the server accepts (``proto-max-bulk-len``)."""
+
+
+def _nbytes(buffer: BytesLike) -> int:
+    return buffer.nbytes if isinstance(buffer, memoryview) else len(buffer)
+
+
+class RedisConnector:
+    """Connector to a Redis server (or cluster).
+
+    Give the server in one of these ways: ``hostname`` and ``port``, ``url``
+    (``redis://``, ``rediss://`` or ``unix://``), ``unix_socket_path``, or, for a
+    cluster, ``cluster=True`` with ``hostname``/``port`` or ``url`` of any node,
+    or ``startup_nodes``.
+
+    Args:
+        hostname: Host of the server (or of a cluster node).
+        port: Port of the server.
+        clear: Delete every key under `prefix` on `close`.
+        url: Server URL, instead of hostname and port.
+        cluster: The server is a Redis Cluster.
+        startup_nodes: ``(host, port)`` of cluster nodes (implies ``cluster``).
+        unix_socket_path: Path of the server's unix socket.
+        db: Database number (not with a cluster).
+        username: ACL user name.
+        password: Password (of the user, or of ``requirepass``).
+        ssl: Connect with TLS.
+        ssl_ca_certs: CA certificates (PEM) that verify the server.
+        ssl_certfile: Client certificate (PEM), if the server asks for one.
+        ssl_keyfile: Key of the client certificate.
+        ssl_cert_reqs: Verification of the server: ``'required'``,
+            ``'optional'`` or ``'none'``.
+        ssl_check_hostname: Check that the certificate matches the host name.
+        max_connections: Most connections in the pool (per node of a cluster).
+        prefix: Namespace of the keys; a random one by default. Copies of the
+            connector made from its config share it.
+        ttl: Seconds after which Redis deletes a stored object (``None``: never).
+        socket_timeout: Seconds a command may wait on the socket (``None``:
+            forever).
+        socket_connect_timeout: Seconds to connect.
+
+    Raises:
+        ValueError: If the server is not given exactly one way, or an option is
+            invalid.
+    """
+
+    Key = RedisKey
+
+    def __init__(
+        self,
+        hostname: str | None = None,
+        port: int | None = None,
+        clear: bool = False,
+        *,
+        url: str | None = None,
+        cluster: bool = False,
+        startup_nodes: Sequence[tuple[str, int]] | None = None,
+        unix_socket_path: str | None = None,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        ssl: bool = False,
+        ssl_ca_certs: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        ssl_cert_reqs: str = 'required',
+        ssl_check_hostname: bool = True,
+        max_connections: int | None = None,
+        prefix: str | None = None,
+        ttl: float | None = None,
+        socket_timeout: float | None = None,
+        socket_connect_timeout: float | None = 5.0,
+    ) -> None:
+        cluster = cluster or startup_nodes is not None
+        ways = [
+            hostname is not None or port is not None,
+            url is not None,
+            unix_socket_path is not None,
+            startup_nodes is not None and not (hostname or port or url),
+        ]
+        if sum(ways) != 1 or (hostname is None) != (port is None):
+            raise ValueError(
+                'Give the Redis server one way: hostname and port, url, '
+                'unix_socket_path, or startup_nodes (cluster).',
+            )
+        if cluster and (unix_socket_path is not None or db != 0):
+            raise ValueError('A Redis Cluster has no unix socket and only db 0.')
+        if db < 0:
+            raise ValueError(f'db must be 0 or more, not {db}.')
+        if ttl is not None and ttl <= 0:
+            raise ValueError(f'ttl must be positive seconds, not {ttl}.')
+        if max_connections is not None and max_connections < 1:
+            raise ValueError(
+                f'max_connections must be at least 1, not {max_connections}.'
+            )
+        if prefix is not None and not prefix:
+            raise ValueError('prefix must not be empty: clear would delete every key.')
+        if ssl_cert_reqs not in ('required', 'optional', 'none'):
+            raise ValueError(
+                f"ssl_cert_reqs must be 'required', 'optional' or 'none', "
+                f'not {ssl_cert_reqs!r}.',
+            )
+        self.hostname = hostname
+        self.port = port
+        self.clear = clear
+        self.url = url
+        self.cluster = cluster
+        self.startup_nodes = (
+            None if startup_nodes is None else [tuple(n) for n in startup_nodes]
+        )
+        self.unix_socket_path = unix_socket_path
+        self.db = db
+        self.username = username
+        self.password = password
+        self.ssl = ssl
+        self.ssl_ca_certs = ssl_ca_certs
+        self.ssl_certfile = ssl_certfile
+        self.ssl_keyfile = ssl_keyfile
+        self.ssl_cert_reqs = ssl_cert_reqs
+        self.ssl_check_hostname = ssl_check_hostname
+        self.max_connections = max_connections
+        self.prefix = prefix if prefix is not None else f'ps:{secrets.token_hex(4)}:'
+        self.ttl = ttl
+        self.socket_timeout = socket_timeout
+        self.socket_connect_timeout = socket_connect_timeout
+        self._ttl_ms = None if ttl is None else max(int(ttl * 1000), 1)
+        self._max_bulk: int | None = None
+        self._client: Any = self._make_client()
+
+    # --- construction ------------------------------------------------------------
+
+    def _client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            'username': self.username,
+            'password': self.password,
+            'socket_timeout': self.socket_timeout,
+            'socket_connect_timeout': self.socket_connect_timeout,
+        }
+        if self.max_connections is not None:
+            options['max_connections'] = self.max_connections
+        if self.ssl:
+            options.update(
+                ssl=True,
+                ssl_ca_certs=self.ssl_ca_certs,
+                ssl_certfile=self.ssl_certfile,
+                ssl_keyfile=self.ssl_keyfile,
+                ssl_cert_reqs=self.ssl_cert_reqs,
+                ssl_check_hostname=self.ssl_check_hostname,
+            )
+        return options
+
+    def _make_client(self) -> Any:
+        options = self._client_options()
+        if self.cluster:
+            if self.url is not None:
+                return redis.cluster.RedisCluster.from_url(self.url, **options)
+            if self.startup_nodes is not None:
+                node: Any = redis.cluster.ClusterNode
+                options['startup_nodes'] = [node(h, p) for h, p in self.startup_nodes]
+            if self.hostname is not None:
+                options.update(host=self.hostname, port=self.port)
+            return redis.cluster.RedisCluster(**options)
+        if self.url is not None:
+            return redis.Redis.from_url(self.url, **options)
+        if self.unix_socket_path is not None:
+            options.pop('socket_connect_timeout')
+            for name in [k for k in options if k.startswith('ssl')]:
+                options.pop(name)
+            return redis.Redis(
+                unix_socket_path=self.unix_socket_path,
+                db=self.db,
+                **options,
+            )
+        assert self.hostname is not None
+        assert self.port is not None
+        return redis.Redis(host=self.hostname, port=self.port, db=self.db, **options)
+
+    def _where(self) -> str:
+        if self.unix_socket_path is not None:
+            return f'Redis at unix:{self.unix_socket_path}'
+        kind = 'Redis Cluster' if self.cluster else 'Redis'
+        if self.url is not None:
+            parsed = urllib.parse.urlsplit(self.url)
+            return f'{kind} at {parsed.hostname}:{parsed.port}'
+        if self.hostname is None and self.startup_nodes:
+            host, port = self.startup_nodes[0]
+            return f'{kind} at {host}:{port}'
+        return f'{kind} at {self.hostname}:{self.port}'
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._where()}, prefix='{self.prefix}')"
+
+    def __enter__(self) -> RedisConnector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- errors ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self, operation: str) -> Generator[None]:
+        """Turn redis-py's exceptions into connector errors that say what failed."""
+        try:
+            yield
+        except redis.exceptions.AuthenticationError as e:
+            raise RedisAuthenticationError(
+                f'{self._where()} refused the credentials during {operation}: {e}',
+            ) from e
+        except redis.exceptions.ResponseError as e:
+            text = str(e)
+            if text.startswith(('NOAUTH', 'WRONGPASS')):
+                raise RedisAuthenticationError(
+                    f'{self._where()} requires other credentials ({operation}): {text}',
+                ) from e
+            if 'DB index is out of range' in text:
+                raise RedisConfigurationError(
+                    f'{self._where()} has no database {self.db} ({operation}): {text}',
+                ) from e
+            raise RedisConnectorError(
+                f'{self._where()}: {operation} failed: {text}'
+            ) from e
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
+            raise RedisUnavailableError(
+                f'{self._where()} is unavailable ({operation}): {e}',
+            ) from e
+        except redis.exceptions.RedisError as e:
+            raise RedisConnectorError(
+                f'{self._where()}: {operation} failed: {e}'
+            ) from e
+
+    def _max_bulk_len(self) -> int | None:
+        """The server's proto-max-bulk-len, if CONFIG GET is allowed."""
+        if self._max_bulk is None:
+            try:
+                node = self._client
+                if self.cluster:
+                    node = node.get_redis_connection(node.get_default_node())
+                reply = node.config_get('proto-max-bulk-len')
+                value = (
+                    reply.get('proto-max-bulk-len') if isinstance(reply, dict) else None
+                )
+                self._max_bulk = int(value) if value is not None else None
+            except (redis.exceptions.RedisError, ValueError):
+                return None
+        return self._max_bulk
+
+    def _check_size(self, size: int, error: Exception) -> None:
+        """After a failed write: raise `RedisValueTooLargeError` if that was why."""
+        limit = self._max_bulk_len()
+        if limit is not None and size > limit:
+            raise RedisValueTooLargeError(
+                f'An object of {size} bytes is larger than {self._where()} accepts '
+                f'(proto-max-bulk-len is {limit} bytes).',
+            ) from error
+        if 'bulk length' in str(error):
+            raise RedisValueTooLargeError(
+                f'An object of {size} bytes is larger than {self._where()} accepts '
+                f'(proto-max-bulk-len): {error}',
+            ) from error
+
+    # --- writing -----------------------------------------------------------------
+
+    def _new_key(self) -> RedisKey:
+        return RedisKey(f'{self.prefix}{secrets.token_urlsafe(12)}')
+
+    def _client_for(self, key: str) -> Any:
+        if not self.cluster:
+            return self._client
+        node = self._client.get_node_from_key(key)
+        return self._client.get_redis_connection(node)
+
+    def _send_set(self, key: str, buffers: Sequence[BytesLike], size: int) -> None:
+        """SET with the value sent frame by frame, straight from the buffers."""
+        keyb = key.encode()
+        argc = 3 if self._ttl_ms is None else 5
+        head = b'*%d\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n' % (
+            argc,
+            len(keyb),
+            keyb,
+            size,
+        )
+        tail = b'\r\n'
+        if self._ttl_ms is not None:
+            ttl = str(self._ttl_ms).encode()
+            tail += b'$2\r\nPX\r\n$%d\r\n%s\r\n' % (len(ttl), ttl)
+        views = [memoryview(b).cast('B') for b in buffers if _nbytes(b)]
+        pool = self._client_for(key).connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command([head, *views, tail])
+            reply = connection.read_response()
+        except BaseException:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
+        if isinstance(reply, redis.exceptions.ResponseError):  # pragma: no cover
+            raise reply
+
+    def _set(self, key: str, buffers: Sequence[BytesLike]) -> None:
+        size = sum(_nbytes(b) for b in buffers)
+        try:
+            with self._errors('SET'):
+                try:
+                    if size < _FRAMED_MIN_BYTES:
+                        data = buffers[0] if len(buffers) == 1 else b''.join(buffers)
+                        self._client.set(key, data, px=self._ttl_ms)
+                    else:
+                        self._send_set(key, buffers, size)
+                except redis.exceptions.ResponseError as e:
+                    if str(e).startswith(('MOVED', 'ASK')):
+                        # The cluster moved the slot: let redis-py redirect.
+                        self._client.set(key, b''.join(buffers), px=self._ttl_ms)
+                    else:
+                        raise
+        except RedisConnectorError as error:
+            if not isinstance(error, RedisAuthenticationError):
+                self._check_size(size, error)
+            raise
+
+    def put(self, obj: BytesLike) -> RedisKey:
+        """Store the bytes under a new key."""
+        return self.put_frames([obj])
+
+    def put_frames(self, buffers: Sequence[BytesLike]) -> RedisKey:
+        """Store the concatenated buffers under a new key, without joining them."""
+        key = self._new_key()
+        self._set(key.redis_key, buffers)
+        return key
+
+    def put_batch(self, objs: Sequence[BytesLike]) -> list[RedisKey]:
+        """`put` for many objects, in one pipeline."""
+        keys = [self._new_key() for _ in objs]
+        with self._errors('SET (batch)'):
+            pipeline = self._client.pipeline(transaction=False)
+            for key, obj in zip(keys, objs, strict=True):
+                pipeline.set(key.redis_key, obj, px=self._ttl_ms)
+            pipeline.execute()
+        return keys
+
+    def put_frames_batch(
+        self, payloads: Sequence[Sequence[BytesLike]]
+    ) -> list[RedisKey]:
+        """`put_frames` for many payloads: small ones in one pipeline."""
+        keys: list[RedisKey] = []
+        small = []
+        for buffers in payloads:
+            key = self._new_key()
+            keys.append(key)
+            if sum(_nbytes(b) for b in buffers) < _FRAMED_MIN_BYTES:
+                small.append((key, b''.join(buffers)))
+            else:
+                self._set(key.redis_key, buffers)
+        if small:
+            with self._errors('SET (batch)'):
+                pipeline = self._client.pipeline(transaction=False)
+                for key, data in small:
+                    pipeline.set(key.redis_key, data, px=self._ttl_ms)
+                pipeline.execute()
+        return keys
+
+    def new_key(self, obj: BytesLike | None = None) -> RedisKey:
+        """A new key; stores ``obj`` under it if given."""
+        key = self._new_key()
+        if obj is not None:
+            self.set(key, obj)
+        return key
+
+    def set(self, key: RedisKey, obj: BytesLike) -> None:
+        """Store the bytes under ``key``."""
+        check_key(self, key, RedisKey)
+        self._set(key.redis_key, [obj])
+
+    # --- reading and evicting ---------------------------------------------------
+
+    def get(self, key: RedisKey) -> bytes | None:
+        """The bytes under ``key``, or ``None``."""
+        check_key(self, key, RedisKey)
+        with self._errors('GET'):
+            return self._client.get(key.redis_key)  # type: ignore[no-any-return]
+
+    def get_batch(self, keys: Sequence[RedisKey]) -> list[bytes | None]:
+        """`get` for many keys (MGET; across slots on a cluster)."""
+        for key in keys:
+            check_key(self, key, RedisKey)
+        if not keys:
+            return []
+        names = [key.redis_key for key in keys]
+        with self._errors('MGET'):
+            if self.cluster:
+                return list(self._client.mget_nonatomic(names))
+            return list(self._client.mget(names))
+
+    def exists(self, key: RedisKey) -> bool:
+        """Whether an object is stored under ``key``."""
+        check_key(self, key, RedisKey)
+        with self._errors('EXISTS'):
+            return bool(self._client.exists(key.redis_key))
+
+    def evict(self, key: RedisKey) -> None:
+        """Delete the object (a missing key is not an error)."""
+        check_key(self, key, RedisKey)
+        with self._errors('UNLINK'):
+            self._client.unlink(key.redis_key)
+
+    def evict_batch(self, keys: Sequence[RedisKey]) -> None:
+        """`evict` for many keys, in one command (split by slot on a cluster)."""
+        for key in keys:
+            check_key(self, key, RedisKey)
+        if keys:
+            with self._errors('UNLINK (batch)'):
+                self._client.unlink(*(key.redis_key for key in keys))
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def _delete_namespace(self) -> None:
+        pattern = f'{self.prefix}*'
+        with self._errors('clearing the namespace'):
+            batch: list[str] = []
+            for name in self._client.scan_iter(match=pattern, count=_SCAN_BATCH):
+                batch.append(name)
+                if len(batch) >= _SCAN_BATCH:
+                    self._client.unlink(*batch)
+                    batch = []
+            if batch:
+                self._client.unlink(*batch)
+
+    def close(self, clear: bool | None = None) -> None:
+        """Close the connections.
+
+        With ``clear`` (default: the constructor's), first delete every key under
+        the prefix, and never another key.
+        """
+        if self.clear if clear is None else clear:
+            self._delete_namespace()
+        self._client.close()
+
+    def config(self) -> dict[str, Any]:
+        """The connector's options (those at their defaults are left out).
+
+        ``clear`` is left out: a copy made from the config (in a worker) does
+        not delete the namespace unless the config sets it. The password is kept
+        (the copy must authenticate), so treat configs and proxies as secrets
+        where the password matters.
+        """
+        config: dict[str, Any] = {'prefix': self.prefix}
+        if self.hostname is not None:
+            config['hostname'] = self.hostname
+            config['port'] = self.port
+        defaults = {
+            'url': None,
+            'cluster': False,
+            'startup_nodes': None,
+            'unix_socket_path': None,
+            'db': 0,
+            'username': None,
+            'password': None,
+            'ssl': False,
+            'ssl_ca_certs': None,
+            'ssl_certfile': None,
+            'ssl_keyfile': None,
+            'ssl_cert_reqs': 'required',
+            'ssl_check_hostname': True,
+            'max_connections': None,
+            'ttl': None,
+            'socket_timeout': None,
+            'socket_connect_timeout': 5.0,
+        }
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            if name == 'cluster' and self.startup_nodes is not None:
+                continue
+            if value != default:
+                config[name] = (
+                    [list(n) for n in value] if name == 'startup_nodes' else value
+                )
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RedisConnector:
+        """Make a connector from the output of `config`."""
+        return cls(**config)

