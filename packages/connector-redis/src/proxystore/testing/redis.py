@@ -36,6 +36,7 @@ __all__ = [
     'ServerStartError',
     'TLSTerminator',
     'find_server_binary',
+    'free_cluster_port',
     'free_port',
 ]
 
@@ -80,6 +81,34 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return int(sock.getsockname()[1])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(('127.0.0.1', port))
+        except OSError:
+            return False
+        return True
+
+
+_BUS_OFFSET = 10000  # a cluster node also listens on port + 10000
+
+
+def free_cluster_port(attempts: int = 200) -> int:
+    """A free port whose cluster bus port (port + 10000) is free too.
+
+    Raises:
+        RuntimeError: If none is found in ``attempts`` tries.
+    """
+    for _ in range(attempts):
+        port = free_port()
+        if port + _BUS_OFFSET <= 65535 and _bindable(port + _BUS_OFFSET):
+            return port
+        port = 20000 + port % 30000  # ephemeral ports are often too high
+        if _bindable(port) and _bindable(port + _BUS_OFFSET):
+            return port
+    raise RuntimeError(f'no free port pair (port, port + {_BUS_OFFSET}) found')
 
 
 def _wait(condition: Any, timeout: float, what: str) -> None:
@@ -194,7 +223,13 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait(self._ready, timeout, f'redis-server on port {self.port} did not start')
+        try:
+            _wait(
+                self._ready, timeout, f'redis-server on port {self.port} did not start'
+            )
+        except BaseException:
+            self.kill()
+            raise
         return self
 
     def kill(self) -> None:
@@ -244,9 +279,18 @@ class RedisCluster:
         Raises:
             TimeoutError: If the cluster does not become ready in time.
         """
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout: float) -> None:
         for i in range(self.shards):
             node = RedisServer(
                 self.directory / f'node-{i}',
+                port=free_cluster_port(),
                 extra=[
                     '--cluster-enabled',
                     'yes',
@@ -267,7 +311,6 @@ class RedisCluster:
             for node in self.nodes[1:]:
                 first_client.execute_command('CLUSTER', 'MEET', '127.0.0.1', node.port)
         _wait(self._ready, timeout, 'the cluster did not become ready')
-        return self
 
     def _ready(self) -> bool:
         for node in self.nodes:
@@ -396,6 +439,8 @@ class TLSTerminator:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
+        if not self._loop.is_running():
+            self._loop.close()
 
     def __enter__(self) -> TLSTerminator:
         return self.start()
