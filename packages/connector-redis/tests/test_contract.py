@@ -6,6 +6,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+
 from proxystore.connectors.redis import RedisConnector
 from proxystore.testing.connector_contract import ConnectorContract
 from proxystore.testing.redis import RedisCluster
