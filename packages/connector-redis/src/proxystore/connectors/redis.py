@@ -28,8 +28,10 @@ from typing import Any
 from typing import NamedTuple
 
 import redis
+import redis.backoff
 import redis.cluster
 import redis.exceptions
+import redis.retry
 
 from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import check_key
@@ -115,6 +117,10 @@ class RedisConnector:
         socket_timeout: Seconds a command may wait on the socket (``None``:
             forever).
         socket_connect_timeout: Seconds to connect.
+        retries: Times a command is retried after a connection error (with a
+            short exponential backoff, up to half a second), so that a server
+            restart or a stale pooled connection is survived; then the error is
+            raised.
 
     Raises:
         ValueError: If the server is not given exactly one way, or an option is
@@ -147,6 +153,7 @@ class RedisConnector:
         ttl: float | None = None,
         socket_timeout: float | None = None,
         socket_connect_timeout: float | None = 5.0,
+        retries: int = 2,
     ) -> None:
         cluster = cluster or startup_nodes is not None
         ways = [
@@ -172,6 +179,8 @@ class RedisConnector:
             )
         if prefix is not None and not prefix:
             raise ValueError('prefix must not be empty: clear would delete every key.')
+        if retries < 0:
+            raise ValueError(f'retries must be 0 or more, not {retries}.')
         if ssl_cert_reqs not in ('required', 'optional', 'none'):
             raise ValueError(
                 f"ssl_cert_reqs must be 'required', 'optional' or 'none', "
@@ -200,6 +209,7 @@ class RedisConnector:
         self.ttl = ttl
         self.socket_timeout = socket_timeout
         self.socket_connect_timeout = socket_connect_timeout
+        self.retries = retries
         self._ttl_ms = None if ttl is None else max(int(ttl * 1000), 1)
         self._max_bulk: int | None = None
         self._client: Any = self._make_client()
@@ -212,12 +222,17 @@ class RedisConnector:
             'password': self.password,
             'socket_timeout': self.socket_timeout,
             'socket_connect_timeout': self.socket_connect_timeout,
+            'retry': redis.retry.Retry(
+                redis.backoff.ExponentialBackoff(cap=0.5, base=0.05),
+                self.retries,
+            ),
         }
         if self.max_connections is not None:
             options['max_connections'] = self.max_connections
-        if self.ssl:
+        if self.ssl or (self.url is not None and self.url.startswith('rediss:')):
+            if self.url is None:
+                options['ssl'] = True
             options.update(
-                ssl=True,
                 ssl_ca_certs=self.ssl_ca_certs,
                 ssl_certfile=self.ssl_certfile,
                 ssl_keyfile=self.ssl_keyfile,
@@ -543,6 +558,7 @@ class RedisConnector:
             'ttl': None,
             'socket_timeout': None,
             'socket_connect_timeout': 5.0,
+            'retries': 2,
         }
         for name, default in defaults.items():
             value = getattr(self, name)
