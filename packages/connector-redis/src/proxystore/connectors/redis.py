@@ -296,14 +296,16 @@ class RedisConnector:
         try:
             yield
         except redis.exceptions.AuthenticationError as e:
-            raise RedisAuthenticationError(
-                f'{self._where()} refused the credentials during {operation}: {e}',
-            ) from e
+            if self.password is None:
+                message = f'{self._where()} requires a password and none was given'
+            else:
+                message = f'{self._where()} refused the credentials'
+            raise RedisAuthenticationError(f'{message} ({operation}): {e}') from e
         except redis.exceptions.ResponseError as e:
             text = str(e)
             if text.startswith(('NOAUTH', 'WRONGPASS')):
                 raise RedisAuthenticationError(
-                    f'{self._where()} requires other credentials ({operation}): {text}',
+                    f'{self._where()} refused the credentials ({operation}): {text}',
                 ) from e
             if 'DB index is out of range' in text:
                 raise RedisConfigurationError(

@@ -38,6 +38,7 @@ __all__ = [
     'find_server_binary',
     'free_cluster_port',
     'free_port',
+    'hammer',
 ]
 
 _START_TIMEOUT = 20.0
@@ -447,3 +448,52 @@ class TLSTerminator:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def hammer(
+    config: dict[str, Any],
+    *,
+    threads: int,
+    seconds: float,
+    max_operations: int = 20_000,
+    seed: int = 0,
+) -> dict[str, int]:
+    """Put, get and evict from many threads, checking every value read back.
+
+    Each of ``threads`` threads works for ``seconds`` or ``max_operations``.
+    Importable by spawned processes; used by the concurrency tests.
+
+    Returns:
+        Counts of operations and of mismatched or leftover values.
+    """
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    from proxystore.connectors.redis import RedisConnector
+
+    connector = RedisConnector.from_config(config)
+    deadline = time.monotonic() + seconds
+
+    def work(worker: int) -> dict[str, int]:
+        rng = random.Random(seed * 1000 + worker)
+        counts = {'operations': 0, 'mismatches': 0, 'leftovers': 0}
+        live: dict[Any, bytes] = {}
+        while time.monotonic() < deadline and counts['operations'] < max_operations:
+            value = rng.randbytes(rng.choice((10, 1000, 100_000)))
+            key = connector.put(value)
+            live[key] = value
+            if connector.get(key) != value:
+                counts['mismatches'] += 1
+            if len(live) > 8 or rng.random() < 0.5:
+                old = next(iter(live))
+                connector.evict(old)
+                del live[old]
+            counts['operations'] += 1
+        connector.evict_batch(list(live))
+        counts['leftovers'] = sum(connector.exists(k) for k in live)
+        return counts
+
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(work, range(threads)))
+    connector.close()
+    return {name: sum(r[name] for r in results) for name in results[0]}
