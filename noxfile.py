@@ -160,6 +160,8 @@ def bench(session: nox.Session) -> None:
         python,
         'proxystore==1.1.0',
         'numpy',
+        'redis',
+        'hiredis',
         external=True,
     )
     args = session.posargs or ['--quick']

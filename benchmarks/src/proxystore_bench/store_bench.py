@@ -6,9 +6,12 @@ own); every ratio is formed from two times measured in the same worker.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import pathlib
 import sys
+import tempfile
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,8 +75,15 @@ class StoreRecord:
         """This project's target for the measurement, if one is set."""
         if self.subject != OURS:
             return None
-        if self.bench == 'proxy_size' and self.case in ('local', 'shm'):
+        if self.bench == 'proxy_size' and self.case in ('local', 'shm', 'redis'):
             return 256
+        if (
+            self.bench == 'put_get'
+            and self.case.startswith('redis')
+            and self.kind == 'numpy'
+            and 1 << 20 <= self.size <= 128 << 20
+        ):
+            return 1.1
         if (
             self.bench == 'resolve'
             and self.kind == 'numpy'
@@ -168,7 +178,29 @@ def run_store_benchmark(
     if baseline_python is not None:
         subjects = [*subjects, (BASELINE, baseline_python)]
     records: list[StoreRecord] = []
-    for label, interpreter in subjects:
-        result = run_json(label, [interpreter, str(WORKER), *arguments])
-        records += _records(label, result)
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(_redis_server())
+        if server is not None:
+            arguments += ['--redis-port', str(server.port)]
+            arguments += ['--redis-unix', str(server.unix_socket)]
+        for label, interpreter in subjects:
+            result = run_json(label, [interpreter, str(WORKER), *arguments])
+            records += _records(label, result)
     return records
+
+
+@contextlib.contextmanager
+def _redis_server() -> Iterator[Any]:
+    """A Redis server for the redis cases, if a server binary is available."""
+    try:
+        from proxystore.testing.redis import RedisServer
+        from proxystore.testing.redis import find_server_binary
+
+        find_server_binary()
+    except (ImportError, FileNotFoundError):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix='psb') as directory:
+        path = pathlib.Path(directory)
+        with RedisServer(path / 'server', unix_socket=path / 's') as server:
+            yield server

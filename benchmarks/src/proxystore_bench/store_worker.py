@@ -37,7 +37,9 @@ from typing import Any
 import numpy
 
 SHM = '/dev/shm'
-CASES = ('local', 'file', 'file@shm', 'shm')
+CASES = ('local', 'file', 'file@shm', 'shm', 'redis', 'redis-unix')
+# Set by main() from --redis-port / --redis-unix.
+REDIS: dict[str, Any] = {}
 
 
 def total(data: Any) -> float:
@@ -83,12 +85,29 @@ class _Case:
     def __init__(self, name: str, workdir: str) -> None:
         self.name = name
         self.directory: str | None = None
+        self.client: Any = None
+        if name == 'redis':
+            import redis
+
+            self.client = redis.Redis('127.0.0.1', REDIS['port'])
+        elif name == 'redis-unix':
+            import redis
+
+            self.client = redis.Redis(unix_socket_path=REDIS['unix'])
         if name in ('file', 'file@shm', 'shm'):
             base = SHM if name != 'file' else workdir
             self.directory = os.path.join(base, f'psbench-{uuid.uuid4().hex[:8]}')
         self.raw: dict[str, bytes] = {}
 
     def connector(self) -> Any:
+        if self.name == 'redis':
+            from proxystore.connectors.redis import RedisConnector
+
+            return RedisConnector('127.0.0.1', REDIS['port'])
+        if self.name == 'redis-unix':
+            from proxystore.connectors.redis import RedisConnector
+
+            return RedisConnector(unix_socket_path=REDIS['unix'])
         if self.name == 'local':
             from proxystore.connectors.local import LocalConnector
 
@@ -104,6 +123,11 @@ class _Case:
 
     def raw_put_get(self, obj: Any) -> Any:
         data = pickle.dumps(obj, protocol=5)
+        if self.client is not None:  # raw redis-py SET and GET of the same bytes
+            self.client.set('psbench:raw', data)
+            back = self.client.get('psbench:raw')
+            self.client.delete('psbench:raw')
+            return pickle.loads(back)
         if self.name == 'local':
             self.raw['k'] = data
             return pickle.loads(self.raw.pop('k'))
@@ -120,12 +144,30 @@ class _Case:
     def cleanup(self) -> None:
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
+        if self.client is not None:
+            self.client.close()
 
 
 def available_cases(requested: list[str]) -> list[str]:
     """The requested cases this installation supports."""
     cases = []
     for name in requested:
+        if name.startswith('redis') and (
+            REDIS.get('port' if name == 'redis' else 'unix') is None
+        ):
+            continue
+        if name == 'redis-unix':
+            try:  # the unix socket needs a connector that has the option
+                from proxystore.connectors.redis import RedisConnector
+
+                RedisConnector(unix_socket_path='/nonexistent').close()
+            except (ImportError, TypeError):
+                continue
+        if name == 'redis':
+            try:
+                import proxystore.connectors.redis
+            except ImportError:
+                continue
         if name == 'shm':
             try:
                 import proxystore.connectors.shm  # noqa: F401
@@ -280,8 +322,10 @@ def _sizes(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> None:
     """Measure and print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--cases', default='local,file,file@shm,shm')
-    parser.add_argument('--roundtrip-cases', default='file@shm,shm')
+    parser.add_argument('--cases', default='local,file,file@shm,shm,redis,redis-unix')
+    parser.add_argument('--roundtrip-cases', default='file@shm,shm,redis')
+    parser.add_argument('--redis-port', type=int, default=None)
+    parser.add_argument('--redis-unix', default=None)
     parser.add_argument('--kinds', default='bytes,numpy')
     parser.add_argument('--sizes', type=_sizes, default=_sizes('1024,1048576'))
     parser.add_argument('--roundtrip-sizes', type=_sizes, default=_sizes('1048576'))
@@ -297,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import proxystore.proxy
 
+    REDIS.update(port=args.redis_port, unix=args.redis_unix)
     rows: list[Any] = []
     cases = available_cases(list(filter(None, args.cases.split(','))))
     for name in cases:

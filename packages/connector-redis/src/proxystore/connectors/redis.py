@@ -356,7 +356,7 @@ class RedisConnector:
     # --- writing -----------------------------------------------------------------
 
     def _new_key(self) -> RedisKey:
-        return RedisKey(f'{self.prefix}{secrets.token_urlsafe(12)}')
+        return RedisKey(f'{self.prefix}{secrets.token_urlsafe(9)}')
 
     def _client_for(self, key: str) -> Any:
         if not self.cluster:

@@ -34,6 +34,7 @@ DefaultHashType: TypeAlias = Exception | int | None
 """The hash an unresolved proxy reports (or the error to raise), if cached."""
 
 _CO_ITERABLE_COROUTINE = 0x0100
+_UNHASHABLE = -1  # hash() never returns -1, so it marks an unhashable target
 
 
 class Proxy(ProxyBase, Generic[T]):
@@ -126,11 +127,11 @@ class Proxy(ProxyBase, Generic[T]):
             raise TypeError(
                 'Cannot pickle an uninitialized proxy: it has no factory.',
             ) from None
-        default_hash: DefaultHashType | type[TypeError] = self.__proxy_default_hash__
+        default_hash = self.__proxy_default_hash__
         if type(default_hash) is TypeError:
-            # The usual "unhashable type" error travels as its class alone and is
-            # rebuilt from the default class: dozens of bytes fewer per pickle.
-            default_hash = TypeError
+            # The usual "unhashable type" error travels as -1, which hash() never
+            # returns, and is rebuilt from the default class: fewer bytes.
+            default_hash = _UNHASHABLE
         return (
             _proxy_trampoline,
             (factory, self.__proxy_default_class__, default_hash),
@@ -282,13 +283,12 @@ def _special(target: Any, name: str, protocol: str) -> Callable[..., Any]:
 def _proxy_trampoline(
     factory: FactoryType[T],
     default_class: DefaultClassType = None,
-    default_hash: DefaultHashType | type[TypeError] = None,
+    default_hash: DefaultHashType = None,
 ) -> Proxy[T]:
     """Rebuild an unpickled proxy from its factory and cached defaults."""
-    if default_hash is TypeError:
+    if type(default_hash) is int and default_hash == _UNHASHABLE:
         name = getattr(default_class, '__name__', 'object')
         default_hash = TypeError(f"unhashable type: '{name}'")
-    assert not isinstance(default_hash, type)
     proxy = Proxy(factory)
     # Straight to the slots: unpickling many proxies should be cheap.
     object.__setattr__(proxy, '__proxy_default_class__', default_class)

@@ -136,7 +136,7 @@ class DirectoryConnector(Generic[KeyT]):
 
     def new_key(self, obj: BytesLike | None = None) -> KeyT:
         """A new key; stores ``obj`` under it if given."""
-        key: KeyT = self.Key(secrets.token_urlsafe(12))
+        key: KeyT = self.Key(secrets.token_urlsafe(9))
         if obj is not None:
             self.set(key, obj)
         return key

@@ -92,7 +92,7 @@ class LocalConnector:
 
     def new_key(self, obj: BytesLike | None = None) -> LocalKey:
         """A new key; stores ``obj`` under it if given."""
-        key = LocalKey(secrets.token_urlsafe(12))
+        key = LocalKey(secrets.token_urlsafe(9))
         if obj is not None:
             self.set(key, obj)
         return key
