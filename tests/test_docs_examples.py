@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pathlib
 import re
+import socket
+from collections.abc import Generator
 
 import pytest
+
+from proxystore.testing.redis import RedisServer
 
 ROOT = pathlib.Path(__file__).parents[1]
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').rglob('*.md'))]
@@ -21,6 +25,19 @@ def _examples() -> list[tuple[str, str]]:
 
 
 EXAMPLES = _examples()
+# Examples written for a Redis server on its default port get a real one there.
+NEEDS_REDIS = "'localhost', 6379"
+
+
+@pytest.fixture
+def redis_on_default_port(tmp_path: pathlib.Path) -> Generator[RedisServer]:
+    with socket.socket() as probe:
+        try:
+            probe.bind(('127.0.0.1', 6379))
+        except OSError:
+            pytest.skip('port 6379 is in use: this example needs it')
+    with RedisServer(tmp_path / 'redis', port=6379) as server:
+        yield server
 
 
 def test_examples_were_found() -> None:
@@ -31,6 +48,11 @@ def test_examples_were_found() -> None:
 @pytest.mark.filterwarnings('ignore::DeprecationWarning')
 @pytest.mark.parametrize(('where', 'code'), EXAMPLES, ids=[w for w, _ in EXAMPLES])
 def test_example_runs(
-    where: str, code: str, capsys: pytest.CaptureFixture[str]
+    where: str,
+    code: str,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
+    if NEEDS_REDIS in code:
+        request.getfixturevalue('redis_on_default_port')
     exec(compile(code, where, 'exec'), {'__name__': '__docs__'})
