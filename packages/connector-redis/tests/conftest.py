@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pathlib
+import shutil
+import tempfile
 from collections.abc import Generator
 
 import pytest
@@ -28,13 +30,14 @@ def redis_server(servers_dir: pathlib.Path) -> Generator[RedisServer]:
 @pytest.fixture(scope='session')
 def unix_server(servers_dir: pathlib.Path) -> Generator[RedisServer]:
     # Unix socket paths are limited to ~100 bytes: keep it short.
-    import tempfile
-
     socket_dir = pathlib.Path(tempfile.mkdtemp(prefix='psr'))
-    with RedisServer(
-        servers_dir / 'unix', port=0, unix_socket=socket_dir / 's'
-    ) as server:
-        yield server
+    try:
+        with RedisServer(
+            servers_dir / 'unix', port=0, unix_socket=socket_dir / 's'
+        ) as server:
+            yield server
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope='session')

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 
 import pytest
 import redis
 
 from proxystore.connectors.redis import RedisConnector
+from proxystore.connectors.redis import RedisUnavailableError
 from proxystore.store import Store
 from proxystore.testing.redis import RedisCluster
+from proxystore.testing.redis import free_port
 
 
 @pytest.fixture
@@ -76,6 +79,19 @@ def test_startup_nodes_and_url(redis_cluster: RedisCluster) -> None:
     with RedisConnector(url=url, cluster=True, clear=True) as by_url:
         assert by_url.get(by_url.put(b'u')) == b'u'
         assert isinstance(by_url._client, redis.cluster.RedisCluster)
+
+
+def test_unreachable_cluster() -> None:
+    port = free_port()  # nothing listens there
+    connector = RedisConnector('127.0.0.1', port, cluster=True)  # no I/O yet
+    start = time.monotonic()
+    with pytest.raises(
+        RedisUnavailableError,
+        match=rf'Redis Cluster at 127.0.0.1:{port} is unavailable \(connecting\)',
+    ):
+        connector.put(b'x')
+    assert time.monotonic() - start < 30
+    connector.close()
 
 
 def test_store_on_a_cluster(connector: RedisConnector) -> None:

@@ -37,11 +37,14 @@ def _fails_when_killed(server: RedisServer, operation: Callable[[], Any]) -> flo
     assert server.process is not None
     server.process.send_signal(signal.SIGSTOP)
     with ThreadPoolExecutor(1) as pool:
-        future = pool.submit(operation)
-        time.sleep(0.3)
-        assert not future.done()  # in flight: the frozen server does not answer
-        start = time.monotonic()
-        server.kill()
+        try:
+            future = pool.submit(operation)
+            time.sleep(0.3)
+            assert not future.done()  # in flight: the frozen server does not answer
+            start = time.monotonic()
+        finally:
+            # Whatever failed above, the operation must end before the pool waits.
+            server.kill()
         with pytest.raises(RedisUnavailableError, match='is unavailable'):
             future.result(timeout=LIMIT)
         return time.monotonic() - start
@@ -61,6 +64,8 @@ def _survives_restart(
         assert connector.get(key) == value
     key = connector.put(b'after the restart')  # the same connector works again
     assert connector.get(key) == b'after the restart'
+    large = b'L' * (1024 * 1024)  # the frame-by-frame path reconnects as well
+    assert connector.get(connector.put(large)) == large
 
 
 def test_killed_during_a_put(durable: RedisServer) -> None:
@@ -143,9 +148,28 @@ def test_value_larger_than_the_server_accepts(tmp_path: pathlib.Path) -> None:
         tmp_path / 'small', extra=['--proto-max-bulk-len', '1mb']
     ) as server:
         connector = RedisConnector('127.0.0.1', server.port)
+        too_large = b'x' * (2 * 1024 * 1024)
         with pytest.raises(
             RedisValueTooLargeError, match=r'proto-max-bulk-len is 1048576'
         ):
-            connector.put(b'x' * (2 * 1024 * 1024))
+            connector.put(too_large)
+        with pytest.raises(RedisValueTooLargeError, match='2097152 bytes'):
+            connector.put_batch([b'fits', too_large])
         assert connector.get(connector.put(b'small')) == b'small'  # still usable
         connector.close(clear=True)
+
+
+def test_a_frozen_server_times_out(redis_server: RedisServer) -> None:
+    connector = RedisConnector('127.0.0.1', redis_server.port, socket_timeout=0.5)
+    key = connector.put(b'before')
+    assert redis_server.process is not None
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        with pytest.raises(RedisUnavailableError, match='is unavailable'):
+            connector.get(key)
+        assert time.monotonic() - start < LIMIT
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+    assert connector.get(key) == b'before'
+    connector.close(clear=True)

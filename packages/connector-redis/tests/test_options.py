@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy
@@ -62,16 +63,43 @@ def test_custom_prefix_is_shared_by_copies(redis_server: RedisServer) -> None:
     assert key.redis_key.startswith('app:')
     assert connector.get(key) == b'from the copy'
     assert not copy.clear  # copies made from a config never clear
+    copy.close()
     connector.close(clear=True)
 
 
+@pytest.mark.parametrize('prefix', ['app:', 'a*', 'b?[x]\\'])
+def test_clear_spares_namespaces_that_extend_the_prefix(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    mine = RedisConnector('127.0.0.1', redis_server.port, prefix=prefix)
+    longer = RedisConnector('127.0.0.1', redis_server.port, prefix=prefix + 'x:')
+    raw = redis_server.client()
+    # Names the prefix's glob characters would match, and a name of the
+    # same length as a key of this connector that is not of its shape.
+    bystanders = [prefix[0] + 'z' * 20, prefix[0] + 'z' * 12, prefix + 'a:b:c:d:e:f']
+    for name in bystanders:
+        raw.set(name, b'keep')
+    kept = longer.put(b'longer')
+    gone = mine.put(b'mine')
+    mine.close(clear=True)
+    assert not raw.exists(gone.redis_key)
+    assert longer.get(kept) == b'longer'
+    assert [raw.get(name) for name in bystanders] == [b'keep'] * 3
+    raw.delete(*bystanders)
+    raw.close()
+    longer.close(clear=True)
+
+
 def test_ttl(redis_server: RedisServer) -> None:
-    with RedisConnector('127.0.0.1', redis_server.port, ttl=0.2) as connector:
+    with RedisConnector('127.0.0.1', redis_server.port, ttl=1) as connector:
         small = connector.put(b'x')
         large = connector.put(b'y' * 200_000)  # the frame-by-frame path
         key = connector.new_key(b'z')
         raw = redis_server.client()
-        assert 0 < raw.pttl(large.redis_key) <= 200
+        assert all(
+            0 < raw.pttl(k.redis_key) <= 1000 or not raw.exists(k.redis_key)
+            for k in (small, large, key)
+        )
         raw.close()
         assert _wait_until(
             lambda: not any(connector.exists(k) for k in (small, large, key)),
@@ -90,9 +118,18 @@ def test_database_number(redis_server: RedisServer) -> None:
 
 
 def test_pool_size(redis_server: RedisServer) -> None:
-    with RedisConnector('127.0.0.1', redis_server.port, max_connections=3) as connector:
-        assert connector._client.connection_pool.max_connections == 3
-        assert connector.get(connector.put(b'x')) == b'x'
+    with RedisConnector(
+        '127.0.0.1', redis_server.port, max_connections=1, clear=True
+    ) as connector:
+        assert connector._client.connection_pool.max_connections == 1
+
+        def work(i: int) -> bool:  # eight threads share the one connection
+            small = connector.put(b'x' * i)
+            large = connector.put(b'y' * 100_000)
+            return connector.get_batch([small, large]) == [b'x' * i, b'y' * 100_000]
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(work, range(40), timeout=60))
 
 
 def test_urls(
@@ -156,6 +193,8 @@ def test_tls_with_an_unknown_authority(tls_endpoint: TLSTerminator) -> None:
         ({'hostname': 'h', 'port': 1, 'prefix': ''}, 'prefix must not be empty'),
         ({'hostname': 'h', 'port': 1, 'cluster': True, 'db': 1}, 'only db 0'),
         ({'hostname': 'h', 'port': 1, 'ssl_cert_reqs': 'maybe'}, 'ssl_cert_reqs'),
+        ({'unix_socket_path': '/s', 'ssl': True}, 'not available over a unix'),
+        ({'url': 'redis://h:1', 'ssl': True}, r'needs a rediss:// URL, not redis://'),
     ],
 )
 def test_invalid_options(options: dict[str, Any], message: str) -> None:
@@ -202,4 +241,5 @@ def test_pickled_redis_proxy_is_small(redis_server: RedisServer) -> None:
 
 
 def test_hiredis_is_used() -> None:
+    pytest.importorskip('hiredis', reason='the hiredis extra is not installed')
     assert redis.utils.HIREDIS_AVAILABLE

@@ -20,7 +20,9 @@ servers:
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
+import threading
 import urllib.parse
 from collections.abc import Generator
 from collections.abc import Sequence
@@ -51,6 +53,15 @@ __all__ = [
 # beats several for small objects.
 _FRAMED_MIN_BYTES = 64 * 1024
 _SCAN_BATCH = 1000
+# The server's default proto-max-bulk-len, assumed where CONFIG GET is denied.
+_DEFAULT_MAX_BULK = 512 * 1024 * 1024
+# Keys made by `new_key` are the prefix and this many URL-safe characters; clear
+# deletes only names of exactly that shape, so a namespace whose prefix starts
+# with this one ('app:' and 'app:x:') is never touched.
+_TOKEN_BYTES = 9
+_TOKEN_CHARS = 12
+_TOKEN = re.compile(rf'[A-Za-z0-9_-]{{{_TOKEN_CHARS}}}')
+_GLOB_SPECIALS = re.compile(r'([*?\[\]\\^])')
 
 
 class RedisKey(NamedTuple):
@@ -84,6 +95,17 @@ def _nbytes(buffer: BytesLike) -> int:
     return buffer.nbytes if isinstance(buffer, memoryview) else len(buffer)
 
 
+def _byte_view(buffer: BytesLike) -> BytesLike:
+    """The buffer as bytes of known length (the protocol counts bytes, not items)."""
+    if not isinstance(buffer, memoryview):
+        return buffer
+    if not buffer.c_contiguous:
+        return buffer.tobytes()
+    if buffer.format == 'B' and buffer.ndim == 1:
+        return buffer
+    return buffer.cast('B')
+
+
 class RedisConnector:
     """Connector to a Redis server (or cluster).
 
@@ -110,12 +132,14 @@ class RedisConnector:
         ssl_cert_reqs: Verification of the server: ``'required'``,
             ``'optional'`` or ``'none'``.
         ssl_check_hostname: Check that the certificate matches the host name.
-        max_connections: Most connections in the pool (per node of a cluster).
+        max_connections: Most connections in the pool (per node of a cluster);
+            threads beyond it wait for a free connection.
         prefix: Namespace of the keys; a random one by default. Copies of the
             connector made from its config share it.
         ttl: Seconds after which Redis deletes a stored object (``None``: never).
-        socket_timeout: Seconds a command may wait on the socket (``None``:
-            forever).
+        socket_timeout: Seconds a command may wait for the server to send or
+            accept data, so a frozen server or a cut network raises
+            `RedisUnavailableError` instead of hanging (``None``: wait forever).
         socket_connect_timeout: Seconds to connect.
         retries: Times a command is retried after a connection error (with a
             short exponential backoff, up to half a second), so that a server
@@ -151,7 +175,7 @@ class RedisConnector:
         max_connections: int | None = None,
         prefix: str | None = None,
         ttl: float | None = None,
-        socket_timeout: float | None = None,
+        socket_timeout: float | None = 60.0,
         socket_connect_timeout: float | None = 5.0,
         retries: int = 2,
     ) -> None:
@@ -169,6 +193,12 @@ class RedisConnector:
             )
         if cluster and (unix_socket_path is not None or db != 0):
             raise ValueError('A Redis Cluster has no unix socket and only db 0.')
+        if ssl and unix_socket_path is not None:
+            raise ValueError('TLS is not available over a unix socket.')
+        if ssl and url is not None and not url.startswith('rediss:'):
+            raise ValueError(
+                f'ssl=True needs a rediss:// URL, not {url.split("://")[0]}://.',
+            )
         if db < 0:
             raise ValueError(f'db must be 0 or more, not {db}.')
         if ttl is not None and ttl <= 0:
@@ -212,7 +242,14 @@ class RedisConnector:
         self.retries = retries
         self._ttl_ms = None if ttl is None else max(int(ttl * 1000), 1)
         self._max_bulk: int | None = None
-        self._client: Any = self._make_client()
+        self._retry = redis.retry.Retry(
+            redis.backoff.ExponentialBackoff(cap=0.5, base=0.05),
+            self.retries,
+        )
+        # Connecting waits for first use: a cluster client talks to the cluster
+        # when it is made, and a copy made from a config in a worker should not.
+        self._client_instance: Any = None
+        self._client_lock = threading.Lock()
 
     # --- construction ------------------------------------------------------------
 
@@ -222,16 +259,11 @@ class RedisConnector:
             'password': self.password,
             'socket_timeout': self.socket_timeout,
             'socket_connect_timeout': self.socket_connect_timeout,
-            'retry': redis.retry.Retry(
-                redis.backoff.ExponentialBackoff(cap=0.5, base=0.05),
-                self.retries,
-            ),
+            'retry': self._retry,
         }
         if self.max_connections is not None:
             options['max_connections'] = self.max_connections
         if self.ssl or (self.url is not None and self.url.startswith('rediss:')):
-            if self.url is None:
-                options['ssl'] = True
             options.update(
                 ssl_ca_certs=self.ssl_ca_certs,
                 ssl_certfile=self.ssl_certfile,
@@ -241,31 +273,54 @@ class RedisConnector:
             )
         return options
 
+    def _server_url(self) -> str:
+        """The URL of a single server, however it was given."""
+        if self.url is not None:
+            return self.url
+        if self.unix_socket_path is not None:
+            path = urllib.parse.quote(self.unix_socket_path)
+            return f'unix://{path}?db={self.db}'
+        host = f'[{self.hostname}]' if ':' in str(self.hostname) else self.hostname
+        scheme = 'rediss' if self.ssl else 'redis'
+        return f'{scheme}://{host}:{self.port}/{self.db}'
+
     def _make_client(self) -> Any:
         options = self._client_options()
         if self.cluster:
             if self.url is not None:
                 return redis.cluster.RedisCluster.from_url(self.url, **options)
-            if self.startup_nodes is not None:
+            if self.hostname is None:
                 node: Any = redis.cluster.ClusterNode
-                options['startup_nodes'] = [node(h, p) for h, p in self.startup_nodes]
-            if self.hostname is not None:
+                options['startup_nodes'] = [
+                    node(h, p) for h, p in self.startup_nodes or ()
+                ]
+            else:
                 options.update(host=self.hostname, port=self.port)
+            if self.max_connections is not None:
+                options['connection_pool_class'] = redis.BlockingConnectionPool
+                options['timeout'] = None
             return redis.cluster.RedisCluster(**options)
-        if self.url is not None:
-            return redis.Redis.from_url(self.url, **options)
-        if self.unix_socket_path is not None:
+        url = self._server_url()
+        if url.startswith('unix:'):
             options.pop('socket_connect_timeout')
-            for name in [k for k in options if k.startswith('ssl')]:
-                options.pop(name)
-            return redis.Redis(
-                unix_socket_path=self.unix_socket_path,
-                db=self.db,
-                **options,
-            )
-        assert self.hostname is not None
-        assert self.port is not None
-        return redis.Redis(host=self.hostname, port=self.port, db=self.db, **options)
+        pool_class: Any = redis.ConnectionPool
+        if self.max_connections is not None:
+            # Threads beyond the pool wait for a connection instead of failing;
+            # commands are bounded by socket_timeout, so the wait is too.
+            pool_class = redis.BlockingConnectionPool
+            options['timeout'] = None
+        return redis.Redis(connection_pool=pool_class.from_url(url, **options))
+
+    @property
+    def _client(self) -> Any:
+        client = self._client_instance
+        if client is None:
+            with self._client_lock:
+                if self._client_instance is None:
+                    with self._errors('connecting'):
+                        self._client_instance = self._make_client()
+                client = self._client_instance
+        return client
 
     def _where(self) -> str:
         if self.unix_socket_path is not None:
@@ -301,6 +356,10 @@ class RedisConnector:
             else:
                 message = f'{self._where()} refused the credentials'
             raise RedisAuthenticationError(f'{message} ({operation}): {e}') from e
+        except redis.exceptions.ClusterDownError as e:
+            raise RedisUnavailableError(
+                f'{self._where()} is unavailable ({operation}): {e}',
+            ) from e
         except redis.exceptions.ResponseError as e:
             text = str(e)
             if text.startswith(('NOAUTH', 'WRONGPASS')):
@@ -322,9 +381,14 @@ class RedisConnector:
             raise RedisConnectorError(
                 f'{self._where()}: {operation} failed: {e}'
             ) from e
+        except redis.exceptions.RedisClusterException as e:
+            # Not a RedisError: no node answered, or no node serves a slot.
+            raise RedisUnavailableError(
+                f'{self._where()} is unavailable ({operation}): {e}',
+            ) from e
 
-    def _max_bulk_len(self) -> int | None:
-        """The server's proto-max-bulk-len, if CONFIG GET is allowed."""
+    def _max_bulk_len(self) -> int:
+        """The server's proto-max-bulk-len (its default where CONFIG GET is denied)."""
         if self._max_bulk is None:
             try:
                 node = self._client
@@ -334,15 +398,24 @@ class RedisConnector:
                 value = (
                     reply.get('proto-max-bulk-len') if isinstance(reply, dict) else None
                 )
-                self._max_bulk = int(value) if value is not None else None
-            except (redis.exceptions.RedisError, ValueError):
-                return None
+                if value is None:
+                    return _DEFAULT_MAX_BULK
+                self._max_bulk = int(value)
+            except (
+                redis.exceptions.RedisError,
+                redis.exceptions.RedisClusterException,
+                RedisConnectorError,
+                ValueError,
+            ):
+                return _DEFAULT_MAX_BULK
         return self._max_bulk
 
     def _check_size(self, size: int, error: Exception) -> None:
         """After a failed write: raise `RedisValueTooLargeError` if that was why."""
+        if isinstance(error, RedisAuthenticationError):
+            return
         limit = self._max_bulk_len()
-        if limit is not None and size > limit:
+        if size > limit:
             raise RedisValueTooLargeError(
                 f'An object of {size} bytes is larger than {self._where()} accepts '
                 f'(proto-max-bulk-len is {limit} bytes).',
@@ -356,7 +429,7 @@ class RedisConnector:
     # --- writing -----------------------------------------------------------------
 
     def _new_key(self) -> RedisKey:
-        return RedisKey(f'{self.prefix}{secrets.token_urlsafe(9)}')
+        return RedisKey(f'{self.prefix}{secrets.token_urlsafe(_TOKEN_BYTES)}')
 
     def _client_for(self, key: str) -> Any:
         if not self.cluster:
@@ -378,17 +451,22 @@ class RedisConnector:
         if self._ttl_ms is not None:
             ttl = str(self._ttl_ms).encode()
             tail += b'$2\r\nPX\r\n$%d\r\n%s\r\n' % (len(ttl), ttl)
-        views = [memoryview(b).cast('B') for b in buffers if _nbytes(b)]
+        views = [_byte_view(b) for b in buffers if _nbytes(b)]
         pool = self._client_for(key).connection_pool
-        connection = pool.get_connection()
-        try:
-            connection.send_packed_command([head, *views, tail])
-            reply = connection.read_response()
-        except BaseException:
-            connection.disconnect()
-            raise
-        finally:
-            pool.release(connection)
+
+        def attempt() -> Any:
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command([head, *views, tail])
+                return connection.read_response()
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                pool.release(connection)
+
+        # Retried like redis-py's own commands: SET of the same value is idempotent.
+        reply = self._retry.call_with_retry(attempt, lambda _: None)
         if isinstance(reply, redis.exceptions.ResponseError):  # pragma: no cover
             raise reply
 
@@ -398,7 +476,11 @@ class RedisConnector:
             with self._errors('SET'):
                 try:
                     if size < _FRAMED_MIN_BYTES:
-                        data = buffers[0] if len(buffers) == 1 else b''.join(buffers)
+                        data = (
+                            _byte_view(buffers[0])
+                            if len(buffers) == 1
+                            else b''.join(buffers)
+                        )
                         self._client.set(key, data, px=self._ttl_ms)
                     else:
                         self._send_set(key, buffers, size)
@@ -409,8 +491,19 @@ class RedisConnector:
                     else:
                         raise
         except RedisConnectorError as error:
-            if not isinstance(error, RedisAuthenticationError):
-                self._check_size(size, error)
+            self._check_size(size, error)
+            raise
+
+    def _set_many(self, items: Sequence[tuple[RedisKey, BytesLike]]) -> None:
+        """SET of many small objects in one pipeline."""
+        try:
+            with self._errors('SET (batch)'):
+                pipeline = self._client.pipeline(transaction=False)
+                for key, data in items:
+                    pipeline.set(key.redis_key, _byte_view(data), px=self._ttl_ms)
+                pipeline.execute()
+        except RedisConnectorError as error:
+            self._check_size(max(_nbytes(data) for _, data in items), error)
             raise
 
     def put(self, obj: BytesLike) -> RedisKey:
@@ -426,11 +519,8 @@ class RedisConnector:
     def put_batch(self, objs: Sequence[BytesLike]) -> list[RedisKey]:
         """`put` for many objects, in one pipeline."""
         keys = [self._new_key() for _ in objs]
-        with self._errors('SET (batch)'):
-            pipeline = self._client.pipeline(transaction=False)
-            for key, obj in zip(keys, objs, strict=True):
-                pipeline.set(key.redis_key, obj, px=self._ttl_ms)
-            pipeline.execute()
+        if keys:
+            self._set_many(list(zip(keys, objs, strict=True)))
         return keys
 
     def put_frames_batch(
@@ -438,7 +528,7 @@ class RedisConnector:
     ) -> list[RedisKey]:
         """`put_frames` for many payloads: small ones in one pipeline."""
         keys: list[RedisKey] = []
-        small = []
+        small: list[tuple[RedisKey, BytesLike]] = []
         for buffers in payloads:
             key = self._new_key()
             keys.append(key)
@@ -447,11 +537,7 @@ class RedisConnector:
             else:
                 self._set(key.redis_key, buffers)
         if small:
-            with self._errors('SET (batch)'):
-                pipeline = self._client.pipeline(transaction=False)
-                for key, data in small:
-                    pipeline.set(key.redis_key, data, px=self._ttl_ms)
-                pipeline.execute()
+            self._set_many(small)
         return keys
 
     def new_key(self, obj: BytesLike | None = None) -> RedisKey:
@@ -509,10 +595,16 @@ class RedisConnector:
     # --- lifecycle ----------------------------------------------------------------
 
     def _delete_namespace(self) -> None:
-        pattern = f'{self.prefix}*'
+        pattern = _GLOB_SPECIALS.sub(r'\\\1', self.prefix) + '?' * _TOKEN_CHARS
+        start = len(self.prefix.encode())
         with self._errors('clearing the namespace'):
-            batch: list[str] = []
+            batch: list[bytes] = []
             for name in self._client.scan_iter(match=pattern, count=_SCAN_BATCH):
+                token = name[start:].decode(errors='replace')
+                if not name.startswith(self.prefix.encode()) or not _TOKEN.fullmatch(
+                    token
+                ):
+                    continue
                 batch.append(name)
                 if len(batch) >= _SCAN_BATCH:
                     self._client.unlink(*batch)
@@ -526,9 +618,12 @@ class RedisConnector:
         With ``clear`` (default: the constructor's), first delete every key under
         the prefix, and never another key.
         """
-        if self.clear if clear is None else clear:
-            self._delete_namespace()
-        self._client.close()
+        try:
+            if self.clear if clear is None else clear:
+                self._delete_namespace()
+        finally:
+            if self._client_instance is not None:
+                self._client_instance.close()
 
     def config(self) -> dict[str, Any]:
         """The connector's options (those at their defaults are left out).
@@ -558,7 +653,7 @@ class RedisConnector:
             'ssl_check_hostname': True,
             'max_connections': None,
             'ttl': None,
-            'socket_timeout': None,
+            'socket_timeout': 60.0,
             'socket_connect_timeout': 5.0,
             'retries': 2,
         }

@@ -384,6 +384,7 @@ class TLSTerminator:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.base_events.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def _pipe(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -398,6 +399,7 @@ class TLSTerminator:
     async def _handle(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        self._writers.add(writer)
         try:
             backend_reader, backend_writer = await asyncio.open_connection(
                 '127.0.0.1',
@@ -406,6 +408,7 @@ class TLSTerminator:
         except OSError:
             writer.close()
             return
+        self._writers.add(backend_writer)
         await asyncio.gather(
             self._pipe(reader, backend_writer),
             self._pipe(backend_reader, writer),
@@ -426,21 +429,34 @@ class TLSTerminator:
         self._server = asyncio.run_coroutine_threadsafe(serve(), self._loop).result(30)
         return self
 
-    def stop(self) -> None:
-        """Stop listening and end the loop."""
+    async def _shutdown(self) -> None:
         if self._server is not None:
+            self._server.close()
+        # Close every proxied connection, then let the pipes and handlers end.
+        for writer in self._writers:
+            writer.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait_for(
+            asyncio.gather(*tasks, return_exceptions=True), timeout=5
+        )
+        for writer in self._writers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), timeout=1)
+        self._writers.clear()
 
-            async def close(server: asyncio.base_events.Server) -> None:
-                server.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(server.wait_closed(), 5)
-
-            asyncio.run_coroutine_threadsafe(close(self._server), self._loop).result(30)
-            self._server = None
+    def stop(self) -> None:
+        """Stop listening, close every connection and end the loop."""
         if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(
+                    30
+                )
+            self._server = None
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
-        if not self._loop.is_running():
+        if not self._loop.is_running() and not self._loop.is_closed():
             self._loop.close()
 
     def __enter__(self) -> TLSTerminator:
@@ -493,7 +509,9 @@ def hammer(
         counts['leftovers'] = sum(connector.exists(k) for k in live)
         return counts
 
-    with ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(work, range(threads)))
-    connector.close()
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(work, range(threads)))
+    finally:
+        connector.close()
     return {name: sum(r[name] for r in results) for name in results[0]}

@@ -15,6 +15,7 @@ not see the original's objects (an in-process connector).
 
 from __future__ import annotations
 
+import array
 import concurrent.futures
 import pickle
 from typing import Any
@@ -67,6 +68,29 @@ class ConnectorContract:
         for value in (b'', bytes(range(256)), bytearray(b'ba'), memoryview(b'mv')):
             key = connector.put(value)
             assert _bytes(connector.get(key)) == bytes(value)
+            connector.evict(key)
+
+    def test_typed_and_multidimensional_buffers(self, connector: Any) -> None:
+        # Lengths are in bytes, not items: a view of doubles or a 2-d view must
+        # come back byte for byte, small and large, alone, in frames and in batches.
+        small = memoryview(array.array('d', range(100)))
+        large = memoryview(array.array('d', range(_BIG // 8 + 1)))
+        grid = memoryview(bytes(range(256)) * 4).cast('B', (32, 32))
+        for value in (small, large, grid):
+            key = connector.put(value)
+            assert _bytes(connector.get(key)) == value.tobytes()
+            connector.evict(key)
+        keys = connector.put_batch([small, grid])
+        assert [_bytes(v) for v in connector.get_batch(keys)] == [
+            small.tobytes(),
+            grid.tobytes(),
+        ]
+        for key in keys:
+            connector.evict(key)
+        if hasattr(connector, 'put_frames'):
+            key = connector.put_frames([small, large, grid])
+            expected = small.tobytes() + large.tobytes() + grid.tobytes()
+            assert _bytes(connector.get(key)) == expected
             connector.evict(key)
 
     def test_large_value(self, connector: Any) -> None:
