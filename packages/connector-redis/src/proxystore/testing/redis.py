@@ -424,6 +424,8 @@ class TLSTerminator:
                 '127.0.0.1',
                 self.port,
                 ssl=self._context,
+                ssl_handshake_timeout=5,
+                ssl_shutdown_timeout=1,
             )
 
         self._server = asyncio.run_coroutine_threadsafe(serve(), self._loop).result(30)
@@ -432,19 +434,24 @@ class TLSTerminator:
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
-        # Close every proxied connection, then let the pipes and handlers end.
+        # Drop every proxied connection at once (a TLS close would wait for the
+        # peer's close_notify), then let the pipes and handlers end.
         for writer in self._writers:
-            writer.close()
+            writer.transport.abort()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
-        await asyncio.wait_for(
-            asyncio.gather(*tasks, return_exceptions=True), timeout=5
-        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*tasks, return_exceptions=True), timeout=5
+            )
         for writer in self._writers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), timeout=1)
         self._writers.clear()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=2)
 
     def stop(self) -> None:
         """Stop listening, close every connection and end the loop."""
