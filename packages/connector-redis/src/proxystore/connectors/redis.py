@@ -309,7 +309,8 @@ class RedisConnector:
             # commands are bounded by socket_timeout, so the wait is too.
             pool_class = redis.BlockingConnectionPool
             options['timeout'] = None
-        return redis.Redis(connection_pool=pool_class.from_url(url, **options))
+        # from_pool: the client owns the pool, so closing it closes the sockets.
+        return redis.Redis.from_pool(pool_class.from_url(url, **options))
 
     @property
     def _client(self) -> Any:

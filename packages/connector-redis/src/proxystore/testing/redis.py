@@ -12,7 +12,6 @@ puts a real TLS endpoint (the standard library's ``ssl``, certificates from
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import importlib.resources
@@ -381,90 +380,92 @@ class TLSTerminator:
         if require_client_cert:
             authority.configure_trust(self._context)
             self._context.verify_mode = ssl.CERT_REQUIRED
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.base_events.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(1 << 16):
-                writer.write(data)
-                await writer.drain()
-        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
-            writer.close()
+    def _track(self, sock: socket.socket) -> bool:
+        """Remember a socket to close at stop; False if stopping already."""
+        with self._lock:
+            if self._stopping.is_set():
+                sock.close()
+                return False
+            self._sockets.add(sock)
+            return True
 
-    async def _handle(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self._writers.add(writer)
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed by stop
+            if self._track(client):
+                self._spawn(self._serve, client)
+
+    def _serve(self, client: socket.socket) -> None:
+        backend: socket.socket | None = None
         try:
-            backend_reader, backend_writer = await asyncio.open_connection(
-                '127.0.0.1',
-                self.backend_port,
-            )
-        except OSError:
-            writer.close()
-            return
-        self._writers.add(backend_writer)
-        await asyncio.gather(
-            self._pipe(reader, backend_writer),
-            self._pipe(backend_reader, writer),
-        )
+            client.settimeout(10)  # the handshake
+            secure = self._context.wrap_socket(client, server_side=True)
+            self._track(secure)
+            secure.settimeout(None)
+            backend = socket.create_connection(('127.0.0.1', self.backend_port), 10)
+            if not self._track(backend):
+                return
+            self._spawn(self._pump, backend, secure)
+            self._pump(secure, backend)
+        except (OSError, ValueError):  # handshake refused, backend down, stopping
+            client.close()
+            if backend is not None:
+                backend.close()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(1 << 16):
+                sink.sendall(data)
+        except (OSError, ValueError):  # closed under us (ValueError: by stop)
+            pass
+        finally:
+            # One side ended: end both, so the other pump ends too.
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
 
     def start(self) -> TLSTerminator:
         """Start listening."""
-        self._thread.start()
-
-        async def serve() -> asyncio.base_events.Server:
-            return await asyncio.start_server(
-                self._handle,
-                '127.0.0.1',
-                self.port,
-                ssl=self._context,
-                ssl_handshake_timeout=5,
-                ssl_shutdown_timeout=1,
-            )
-
-        self._server = asyncio.run_coroutine_threadsafe(serve(), self._loop).result(30)
+        listener = socket.create_server(('127.0.0.1', self.port))
+        self._listener = listener
+        self._spawn(self._accept, listener)
         return self
 
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        # Drop every proxied connection at once (a TLS close would wait for the
-        # peer's close_notify), then let the pipes and handlers end.
-        for writer in self._writers:
-            writer.transport.abort()
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                asyncio.gather(*tasks, return_exceptions=True), timeout=5
-            )
-        for writer in self._writers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), timeout=1)
-        self._writers.clear()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), timeout=2)
-
     def stop(self) -> None:
-        """Stop listening, close every connection and end the loop."""
-        if self._thread.is_alive():
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(
-                    30
-                )
-            self._server = None
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-        if not self._loop.is_running() and not self._loop.is_closed():
-            self._loop.close()
+        """Stop listening, close every connection and wait for the threads."""
+        with self._lock:
+            self._stopping.set()
+            sockets, self._sockets = list(self._sockets), set()
+            threads = list(self._threads)
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        for thread in threads:
+            thread.join(timeout=10)
 
     def __enter__(self) -> TLSTerminator:
         return self.start()
