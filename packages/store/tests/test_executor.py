@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pathlib
+import sys
 from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import ThreadPoolExecutor
@@ -131,13 +132,11 @@ def test_shutdown_of_something_that_cannot_shut_down(store: Store[Any]) -> None:
         executor.shutdown()
 
 
-def test_ownership_needs_its_package(store: Store[Any]) -> None:
-    import importlib
-
-    try:
-        importlib.import_module('proxystore.ownership')
-    except ImportError:
-        with pytest.raises(ImportError, match=r'proxystore\[ownership\]'):
-            StoreExecutor(ThreadPoolExecutor(1), store)
-    else:  # pragma: no cover
-        pytest.skip('ownership is installed')
+def test_ownership_needs_its_package(
+    store: Store[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, 'proxystore.ownership', None)
+    pool = ThreadPoolExecutor(1)
+    with pytest.raises(ImportError, match=r'proxystore\[ownership\]'):
+        StoreExecutor(pool, store)
+    pool.shutdown()

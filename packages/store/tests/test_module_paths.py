@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import pathlib
+import sys
 
 import pytest
 
@@ -35,28 +35,37 @@ def test_1x_paths(module: str, name: str) -> None:
     ('module', 'extra'),
     [('ref', 'ownership'), ('scopes', 'ownership'), ('future', 'futures')],
 )
-def test_moved_pattern_paths_name_their_extra(module: str, extra: str) -> None:
-    try:
-        importlib.import_module(f'proxystore.{extra}')
-    except ImportError:
-        pass
-    else:  # pragma: no cover - once the pattern package is installed
-        pytest.skip(f'proxystore.{extra} is installed')
+def test_moved_pattern_paths_name_their_extra(
+    module: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes an import fail as if the package were missing.
+    monkeypatch.setitem(sys.modules, f'proxystore.{extra}', None)
+    monkeypatch.delitem(sys.modules, f'proxystore.store.{module}', raising=False)
     with pytest.raises(ImportError, match=rf"pip install 'proxystore\[{extra}\]'"):
         importlib.import_module(f'proxystore.store.{module}')
 
 
-def test_pattern_conveniences_name_their_extra(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize(
+    ('module', 'extra'),
+    [('ref', 'ownership'), ('scopes', 'ownership'), ('future', 'futures')],
+)
+def test_moved_pattern_paths_reexport_the_pattern(module: str, extra: str) -> None:
+    alias = importlib.import_module(f'proxystore.store.{module}')
+    pattern = importlib.import_module(f'proxystore.{extra}')
+    assert pattern.__all__
+    for name in pattern.__all__:
+        assert getattr(alias, name) is getattr(pattern, name)
+
+
+@pytest.mark.parametrize('extra', ['futures', 'ownership'])
+def test_pattern_conveniences_name_their_extra(
+    extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, f'proxystore.{extra}', None)
     with Store('patterns', LocalConnector()) as store:
-        for call, extra in (
-            (store.future, 'futures'),
-            (lambda: store.owned_proxy(1), 'ownership'),
-        ):
-            try:
-                importlib.import_module(f'proxystore.{extra}')
-            except ImportError:
-                with pytest.raises(ImportError, match=rf'proxystore\[{extra}\]'):
-                    call()
+        call = store.future if extra == 'futures' else lambda: store.owned_proxy(1)
+        with pytest.raises(ImportError, match=rf'proxystore\[{extra}\]'):
+            call()
 
 
 def test_store_package_does_not_import_connectors_or_patterns() -> None:
