@@ -81,3 +81,41 @@ def test_proxy_inside_a_container() -> None:
     data = pickle.loads(pickle.dumps({'p': proxy, 'q': [proxy]}))
     assert data['p'] == [1, 2, 3]
     assert data['p'] is data['q'][0]
+
+
+def _travelled(proxy: Proxy[Any]) -> Proxy[Any]:
+    """The proxy as another process gets it: unresolved, defaults cached."""
+    return pickle.loads(pickle.dumps(proxy))
+
+
+def test_dask_tokenize_does_not_resolve() -> None:
+    # Dask asks isinstance() of every argument first: only a proxy with a cached
+    # class answers that without resolving, and then the token must not resolve.
+    tokenize = pytest.importorskip('dask.base').tokenize
+    proxy = _travelled(Proxy(SimpleFactory([1, 2]), cache_defaults=True, target=[1, 2]))
+    first, second = tokenize(proxy), tokenize(proxy)
+    assert not is_resolved(proxy)
+    assert first != second  # no identity known: never deduplicated by mistake
+
+
+class _KnownFactory:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self) -> list[str]:
+        return [self.name]
+
+    def __dask_tokenize__(self) -> str:
+        return self.name
+
+
+def _known(name: str) -> Proxy[list[str]]:
+    factory = _KnownFactory(name)
+    return _travelled(Proxy(factory, cache_defaults=True, target=factory()))
+
+
+def test_dask_tokenize_uses_a_factory_token() -> None:
+    tokenize = pytest.importorskip('dask.base').tokenize
+    a, b = _known('a'), _known('a')
+    assert tokenize(a) == tokenize(b) != tokenize(_known('b'))
+    assert not is_resolved(a) and not is_resolved(b)

@@ -14,6 +14,7 @@ import pytest
 from proxystore.connectors.file import FileConnector
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyResolveError
+from proxystore.proxy import is_resolved
 from proxystore.store import PollingStoreFactory
 from proxystore.store import Store
 from proxystore.store import StoreFactory
@@ -144,3 +145,15 @@ def test_unpickled_proxy_of_an_unregistered_store_recreates_it(
         unregister_store('lonely')
         if recreated is not None:
             recreated.close()
+
+
+def test_dask_tokenizes_a_store_proxy_by_its_key_without_resolving(
+    store: Store[Any],
+) -> None:
+    from dask.base import tokenize
+
+    proxy = store.proxy([1, 2, 3])
+    first, second = (pickle.loads(pickle.dumps(proxy)) for _ in range(2))
+    other = pickle.loads(pickle.dumps(store.proxy([1, 2, 3])))
+    assert tokenize(first) == tokenize(second) != tokenize(other)
+    assert not any(is_resolved(p) for p in (first, second, other))

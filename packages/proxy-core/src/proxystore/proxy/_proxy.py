@@ -140,6 +140,18 @@ class Proxy(ProxyBase, Generic[T]):
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         return self.__reduce__()
 
+    def __dask_tokenize__(self) -> tuple[str, Any]:
+        # Dask tokenizes the arguments of every submitted task. Looked up on the
+        # target, this name would resolve the proxy in the client (or block it on
+        # a future that is not set yet). A factory that knows its target's
+        # identity (a store key) gives a deterministic token; any other gets a
+        # fresh one, which only costs Dask a chance to deduplicate.
+        factory = self.__proxy_factory__
+        token = getattr(type(factory), '__dask_tokenize__', None)
+        if token is not None:
+            return ('proxystore.proxy', token(factory))
+        return ('proxystore.proxy', os.urandom(16).hex())
+
     # --- attribute assignment ----------------------------------------------
     # Written here, not in the C base, so that object.__setattr__(proxy, ...)
     # keeps working on proxies (CPython refuses it past a C-level setattro).

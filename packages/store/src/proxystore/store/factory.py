@@ -188,6 +188,10 @@ class StoreFactory(Generic[ConnectorT, T]):
             store.metrics.add_time('factory.call', self.key, elapsed_ms)
         return obj
 
+    def __dask_tokenize__(self) -> tuple[str, Any]:
+        """A token for Dask: the store's name and the key (the object's identity)."""
+        return (self.store_config.name, tuple(self.key))
+
     def _fetch(self, store: Store[Any]) -> Any:
         return store.get(self.key, deserializer=self.deserializer, default=_MISSING)
 
