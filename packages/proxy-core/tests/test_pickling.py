@@ -98,6 +98,21 @@ def test_dask_tokenize_does_not_resolve() -> None:
     assert first != second  # no identity known: never deduplicated by mistake
 
 
+def test_dask_future_check_does_not_resolve() -> None:
+    # Dask asks getattr(x, '__dask_future__', False) of every submitted argument
+    # (and walks into lists, tuples, sets and dicts: not this target).
+    task_spec = pytest.importorskip('dask._task_spec')
+    proxy = _travelled(Proxy(SimpleFactory('ab'), cache_defaults=True, target='ab'))
+    assert not task_spec._is_dask_future(proxy)
+    assert task_spec.parse_input(proxy) is proxy
+    assert not is_resolved(proxy)
+
+    class DaskLike:
+        __dask_future__ = True
+
+    assert Proxy(DaskLike).__dask_future__  # resolved, the target answers
+
+
 class _KnownFactory:
     def __init__(self, name: str) -> None:
         self.name = name

@@ -12,9 +12,24 @@ servers:
   slots;
 - large payloads go to the socket frame by frame, without being joined first;
   batches use pipelines and MGET; redis-py uses ``hiredis`` when it is installed;
+- `wait` blocks until an object is stored under a key, woken by Redis pub/sub
+  (a `WaitableConnector`: futures wake at once instead of polling);
 - errors name the server and the cause: `RedisUnavailableError`,
   `RedisAuthenticationError`, `RedisConfigurationError`,
   `RedisValueTooLargeError`, all `RedisConnectorError`.
+
+Waiting uses pub/sub on a channel of the key (``<key>:set``): the deferred
+`RedisConnector.set` publishes on it after the SET, and `RedisConnector.wait`
+subscribes, waits for the server to confirm, and only then asks whether the
+key exists, so an object stored at any moment either is seen by that EXISTS or
+publishes to a subscriber that is already listening. Two alternatives were set
+aside:
+
+- keyspace notifications need ``CONFIG SET notify-keyspace-events`` on the
+  server, which a shared or managed server may refuse, and which changes the
+  server for every client (and costs a message for every write of any key);
+- blocking pops (``BLPOP`` on a per-key list) wake one waiter per push, while a
+  future may have many consumers, and leave lists to clean up.
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ import contextlib
 import re
 import secrets
 import threading
+import time
 import urllib.parse
 from collections.abc import Generator
 from collections.abc import Sequence
@@ -62,6 +78,14 @@ _TOKEN_BYTES = 9
 _TOKEN_CHARS = 12
 _TOKEN = re.compile(rf'[A-Za-z0-9_-]{{{_TOKEN_CHARS}}}')
 _GLOB_SPECIALS = re.compile(r'([*?\[\]\\^])')
+# `set` publishes on the key's name plus this suffix; `wait` subscribes to it.
+_SET_CHANNEL_SUFFIX = ':set'
+# A waiter asks EXISTS again this often, as a safety net for a notification that
+# never came (a producer that died between its SET and its PUBLISH).
+_WAIT_RECHECK_SECONDS = 30.0
+# A waiter whose connection broke reconnects for this long (when the connector
+# has no socket_connect_timeout), so a restarting server does not end the wait.
+_WAIT_RECONNECT_SECONDS = 5.0
 
 
 class RedisKey(NamedTuple):
@@ -144,7 +168,8 @@ class RedisConnector:
         retries: Times a command is retried after a connection error (with a
             short exponential backoff, up to half a second), so that a server
             restart or a stale pooled connection is survived; then the error is
-            raised.
+            raised. A `wait` whose connection breaks keeps reconnecting for up
+            to ``socket_connect_timeout`` seconds (5 when ``None``).
 
     Raises:
         ValueError: If the server is not given exactly one way, or an option is
@@ -545,13 +570,105 @@ class RedisConnector:
         """A new key; stores ``obj`` under it if given."""
         key = self._new_key()
         if obj is not None:
-            self.set(key, obj)
+            # Nobody can be waiting for a key made just now: no PUBLISH.
+            self._set(key.redis_key, [obj])
         return key
 
     def set(self, key: RedisKey, obj: BytesLike) -> None:
-        """Store the bytes under ``key``."""
+        """Store the bytes under ``key`` and wake its waiters (`wait`).
+
+        The PUBLISH follows the SET, so a woken waiter finds the object. If the
+        PUBLISH fails (after retries), the object is stored and the error is
+        raised; waiters then find the object at their next check.
+        """
         check_key(self, key, RedisKey)
         self._set(key.redis_key, [obj])
+        with self._errors('PUBLISH'):
+            self._client_for(key.redis_key).publish(
+                key.redis_key + _SET_CHANNEL_SUFFIX,
+                b'',
+            )
+
+    # --- waiting -----------------------------------------------------------------
+
+    def wait(self, key: RedisKey, timeout: float | None = None) -> bool:
+        """Block until an object exists under ``key`` or ``timeout`` passes.
+
+        Woken by the PUBLISH of `set` (from any process), not by polling; see
+        the module's docstring. Each waiting thread holds a connection of its
+        own, outside the pool, while it waits.
+
+        Args:
+            key: Key of the object (made by `new_key`).
+            timeout: Most seconds to wait (``None``: no limit; ``0``: look once).
+
+        Returns:
+            Whether an object exists under the key.
+
+        Raises:
+            RedisUnavailableError: If the server cannot be reached, or stays
+                unreachable longer than ``socket_connect_timeout`` (5 s when
+                ``None``) during the wait.
+        """
+        check_key(self, key, RedisKey)
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
+        with self._errors('WAIT'):
+            return self._wait(key.redis_key, deadline)
+
+    def _wait(self, name: str, deadline: float | None) -> bool:
+        """`wait`, reconnecting when the connection breaks (redis-py errors)."""
+        budget = self.socket_connect_timeout or _WAIT_RECONNECT_SECONDS
+        broken_since: float | None = None
+        backoff = 0.05
+        while True:
+            try:
+                return self._wait_subscribed(name, deadline)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                now = time.monotonic()
+                if broken_since is None:
+                    broken_since = now
+                give_up = broken_since + budget
+                if deadline is not None:
+                    give_up = min(give_up, deadline)
+                if now >= give_up:
+                    raise
+                # A new subscription checks EXISTS again, so a SET published
+                # while the connection was down is not missed.
+                time.sleep(min(backoff, give_up - now))
+                backoff = min(backoff * 2, 0.5)
+
+    def _wait_subscribed(self, name: str, deadline: float | None) -> bool:
+        client = self._client_for(name)
+        pool = client.connection_pool
+        # A connection of its own: a subscribed connection can do nothing else,
+        # and taking it from a bounded pool (max_connections) could starve the
+        # EXISTS below, or the producer's SET, for the whole wait.
+        connection = pool.connection_class(**pool.connection_kwargs)
+        try:
+            connection.send_command('SUBSCRIBE', name + _SET_CHANNEL_SUFFIX)
+            # Subscribed once the server confirms: only then is EXISTS asked, so
+            # a SET after it publishes to a listening subscriber. (Pub/sub
+            # replies are push messages under RESP3, redis-py's default.)
+            connection.read_response(push_request=True)
+            if self._client.exists(name):
+                return True
+            recheck = time.monotonic() + _WAIT_RECHECK_SECONDS
+            while True:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    return bool(self._client.exists(name))
+                until = recheck if deadline is None else min(recheck, deadline)
+                if connection.can_read(timeout=until - now):
+                    reply = connection.read_response(push_request=True)
+                    kind = reply[0] if isinstance(reply, list) and reply else b''
+                    if kind in (b'message', 'message'):
+                        return True
+                elif time.monotonic() >= recheck:
+                    if self._client.exists(name):
+                        return True
+                    recheck = time.monotonic() + _WAIT_RECHECK_SECONDS
+        finally:
+            connection.disconnect()
 
     # --- reading and evicting ---------------------------------------------------
 

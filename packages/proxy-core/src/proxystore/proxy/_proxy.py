@@ -152,6 +152,18 @@ class Proxy(ProxyBase, Generic[T]):
             return ('proxystore.proxy', token(factory))
         return ('proxystore.proxy', os.urandom(16).hex())
 
+    @property
+    def __dask_future__(self) -> bool:
+        # Dask's client also asks getattr(x, '__dask_future__', False) of every
+        # submitted argument (after isinstance). An unresolved proxy with a cached
+        # class answers from the class (where Dask-like futures declare it), so a
+        # proxy of a result that does not exist yet can be submitted.
+        if not self.__proxy_resolved__:
+            default = self.__proxy_default_class__
+            if default is not None:
+                return bool(getattr(default, '__dask_future__', False))
+        return bool(getattr(self.__proxy_wrapped__, '__dask_future__', False))
+
     # --- attribute assignment ----------------------------------------------
     # Written here, not in the C base, so that object.__setattr__(proxy, ...)
     # keeps working on proxies (CPython refuses it past a C-level setattro).

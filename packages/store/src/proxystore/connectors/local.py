@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -27,6 +29,9 @@ class LocalConnector:
     unless ``include_data_in_config`` puts the data into the config itself (useful
     for tests only).
 
+    `wait` blocks until another thread stores an object under a key (through
+    this connector): it is a `WaitableConnector`.
+
     Args:
         store_dict: The dictionary to use (a new one by default).
         include_data_in_config: Put the stored data into `config`.
@@ -42,6 +47,8 @@ class LocalConnector:
     ) -> None:
         self._store: dict[LocalKey, bytes] = {} if store_dict is None else store_dict
         self._include_data = include_data_in_config
+        # Notified on every set, so waiters wake at once instead of polling.
+        self._stored = threading.Condition(threading.Lock())
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(objects={len(self._store)})'
@@ -114,4 +121,30 @@ class LocalConnector:
         check_key(self, key, LocalKey)
         # An immutable copy: readers get their own buffers from deserialization,
         # and the caller may reuse its buffer.
-        self._store[key] = obj if type(obj) is bytes else bytes(obj)
+        data = obj if type(obj) is bytes else bytes(obj)
+        with self._stored:
+            self._store[key] = data
+            self._stored.notify_all()
+
+    def wait(self, key: LocalKey, timeout: float | None = None) -> bool:
+        """Block until an object is stored under ``key`` or ``timeout`` passes.
+
+        Args:
+            key: Key of the object.
+            timeout: Most seconds to wait (``None``: no limit; ``0``: look once).
+
+        Returns:
+            Whether an object exists under the key.
+        """
+        check_key(self, key, LocalKey)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._stored:
+            while key not in self._store:
+                if deadline is None:
+                    self._stored.wait()
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._stored.wait(remaining)
+            return True

@@ -8,7 +8,9 @@ do better, and the Store uses them when they are there:
   can write them without first copying them into one object (``writev``, a copy
   straight into shared memory); an optional ``put_frames_batch`` takes many
   payloads at once (one round trip to a server);
-- `BatchEvictConnector`: ``evict_batch`` removes many keys in one round trip.
+- `BatchEvictConnector`: ``evict_batch`` removes many keys in one round trip;
+- `WaitableConnector`: ``wait`` blocks until an object exists under a key, woken
+  by the channel itself instead of polling (the futures pattern uses it).
 
 Connectors are found by name through the entry-point group
 ``proxystore.connectors`` (see `proxystore.store.config.ConnectorConfig`).
@@ -31,6 +33,7 @@ __all__ = [
     'DeferrableConnector',
     'FramedConnector',
     'KeyT',
+    'WaitableConnector',
     'check_key',
 ]
 
@@ -132,4 +135,28 @@ class BatchEvictConnector(Protocol[_KeyT_contra]):
 
     def evict_batch(self, keys: Sequence[_KeyT_contra]) -> None:
         """`evict` for many keys; missing keys are not an error."""
+        ...
+
+
+@runtime_checkable
+class WaitableConnector(Protocol[_KeyT_contra]):
+    """A connector that can block until an object exists under a key.
+
+    Consumers of a result that does not exist yet (`proxystore.futures`) call
+    `wait` instead of polling when their store's connector has it. An
+    implementation must not lose a wake-up: an object stored (by ``set``, from
+    any process that shares the channel) after ``wait`` began must end the wait
+    promptly, and an object already there must end it at once.
+    """
+
+    def wait(self, key: _KeyT_contra, timeout: float | None = None) -> bool:
+        """Block until an object exists under ``key`` or ``timeout`` seconds pass.
+
+        Args:
+            key: Key of the object (usually made by ``new_key``).
+            timeout: Most seconds to wait (``None``: no limit; ``0``: look once).
+
+        Returns:
+            Whether an object exists under the key (``False``: the timeout passed).
+        """
         ...
