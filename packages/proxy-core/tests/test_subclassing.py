@@ -170,3 +170,19 @@ def test_cached_unhashable_error_has_no_context() -> None:
         assert e.__suppress_context__  # noqa: PT017
     else:  # pragma: no cover
         pytest.fail('hash() of an unhashable default must raise')
+
+
+def test_a_proxy_with_cached_defaults_is_freed_without_a_gc_pass() -> None:
+    # Finalizers of subclasses (ownership) rely on prompt release: no cycle.
+    import weakref
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        proxy = Proxy(lambda: [1], cache_defaults=True, target=[1])  # unhashable
+        ref = weakref.ref(proxy)
+        del proxy
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()

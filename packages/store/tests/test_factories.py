@@ -157,3 +157,12 @@ def test_dask_tokenizes_a_store_proxy_by_its_key_without_resolving(
     other = pickle.loads(pickle.dumps(store.proxy([1, 2, 3])))
     assert tokenize(first) == tokenize(second) != tokenize(other)
     assert not any(is_resolved(p) for p in (first, second, other))
+
+
+def test_with_evict_copies_the_factory_bound_to_its_store(store: Store[Any]) -> None:
+    proxy = store.proxy([1, 2], evict=True, populate_target=False)
+    factory = proxy.__proxy_factory__
+    keeper = factory.with_evict(False)
+    assert factory.evict and not keeper.evict and keeper.key == factory.key
+    assert keeper.get_store() is store
+    assert keeper() == [1, 2] and store.exists(keeper.key)

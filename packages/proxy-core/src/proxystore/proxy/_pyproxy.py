@@ -58,7 +58,9 @@ class ProxyBase:
             try:
                 default_hash = hash(target)
             except TypeError as e:
-                default_hash = e
+                # Without its traceback: the frames would hold this proxy in a
+                # cycle, delaying its release (and finalizers) until a GC pass.
+                default_hash = e.with_traceback(None)
         _set_factory(self, factory)
         _set_default_class(self, default_class)
         _set_default_hash(self, default_hash)

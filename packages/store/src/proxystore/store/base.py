@@ -821,8 +821,10 @@ class Store(Generic[ConnectorT]):
             ImportError: If proxystore-patterns-ownership is not installed.
         """
         ownership = _pattern('proxystore.ownership', 'ownership')
+        lifetime = kwargs.pop('lifetime', None)
         proxy = self.proxy(
             obj,
+            lifetime=lifetime,
             serializer=serializer,
             deserializer=deserializer,
             populate_target=populate_target,
@@ -832,7 +834,9 @@ class Store(Generic[ConnectorT]):
         if not isinstance(proxy, Proxy):
             return proxy
         into_owned: Callable[..., Any] = ownership.into_owned
-        return into_owned(proxy, populate_target=populate_target is not False)
+        return into_owned(
+            proxy, populate_target=populate_target is not False, lifetime=lifetime
+        )
 
     def future(
         self,

@@ -188,6 +188,18 @@ class StoreFactory(Generic[ConnectorT, T]):
             store.metrics.add_time('factory.call', self.key, elapsed_ms)
         return obj
 
+    def with_evict(self, evict: bool) -> StoreFactory[ConnectorT, T]:
+        """A copy of this factory (of the same object and store) with ``evict``."""
+        factory: StoreFactory[ConnectorT, T] = StoreFactory(
+            self.key,
+            self.store_config,
+            evict=evict,
+            deserializer=self.deserializer,
+        )
+        factory._blob = self._blob
+        factory._store = self._store
+        return factory
+
     def __dask_tokenize__(self) -> tuple[str, Any]:
         """A token for Dask: the store's name and the key (the object's identity)."""
         return (self.store_config.name, tuple(self.key))

@@ -1,0 +1,387 @@
+"""Owned and borrowed proxies.
+
+`OwnedProxy` owns its object: when it is garbage collected (or the interpreter
+exits) the object is evicted from its store. `RefProxy` and `RefMutProxy` borrow
+it from the owner, immutably (any number) or mutably (one, and nothing else).
+
+Pickling one of these proxies *moves* it: the unpickled copy is the reference
+from then on and the original refuses every use (`ReferenceInvalidError`). A moved
+owner owns its object in the process that unpickled it; a moved borrow stays
+counted by its owner until it is released (see `proxystore.ownership.submit`).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import warnings
+import weakref
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import NoReturn
+from typing import TypeVar
+
+from proxystore.ownership._errors import MutableBorrowError
+from proxystore.ownership._errors import OwnershipWarning
+from proxystore.ownership._errors import ReferenceInvalidError
+from proxystore.ownership._record import Record
+from proxystore.proxy import DefaultClassType
+from proxystore.proxy import DefaultHashType
+from proxystore.proxy import FactoryType
+from proxystore.proxy import Proxy
+from proxystore.store.utils import get_factory_of_store_proxy
+
+if TYPE_CHECKING:
+    from proxystore.store.lifetimes import Lifetime
+
+__all__ = ['BaseRefProxy', 'OwnedProxy', 'RefMutProxy', 'RefProxy']
+
+T = TypeVar('T')
+
+logger = logging.getLogger(__name__)
+
+
+class Status(enum.Enum):
+    """Why a reference may or may not be used."""
+
+    VALID = 'valid'
+    MOVED = 'moved'
+    RELEASED = 'released'
+    DROPPED = 'dropped'
+
+
+_WHY = {
+    Status.MOVED: (
+        'it was moved: pickled (sent to another process or task), whose copy is '
+        'now the reference. Use clone() to keep a copy of your own, or lend it '
+        'with borrow().'
+    ),
+    Status.RELEASED: (
+        'the borrow was released: the task it was lent to is done (or '
+        'mark_refs_out_of_scope() was called).'
+    ),
+    Status.DROPPED: 'its object was dropped: drop() evicted it from its store.',
+}
+
+_get = object.__getattribute__
+_set = object.__setattr__
+
+
+class BaseRefProxy(Proxy[T]):
+    """A proxy that follows the ownership rules (base class).
+
+    Every use of an invalid reference raises `ReferenceInvalidError`, which says
+    why it is invalid. Copies are refused (use `clone`), and pickling moves the
+    reference.
+    """
+
+    __slots__ = ('__proxy_record__', '__proxy_status__')
+    __module__ = 'proxystore.ownership'
+
+    def __init__(
+        self,
+        factory: FactoryType[T],
+        *,
+        cache_defaults: bool = False,
+        target: T | None = None,
+    ) -> None:
+        _set(self, '__proxy_status__', Status.VALID)
+        _set(self, '__proxy_record__', None)
+        super().__init__(factory, cache_defaults=cache_defaults, target=target)
+
+    @property
+    def __proxy_valid__(self) -> bool:
+        """Whether the reference may be used (ProxyStore 1.x name)."""
+        return _get(self, '__proxy_status__') is Status.VALID and not self._lapsed()
+
+    def _lapsed(self) -> bool:
+        record: Record | None = _get(self, '__proxy_record__')
+        lifetime = None if record is None else record.lifetime
+        return lifetime is not None and lifetime.done()
+
+    def _invalid(self) -> NoReturn:
+        status = _get(self, '__proxy_status__')
+        if status is Status.VALID:
+            why = 'the lifetime of its object ended, which evicted it.'
+        else:
+            why = _WHY[status]
+        raise ReferenceInvalidError(f'This {type(self).__name__} is invalid: {why}')
+
+    @property
+    def __proxy_wrapped__(self) -> T:
+        if _get(self, '__proxy_status__') is not Status.VALID or self._lapsed():
+            self._invalid()
+        return super().__proxy_wrapped__
+
+    @__proxy_wrapped__.setter
+    def __proxy_wrapped__(self, value: T) -> None:
+        Proxy.__proxy_wrapped__.__set__(self, value)  # type: ignore[attr-defined]
+
+    @__proxy_wrapped__.deleter
+    def __proxy_wrapped__(self) -> None:
+        Proxy.__proxy_wrapped__.__delete__(self)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        if self.__proxy_valid__:
+            return super().__repr__()
+        status = _get(self, '__proxy_status__')
+        why = 'lifetime ended' if status is Status.VALID else status.value
+        return f'<{type(self).__name__} at {id(self):#x} ({why})>'
+
+    def __copy__(self) -> NoReturn:
+        raise NotImplementedError(
+            f'A {type(self).__name__} cannot be copied: use clone() for an owned '
+            'copy of the object, or borrow() to lend it.',
+        )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NoReturn:
+        self.__copy__()
+
+    def __dask_tokenize__(self) -> tuple[str, int]:
+        # Each reference is its own argument: Dask must never merge two tasks
+        # because they borrow the same object.
+        return (type(self).__name__, id(self))
+
+    def _move(self) -> None:
+        """Mark this reference moved (it is being pickled)."""
+        if _get(self, '__proxy_status__') is not Status.VALID:
+            self._invalid()
+        _set(self, '__proxy_status__', Status.MOVED)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        factory = self.__proxy_factory__
+        self._move()
+        return (
+            _rebuild,
+            (
+                _KINDS[type(self)],
+                factory,
+                self.__proxy_default_class__,
+                self.__proxy_default_hash__,
+            ),
+        )
+
+
+class OwnedProxy(BaseRefProxy[T]):
+    """The owner of a stored object: its object is evicted when it goes away.
+
+    Make one with `Store.owned_proxy` or `into_owned`. When the owner is garbage
+    collected, or the interpreter exits, its object is evicted from the store;
+    if borrows are outstanding then, eviction waits for the last to be released.
+    Pickling moves the owner (the receiving process owns the object from then
+    on); an owner cannot move while it is borrowed.
+
+    Args:
+        factory: A `StoreFactory` of the object (with ``evict=False``).
+        cache_defaults: Remember the target's class and hash (with ``target``).
+        target: The object, if at hand.
+        lifetime: A lifetime that also bounds the object: once it ends, the
+            owner is invalid.
+
+    Raises:
+        ProxyStoreFactoryError: If the factory is not a store factory.
+        ValueError: If the object already has an owner in this process.
+    """
+
+    __slots__ = ('__proxy_finalizer__',)
+    __module__ = 'proxystore.ownership'
+
+    def __init__(
+        self,
+        factory: FactoryType[T],
+        *,
+        cache_defaults: bool = False,
+        target: T | None = None,
+        lifetime: Lifetime | None = None,
+    ) -> None:
+        super().__init__(factory, cache_defaults=cache_defaults, target=target)
+        self._own(Record(get_factory_of_store_proxy(self), lifetime))
+
+    def _own(self, record: Record) -> None:
+        record.owner = weakref.ref(self)
+        _set(self, '__proxy_record__', record)
+        _set(self, '__proxy_finalizer__', weakref.finalize(self, record.owner_gone))
+
+    @property
+    def __proxy_ref_count__(self) -> int:
+        """Number of immutable borrows outstanding (ProxyStore 1.x name)."""
+        return self._record().shared
+
+    @property
+    def __proxy_ref_mut_count__(self) -> int:
+        """``1`` while mutably borrowed, else ``0`` (ProxyStore 1.x name)."""
+        return int(self._record().mutable)
+
+    def _record(self) -> Record:
+        record: Record = _get(self, '__proxy_record__')
+        return record
+
+    def _move(self) -> None:
+        record = self._record()
+        if _get(self, '__proxy_status__') is Status.VALID and record.borrowed:
+            raise MutableBorrowError(
+                f'This OwnedProxy is borrowed ({record.shared} immutable, '
+                f'{int(record.mutable)} mutable): it cannot move until every '
+                'borrow is released.',
+            )
+        super()._move()
+        _get(self, '__proxy_finalizer__').detach()
+        record.moved()
+
+    def _drop(self) -> None:
+        """Evict the object now and invalidate this owner (see `drop`)."""
+        record = self._record()
+        if _get(self, '__proxy_status__') is not Status.VALID:
+            self._invalid()
+        if record.borrowed:
+            raise MutableBorrowError(
+                f'This OwnedProxy is borrowed ({record.shared} immutable, '
+                f'{int(record.mutable)} mutable): its object cannot be dropped '
+                'until every borrow is released.',
+            )
+        _set(self, '__proxy_status__', Status.DROPPED)
+        _get(self, '__proxy_finalizer__').detach()
+        record.owner_alive = False
+        record.evict()
+
+
+class _Borrow(BaseRefProxy[T]):
+    """Shared machinery of the two kinds of borrows."""
+
+    __slots__ = ('__proxy_owner__', '__proxy_release__')
+    _mutable = False
+
+    def __init__(
+        self,
+        factory: FactoryType[T],
+        *,
+        cache_defaults: bool = False,
+        owner: OwnedProxy[T] | None = None,
+        target: T | None = None,
+    ) -> None:
+        super().__init__(factory, cache_defaults=cache_defaults, target=target)
+        _set(self, '__proxy_owner__', owner)
+        _set(self, '__proxy_release__', None)
+        if owner is not None:
+            record = owner._record()
+            record.acquire(mutable=self._mutable)
+            _set(self, '__proxy_record__', record)
+            _set(
+                self,
+                '__proxy_release__',
+                weakref.finalize(self, _lost, record, self._mutable, _status_of(self)),
+            )
+
+    def _move(self) -> None:
+        super()._move()
+        # Still counted: the process that has it now may use it until released.
+        finalizer = _get(self, '__proxy_release__')
+        if finalizer is not None:
+            finalizer.detach()
+            _set(
+                self,
+                '__proxy_release__',
+                weakref.finalize(
+                    self,
+                    _lost,
+                    _get(self, '__proxy_record__'),
+                    self._mutable,
+                    _status_of(self),
+                ),
+            )
+
+    def _release(self) -> None:
+        """End the borrow (the task it was lent to is done). Idempotent."""
+        status = _get(self, '__proxy_status__')
+        if status is Status.RELEASED:
+            return
+        _set(self, '__proxy_status__', Status.RELEASED)
+        finalizer = _get(self, '__proxy_release__')
+        record: Record | None = _get(self, '__proxy_record__')
+        _set(self, '__proxy_owner__', None)
+        if finalizer is not None and finalizer.detach() is not None:
+            assert record is not None
+            record.release(mutable=self._mutable)
+
+
+class RefProxy(_Borrow[T]):
+    """An immutable borrow of an `OwnedProxy`'s object (make one with `borrow`).
+
+    Any number may exist at once, but no mutable borrow while they do. The
+    owner's object is not evicted while a borrow is outstanding.
+
+    Args:
+        factory: The owner's factory.
+        cache_defaults: Remember the target's class and hash (with ``target``).
+        owner: The owner; ``None`` for a borrow unpickled in another process.
+        target: The object, if at hand.
+    """
+
+    __slots__ = ()
+    __module__ = 'proxystore.ownership'
+
+
+class RefMutProxy(_Borrow[T]):
+    """The one mutable borrow of an `OwnedProxy`'s object (see `mut_borrow`).
+
+    While it exists no other borrow may. Push changes of the object to the store
+    with `update`; when the borrow is released the owner fetches the object
+    again on its next use.
+
+    Args:
+        factory: The owner's factory.
+        cache_defaults: Remember the target's class and hash (with ``target``).
+        owner: The owner; ``None`` for a borrow unpickled in another process.
+        target: The object, if at hand.
+    """
+
+    __slots__ = ()
+    __module__ = 'proxystore.ownership'
+    _mutable = True
+
+
+def _status_of(proxy: _Borrow[Any]) -> Status:
+    return _get(proxy, '__proxy_status__')  # type: ignore[no-any-return]
+
+
+def _lost(record: Record, mutable: bool, status: Status) -> None:
+    """Finalizer of a borrow: release it, or keep it counted if it was moved."""
+    if status is Status.MOVED:
+        record.release(mutable=mutable, orphaned=True)
+        message = (
+            f'A borrow of key {record.factory.key!r} was sent to another process '
+            'and dropped without being released, so nothing can tell when the '
+            'borrower is done: the object stays in its store. Submit tasks with '
+            'proxystore.ownership.submit() to release borrows when they finish.'
+        )
+        try:
+            warnings.warn(message, OwnershipWarning, stacklevel=1)
+        except Warning:  # warnings are errors here: a finalizer must not raise
+            logger.warning(message)
+    else:
+        record.release(mutable=mutable)
+
+
+_KINDS: dict[type, str] = {OwnedProxy: 'owned', RefProxy: 'ref', RefMutProxy: 'mut'}
+
+
+def _rebuild(
+    kind: str,
+    factory: Any,
+    default_class: DefaultClassType,
+    default_hash: DefaultHashType,
+) -> BaseRefProxy[Any]:
+    """Unpickle a moved reference (an owner owns here; a borrow counts nowhere)."""
+    proxy: BaseRefProxy[Any]
+    if kind == 'owned':
+        proxy = OwnedProxy(factory)
+    elif kind == 'ref':
+        proxy = RefProxy(factory)
+    else:
+        proxy = RefMutProxy(factory)
+    _set(proxy, '__proxy_default_class__', default_class)
+    _set(proxy, '__proxy_default_hash__', default_hash)
+    return proxy
+
+
+_rebuild.__module__ = 'proxystore.ownership'
