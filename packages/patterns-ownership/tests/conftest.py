@@ -40,7 +40,8 @@ def shared_store(
     else:
         server: RedisServer = request.getfixturevalue('redis_server')
         connector = RedisConnector('127.0.0.1', server.port, clear=True)
-    with Store(f'shared-{request.param}', connector, cache_size=0, register=True) as store:
+    name = f'shared-{request.param}'
+    with Store(name, connector, cache_size=0, register=True) as store:
         yield store
         gc.collect()
 

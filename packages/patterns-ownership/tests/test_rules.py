@@ -138,7 +138,7 @@ def test_only_owners_lend(store: Store[Any]) -> None:
     owned = store.owned_proxy([1])
     ref = borrow(owned)
     for proxy in (store.proxy([1]), ref, [1]):
-        with pytest.raises(ReferenceNotOwnedError, match='borrow\\(\\) needs an OwnedProxy'):
+        with pytest.raises(ReferenceNotOwnedError, match='borrow\\(\\) needs an Own'):
             borrow(proxy)  # type: ignore[arg-type]
         with pytest.raises(ReferenceNotOwnedError, match='mut_borrow'):
             mut_borrow(proxy)  # type: ignore[arg-type]
@@ -159,9 +159,9 @@ def test_an_owner_is_not_evicted_while_borrowed(store: Store[Any]) -> None:
 def test_no_drop_or_update_while_borrowed(store: Store[Any]) -> None:
     owned = store.owned_proxy([1])
     ref = borrow(owned)
-    with pytest.raises(MutableBorrowError, match='cannot be dropped until every borrow'):
+    with pytest.raises(MutableBorrowError, match='cannot be dropped until'):
         drop(owned)
-    with pytest.raises(MutableBorrowError, match='cannot be updated until every borrow'):
+    with pytest.raises(MutableBorrowError, match='cannot be updated until'):
         update(owned)
     mark_refs_out_of_scope(ref)
     drop(owned)
@@ -223,8 +223,7 @@ def test_a_lost_moved_borrow_warns_and_keeps_the_object(store: Store[Any]) -> No
     pickle.dumps(ref)
     del owned
     with pytest.warns(OwnershipWarning, match='dropped without being released'):
-        del ref
-        gc.collect()
+        del ref  # freed at once: no reference cycle holds a borrow
     gc.collect()
     assert store.exists(key)  # the borrower may still need it
 
