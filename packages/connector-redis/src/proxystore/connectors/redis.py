@@ -623,6 +623,8 @@ class RedisConnector:
         while True:
             try:
                 return self._wait_subscribed(name, deadline)
+            except redis.exceptions.AuthenticationError:
+                raise  # a ConnectionError, but reconnecting will not help
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
                 now = time.monotonic()
                 if broken_since is None:

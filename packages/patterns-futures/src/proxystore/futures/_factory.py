@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from typing import TypeVar
 
@@ -13,6 +14,7 @@ from proxystore.futures._waiting import MISSING
 from proxystore.futures._waiting import Polling
 from proxystore.futures._waiting import wait_for
 from proxystore.store.factory import PollingStoreFactory
+from proxystore.store.factory import StoreFactory
 from proxystore.store.types import ConnectorT
 
 __all__ = ['FutureFactory']
@@ -123,11 +125,30 @@ class FutureFactory(PollingStoreFactory[ConnectorT, T]):
         return outcome
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self._compact(), self.__getstate__()))
+        # The store factory's compact form (bare key fields, the config blob),
+        # plus the four polling settings: no attribute dictionary on the wire.
+        rebuild, args = StoreFactory.__reduce__(self)
+        polling = (
+            self.polling_interval,
+            self.polling_backoff_factor,
+            self.polling_interval_limit,
+            self.polling_timeout,
+        )
+        return (_rebuild, (rebuild, args, polling))
 
 
-def _rebuild(blob: bytes, state: dict[str, Any]) -> FutureFactory[Any, Any]:
+def _rebuild(
+    rebuild: Callable[..., StoreFactory[Any, Any]],
+    args: tuple[Any, ...],
+    polling: tuple[float, float, float | None, float | None],
+) -> FutureFactory[Any, Any]:
+    base = rebuild(*args)
     factory: FutureFactory[Any, Any] = FutureFactory.__new__(FutureFactory)
-    factory.__dict__.update(state)
-    factory._blob = blob
+    factory.__dict__.update(base.__dict__)
+    (
+        factory.polling_interval,
+        factory.polling_backoff_factor,
+        factory.polling_interval_limit,
+        factory.polling_timeout,
+    ) = polling
     return factory

@@ -22,6 +22,7 @@ __all__ = [
     'fail',
     'produce',
     'result_with_timeout',
+    'signal_then_timed_result',
     'timed_result',
 ]
 
@@ -73,6 +74,16 @@ def timed_result(future: Future[Any], timeout: float) -> tuple[Any, float]:
     """The result and the wall-clock time (``time.time()``) when it arrived."""
     result = future.result(timeout=timeout)
     return result, time.time()
+
+
+def signal_then_timed_result(
+    started: Future[Any],
+    future: Future[Any],
+    timeout: float,
+) -> tuple[Any, float]:
+    """Signal that the task runs, then `timed_result` of ``future``."""
+    started.set_result(os.getpid())
+    return timed_result(future, timeout)
 
 
 def describe_error(
