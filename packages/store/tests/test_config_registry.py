@@ -192,6 +192,33 @@ def test_get_or_create_store() -> None:
     unregistered.close()
 
 
+def test_a_store_made_from_an_older_config_is_replaced(tmp_path: pathlib.Path) -> None:
+    # A long-lived worker meets a new store of an old name (another folder).
+    def config(folder: str) -> StoreConfig:
+        connector = ConnectorConfig(kind='file', options={'store_dir': folder})
+        return StoreConfig(name='reused', connector=connector)
+
+    old = get_or_create_store(config(str(tmp_path / 'old')))
+    new = get_or_create_store(config(str(tmp_path / 'new')))
+    try:
+        assert new is not old and old.closed
+        assert get_store('reused') is new
+        assert new.connector.store_dir == str(tmp_path / 'new')
+    finally:
+        new.close()
+
+
+def test_a_registered_store_of_the_name_is_left_alone(tmp_path: pathlib.Path) -> None:
+    connector = ConnectorConfig(kind='file', options={'store_dir': str(tmp_path)})
+    config = StoreConfig(name='mine', connector=connector)
+    with Store('mine', LocalConnector(), register=True) as mine:
+        other = get_or_create_store(config)
+        assert other is not mine and not mine.closed
+        assert get_store('mine') is mine
+        assert other.connector.store_dir == str(tmp_path)
+        other.close()
+
+
 def test_get_store_of_a_proxy(tmp_path: pathlib.Path) -> None:
     from proxystore.proxy import Proxy
 

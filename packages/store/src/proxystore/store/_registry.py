@@ -92,18 +92,35 @@ def get_or_create_store(
     """The registered store named in the config, or a new one made from it.
 
     A store made here with ``register`` is registered and closed at exit.
+
+    A registered store of that name whose connector differs from the config's
+    (a long-lived worker that served an earlier store of the same name) is not
+    used: a store this process made from a config is replaced, and one the
+    application registered is left alone, the new store then staying
+    unregistered.
     """
+    from proxystore.store.base import Store
+
+    stale: Store[Any] | None = None
     with _stores_lock:
         store = _stores.get(store_config.name)
         if store is not None:
-            return store
-        from proxystore.store.base import Store
-
+            if store.config().connector == store_config.connector:
+                return store
+            if _implicit.get(store.name) is not store:
+                return Store.from_config(store_config)
+            logger.info(
+                'Replacing the store "%s" made from an older config', store.name
+            )
+            unregister_store(store)
+            stale = store
         store = Store.from_config(store_config)
         if register:
             register_store(store, exist_ok=True)
             _implicit[store.name] = store
-        return store
+    if stale is not None:
+        close_keeping_data(stale)
+    return store
 
 
 @contextlib.contextmanager

@@ -1,0 +1,128 @@
+"""Ownership on real engines (threads, processes, Dask) over shared channels."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from proxystore.ownership import OwnedProxy
+from proxystore.ownership import ReferenceInvalidError
+from proxystore.ownership import borrow
+from proxystore.ownership import into_owned
+from proxystore.ownership import mut_borrow
+from proxystore.ownership import submit
+from proxystore.store import Store
+from proxystore.store.executor import ProxyAlways
+from proxystore.store.executor import StoreExecutor
+from proxystore.store.utils import get_key
+from proxystore.testing.engines import Engine
+from proxystore.testing.engines import engine as start_engine
+from proxystore.testing.ownership import append_and_update
+from proxystore.testing.ownership import concatenate
+from proxystore.testing.ownership import length_and_pid
+
+from .conftest import stored_keys
+
+TIMEOUT = 60
+
+
+@pytest.fixture(scope='module', params=['threads', 'processes', 'dask'])
+def engine(request: pytest.FixtureRequest) -> Generator[Engine]:
+    with start_engine(request.param) as engine:
+        yield engine
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 20) -> bool:
+    """Done-callbacks and worker finalizers run a moment after a result is in."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        gc.collect()
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_diamond_leaves_nothing_behind(
+    engine: Engine, shared_store: Store[Any]
+) -> None:
+    #      a
+    #    /   \
+    #   b     c      each task borrows its inputs; the driver owns every result
+    #    \   /
+    #      d
+    a = shared_store.owned_proxy(list(range(5)))
+    b_future = submit(engine.submit, args=(concatenate, borrow(a)))
+    c_future = submit(engine.submit, args=(concatenate, borrow(a), borrow(a)))
+    b = into_owned(b_future.result(timeout=TIMEOUT))
+    c = into_owned(c_future.result(timeout=TIMEOUT))
+    key_a = get_key(a)
+    del a  # evicted once the tasks that borrow it are done
+    assert _eventually(lambda: not shared_store.exists(key_a))
+    d_future = submit(engine.submit, args=(concatenate, borrow(b), borrow(c)))
+    d = into_owned(d_future.result(timeout=TIMEOUT))
+    assert d == list(range(5)) * 3
+    del b, c, b_future, c_future, d_future
+    assert _eventually(lambda: stored_keys(shared_store) == 1)  # only d
+    del d
+    assert _eventually(lambda: stored_keys(shared_store) == 0)
+
+
+def test_the_owner_outlives_no_borrow(engine: Engine, shared_store: Store[Any]) -> None:
+    owned = shared_store.owned_proxy(list(range(100)))
+    key = get_key(owned)
+    futures = [
+        submit(engine.submit, args=(length_and_pid, borrow(owned))) for _ in range(4)
+    ]
+    del owned  # while the tasks may still run: eviction waits for them
+    assert [f.result(timeout=TIMEOUT)[0] for f in futures] == [100] * 4
+    assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_a_mutable_borrow_updates_the_owner(
+    engine: Engine, shared_store: Store[Any]
+) -> None:
+    owned = shared_store.owned_proxy([1, 2])
+    future = submit(engine.submit, args=(append_and_update, mut_borrow(owned), 3))
+    assert future.result(timeout=TIMEOUT) == 3
+    assert _eventually(lambda: owned.__proxy_ref_mut_count__ == 0)
+    assert owned == [1, 2, 3]
+
+
+def test_an_owner_passed_to_a_task(engine: Engine, shared_store: Store[Any]) -> None:
+    owned = shared_store.owned_proxy(list(range(7)))
+    key = get_key(owned)
+    future = engine.submit(length_and_pid, owned)
+    length, _ = future.result(timeout=TIMEOUT)
+    assert length == 7
+    if engine.name == 'threads':  # shared, not pickled: still the owner here
+        assert owned == list(range(7)) and shared_store.exists(key)
+        del owned
+    else:  # pickled: moved into the task, whose process evicts it
+        with pytest.raises(ReferenceInvalidError, match='moved'):
+            len(owned)
+    del future  # Dask keeps a task's arguments while its future lives
+    assert _eventually(lambda: not shared_store.exists(key))
+
+
+@pytest.mark.parametrize('pool', ['threads', 'processes'])
+def test_store_executor_returns_owned_results(
+    pool: str, shared_store: Store[Any]
+) -> None:
+    with start_engine(pool) as engine:
+        executor = StoreExecutor(
+            engine.submit.__self__,  # the engine's Executor
+            shared_store,
+            should_proxy=ProxyAlways(),
+            close_store=False,
+        )
+        result = executor.submit(list, range(3)).result(timeout=TIMEOUT)
+        assert type(result) is OwnedProxy and result == [0, 1, 2]
+        key = get_key(result)
+        del result
+        assert _eventually(lambda: not shared_store.exists(key))
