@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
@@ -175,6 +176,9 @@ class Future(Generic[T]):
             return self._outcome
         if timeout is None:
             timeout = self._factory.polling_timeout
+        if timeout is not None:
+            timeout = max(timeout, 0.0)
+        deadline = None if timeout is None else time.monotonic() + timeout
         # One thread waits and fetches; others wait for it here, so that an
         # evicting future is fetched once.
         if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
@@ -183,7 +187,17 @@ class Future(Generic[T]):
             raise FutureTimeoutError(self.key, type(store), store.name, timeout)
         try:
             if self._outcome is _UNKNOWN:
-                self._outcome = self._factory.outcome(timeout)
+                remaining = None
+                if deadline is not None:
+                    remaining = max(deadline - time.monotonic(), 0.0)
+                try:
+                    self._outcome = self._factory.outcome(remaining)
+                except FutureTimeoutError as e:
+                    # Name the whole wait, not what was left after the lock.
+                    assert timeout is not None
+                    raise FutureTimeoutError(
+                        e.key, e.store_type, e.store_name, timeout
+                    ) from None
             return self._outcome
         finally:
             self._lock.release()
