@@ -176,3 +176,7 @@ def bench(session: nox.Session) -> None:
             '--out',
             out,
         )
+    # Patterns: their baselines (hand-written eviction, passing by value) are
+    # measured in the same run; ProxyStore 1.1.0 is not needed.
+    for benchmark in ('memory',):
+        session.run('proxystore-bench', benchmark, *args, '--out', out)

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from proxystore_bench import memory as memory_module
+from proxystore_bench import memory_report
 from proxystore_bench import proxy_overhead
 from proxystore_bench import proxy_report
 from proxystore_bench import report
@@ -146,6 +148,58 @@ def store(
     if plot:
         store_report.plot_store(records, out / 'store.png')
         written.append('store.png')
+    console.print(f'Wrote {", ".join(written)} to {out}/')
+
+
+@app.command()
+def memory(
+    quick: Quick = True,
+    out: Out = pathlib.Path('bench-results'),
+    plot: Plot = True,
+    rounds: Annotated[int | None, typer.Option(min=1, help='Workflow rounds.')] = None,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Bytes of the large, medium and small objects: L,M,S.'),
+    ] = None,
+    task_sleep: Annotated[
+        float | None, typer.Option(min=0, help='Seconds each task works.')
+    ] = None,
+) -> None:
+    """Memory of a staged fan-out/fan-in workflow: default, manual, owned proxies.
+
+    On a Redis server and a process pool of 2 workers; the store's memory, its
+    number of objects and the processes' RSS are sampled every 10 ms.
+    """
+    console = Console()
+    settings = (
+        memory_module.MemorySettings.quick()
+        if quick
+        else memory_module.MemorySettings.full()
+    )
+    if sizes is not None:
+        parsed = _sizes(sizes) or ()
+        if len(parsed) != 3:
+            raise typer.BadParameter(f'{sizes!r}: give three sizes, L,M,S')
+        settings = dataclasses.replace(
+            settings, sizes=(parsed[0], parsed[1], parsed[2])
+        )
+    settings = dataclasses.replace(
+        settings,
+        rounds=rounds or settings.rounds,
+        task_sleep=settings.task_sleep if task_sleep is None else task_sleep,
+    )
+    with console.status('running the workflow three ways...'):
+        result = memory_module.run_memory_benchmark(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_csv(result.records, out / 'memory.csv')
+    report.write_json(result.records, out / 'memory.json')
+    memory_report.write_samples_csv(result.samples, out / 'memory-samples.csv')
+    memory_report.write_memory_markdown(result.records, out / 'memory.md')
+    memory_report.print_memory_table(result.records, console)
+    written = ['memory.csv', 'memory.json', 'memory-samples.csv', 'memory.md']
+    if plot:
+        memory_report.plot_memory(result.samples, out / 'memory.png')
+        written.append('memory.png')
     console.print(f'Wrote {", ".join(written)} to {out}/')
 
 

@@ -680,7 +680,7 @@ class RedisConnector:
         with self._errors('GET'):
             return self._client.get(key.redis_key)  # type: ignore[no-any-return]
 
-    def get_batch(self, keys: Sequence[RedisKey]) -> list[bytes | None]:
+    def get_batch(self, keys: Sequence[RedisKey]) -> list[BytesLike | None]:
         """`get` for many keys (MGET; across slots on a cluster)."""
         for key in keys:
             check_key(self, key, RedisKey)

@@ -1,0 +1,109 @@
+"""Tables and plots of the memory benchmark."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import pathlib
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from proxystore_bench.memory import MemoryRecord
+from proxystore_bench.memory import MemorySample
+
+__all__ = [
+    'plot_memory',
+    'print_memory_table',
+    'write_memory_markdown',
+    'write_samples_csv',
+]
+
+_HEADER = (
+    'mode',
+    'makespan',
+    'peak store',
+    'peak / manual',
+    'left in store',
+    'keys left',
+    'peak RSS',
+)
+
+
+def _mb(nbytes: int) -> str:
+    return f'{nbytes / 1e6:.1f} MB'
+
+
+def _row(record: MemoryRecord, *, rich: bool) -> list[str]:
+    ratio = '-' if record.peak_vs_manual is None else f'{record.peak_vs_manual:.3f}x'
+    if record.meets_target is not None:
+        ok, over = ('[green]ok[/]', '[red]over[/]') if rich else ('ok', 'over target')
+        ratio += ' ' + (ok if record.meets_target else over)
+    return [
+        record.mode,
+        f'{record.makespan_s:.2f} s',
+        _mb(record.peak_store_bytes),
+        ratio,
+        _mb(record.residual_store_bytes),
+        str(record.residual_keys),
+        _mb(record.peak_rss_bytes),
+    ]
+
+
+def print_memory_table(records: Sequence[MemoryRecord], console: Console) -> None:
+    """The records as a table on the console."""
+    table = Table(title='Staged workflow: memory by way of freeing objects')
+    for name in _HEADER:
+        table.add_column(name, justify='left' if name == 'mode' else 'right')
+    for record in records:
+        table.add_row(*_row(record, rich=True))
+    console.print(table)
+
+
+def write_memory_markdown(records: Sequence[MemoryRecord], path: pathlib.Path) -> None:
+    """The records as a Markdown table (included by the docs)."""
+    lines = [
+        '| ' + ' | '.join(_HEADER) + ' |',
+        '|---|' + '---:|' * (len(_HEADER) - 1),
+    ]
+    lines += ['| ' + ' | '.join(_row(r, rich=False)) + ' |' for r in records]
+    if records:
+        lines.append('')
+        lines.append(
+            f'Stored by each mode: {_mb(records[0].produced_bytes)}. Peaks are '
+            "above the server's memory before the mode started.",
+        )
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def write_samples_csv(samples: Sequence[MemorySample], path: pathlib.Path) -> None:
+    """Every sample, one row each."""
+    fields = [f.name for f in dataclasses.fields(MemorySample)]
+    with path.open('w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(dataclasses.asdict(s) for s in samples)
+
+
+def plot_memory(samples: Sequence[MemorySample], path: pathlib.Path) -> None:
+    """Store memory and keys over time, one line per mode."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    for mode in dict.fromkeys(s.mode for s in samples if s.mode):
+        mine = [s for s in samples if s.mode == mode]
+        base = mine[0].store_bytes
+        times = [s.time_s for s in mine]
+        top.plot(times, [(s.store_bytes - base) / 1e6 for s in mine], label=mode)
+        bottom.plot(times, [s.keys for s in mine], label=mode)
+    top.set_ylabel('store memory (MB)')
+    bottom.set_ylabel('objects in the store')
+    bottom.set_xlabel('time since the mode started (s)')
+    top.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
