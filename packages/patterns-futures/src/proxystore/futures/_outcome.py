@@ -83,6 +83,7 @@ def write_failure(
     Raises:
         NotImplementedError: If the store's connector is not deferrable.
     """
+    store._check_open()
     connector = store.connector
     if not isinstance(connector, DeferrableConnector):
         raise NotImplementedError(
@@ -97,7 +98,6 @@ def write_failure(
         data = serialize(_stand_in(exception, failure.traceback), secret=secret)
     # Store._set would use the store's custom serializer, if any; the record is
     # written with the default one (see the module's docstring).
-    store._check_open()
     connector.set(key, data)
     store.cache.evict(key)
 
