@@ -12,6 +12,8 @@ from rich.console import Console
 
 from proxystore_bench import memory as memory_module
 from proxystore_bench import memory_report
+from proxystore_bench import pipelining as pipelining_module
+from proxystore_bench import pipelining_report
 from proxystore_bench import proxy_overhead
 from proxystore_bench import proxy_report
 from proxystore_bench import report
@@ -200,6 +202,75 @@ def memory(
     if plot:
         memory_report.plot_memory(result.samples, out / 'memory.png')
         written.append('memory.png')
+    console.print(f'Wrote {", ".join(written)} to {out}/')
+
+
+@app.command()
+def pipelining(
+    quick: Quick = True,
+    out: Out = pathlib.Path('bench-results'),
+    plot: Plot = True,
+    length: Annotated[
+        int | None, typer.Option(min=1, help='Tasks in the chain.')
+    ] = None,
+    size: Annotated[
+        int | None, typer.Option(min=1, help='Bytes passed between tasks.')
+    ] = None,
+    task_sleep: Annotated[
+        float | None, typer.Option(min=0.001, help='Seconds each task runs.')
+    ] = None,
+    overheads: Annotated[
+        str | None,
+        typer.Option(help='Start-up fractions of a task, e.g. 0,0.5,0.9.'),
+    ] = None,
+    connectors: Annotated[
+        str | None, typer.Option(help='Channels of the proxies: redis,shm.')
+    ] = None,
+    repeat: Annotated[int | None, typer.Option(min=1, help='Runs per case.')] = None,
+) -> None:
+    """Task pipelining: a chain of dependent tasks, sequential or pipelined.
+
+    Sequential by value, sequential by proxy, and pipelined with futures (tasks
+    submitted before their input exists), on a process pool.
+    """
+    console = Console()
+    settings = (
+        pipelining_module.PipelineSettings.quick()
+        if quick
+        else pipelining_module.PipelineSettings.full()
+    )
+    changes: dict[str, object] = {}
+    if overheads is not None:
+        try:
+            changes['overheads'] = tuple(float(x) for x in overheads.split(',') if x)
+        except ValueError as e:
+            raise typer.BadParameter(f'{overheads!r}: comma-separated numbers') from e
+    if connectors is not None:
+        changes['connectors'] = tuple(c for c in connectors.split(',') if c)
+    for name, value in (
+        ('length', length),
+        ('size', size),
+        ('task_sleep', task_sleep),
+        ('repeat', repeat),
+    ):
+        if value is not None:
+            changes[name] = value
+    settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    try:
+        settings.validate()
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    with console.status('running the chains...'):
+        records = pipelining_module.run_pipelining_benchmark(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_csv(records, out / 'pipelining.csv')
+    report.write_json(records, out / 'pipelining.json')
+    pipelining_report.write_pipelining_markdown(records, out / 'pipelining.md')
+    pipelining_report.print_pipelining_table(records, console)
+    written = ['pipelining.csv', 'pipelining.json', 'pipelining.md']
+    if plot:
+        pipelining_report.plot_pipelining(records, out / 'pipelining.png')
+        written.append('pipelining.png')
     console.print(f'Wrote {", ".join(written)} to {out}/')
 
 
