@@ -7,13 +7,9 @@ worker processes. Channels: a file folder, shared memory, and a Redis server
 
 from __future__ import annotations
 
-import multiprocessing
 import pathlib
 import uuid
-from collections.abc import Callable
 from collections.abc import Generator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -23,24 +19,12 @@ from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.shm import SharedMemoryConnector
 from proxystore.store import Store
 from proxystore.store import _registry
+from proxystore.testing import engines
+from proxystore.testing.engines import Engine
 from proxystore.testing.redis import RedisCluster
 from proxystore.testing.redis import RedisServer
 
 TIMEOUT = 60.0  # seconds any single task may take in these tests
-
-
-class Engine:
-    """Submit a function; get something with ``result(timeout)``."""
-
-    def __init__(self, name: str, submit: Callable[..., Any]) -> None:
-        self.name = name
-        self._submit = submit
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> Any:
-        return self._submit(function, *args)
-
-    def __repr__(self) -> str:
-        return self.name
 
 
 @pytest.fixture(autouse=True)
@@ -55,38 +39,20 @@ def _no_stores_left_registered() -> Generator[None]:
 
 @pytest.fixture(scope='session')
 def thread_engine() -> Generator[Engine]:
-    with ThreadPoolExecutor(4) as pool:
-        yield Engine('threads', pool.submit)
+    with engines.thread_engine() as engine:
+        yield engine
 
 
 @pytest.fixture(scope='session')
 def process_engine() -> Generator[Engine]:
-    context = multiprocessing.get_context('spawn')
-    with ProcessPoolExecutor(2, mp_context=context) as pool:
-        yield Engine('processes', pool.submit)
+    with engines.process_engine() as engine:
+        yield engine
 
 
 @pytest.fixture(scope='session')
 def dask_engine() -> Generator[Engine]:
-    from dask.distributed import Client
-    from dask.distributed import LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            host='127.0.0.1',
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        # pure=False: Dask would otherwise inspect each argument, which
-        # resolves a proxy of a future that is not set yet (see the docs).
-        yield Engine(
-            'dask',
-            lambda function, *args: client.submit(function, *args, pure=False),
-        )
+    with engines.dask_engine() as engine:
+        yield engine
 
 
 @pytest.fixture(params=['threads', 'processes', 'dask'])

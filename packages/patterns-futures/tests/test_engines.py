@@ -15,9 +15,9 @@ import pytest
 from proxystore.futures import Future
 from proxystore.store import Store
 from proxystore.testing import futures as tasks
+from proxystore.testing.engines import Engine
 
 from .conftest import TIMEOUT
-from .conftest import Engine
 
 # Polling settings for channels that cannot notify (file, shm): short and bounded.
 FAST = {'polling_interval': 0.01, 'polling_backoff_factor': 2}

@@ -31,9 +31,9 @@ from proxystore.store import PollingStoreFactory
 from proxystore.store import Store
 from proxystore.store.exceptions import ProxyResolveMissingKeyError
 from proxystore.testing import futures as tasks
+from proxystore.testing.engines import Engine
 
 from .conftest import TIMEOUT
-from .conftest import Engine
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from proxystore.connectors.redis import RedisConnector
 from proxystore.futures import Future
 from proxystore.store import Store
 from proxystore.testing import futures as tasks
+from proxystore.testing.engines import Engine
 
 from .conftest import TIMEOUT
-from .conftest import Engine
 
 POLLING = 30.0  # what a polling consumer would wait between looks
 WOKEN = 5.0  # a woken consumer gets the result well within this
