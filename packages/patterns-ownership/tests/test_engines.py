@@ -24,6 +24,7 @@ from proxystore.testing.engines import Engine
 from proxystore.testing.engines import engine as start_engine
 from proxystore.testing.ownership import append_and_update
 from proxystore.testing.ownership import concatenate
+from proxystore.testing.ownership import length_after
 from proxystore.testing.ownership import length_and_pid
 
 from .conftest import stored_keys
@@ -77,11 +78,30 @@ def test_the_owner_outlives_no_borrow(engine: Engine, shared_store: Store[Any]) 
     owned = shared_store.owned_proxy(list(range(100)))
     key = get_key(owned)
     futures = [
-        submit(engine.submit, args=(length_and_pid, borrow(owned))) for _ in range(4)
+        submit(engine.submit, args=(length_after, borrow(owned), 0.5)) for _ in range(2)
     ]
-    del owned  # while the tasks may still run: eviction waits for them
-    assert [f.result(timeout=TIMEOUT)[0] for f in futures] == [100] * 4
+    del owned  # the tasks are still sleeping: eviction waits for them
+    gc.collect()
+    assert shared_store.exists(key)
+    assert [f.result(timeout=TIMEOUT) for f in futures] == [100] * 2
     assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_functions_that_engines_pickle_twice(
+    engine: Engine, shared_store: Store[Any]
+) -> None:
+    # Dask pickles a task again with cloudpickle when its function cannot be
+    # pickled by reference (a lambda, or anything from __main__).
+    owned = shared_store.owned_proxy(list(range(3)))
+    function = len if engine.name == 'processes' else (lambda data: len(data))
+    lent = submit(engine.submit, args=(function, borrow(owned)))
+    assert lent.result(timeout=TIMEOUT) == 3
+    key = get_key(owned)
+    moved = engine.submit(function, owned)
+    assert moved.result(timeout=TIMEOUT) == 3
+    if engine.name != 'threads':
+        del moved
+        assert _eventually(lambda: not shared_store.exists(key))
 
 
 def test_a_mutable_borrow_updates_the_owner(

@@ -74,13 +74,16 @@ def test_a_forked_child_does_not_evict_its_parents_objects(
         from proxystore.connectors.file import FileConnector
         from proxystore.store import Store
         store = Store('fork', FileConnector(sys.argv[1] + '/objects', clear=False))
+        from proxystore.ownership import borrow
         owned = store.owned_proxy([1, 2, 3])
+        lent = borrow(owned)
         pid = os.fork()
         if pid == 0:
             sys.exit(0)  # a normal exit: atexit hooks and finalizers run
         os.waitpid(pid, 0)
         assert store.exists(owned.__proxy_factory__.key), 'the child evicted it'
-        print(len(owned))
+        assert owned.__proxy_ref_count__ == 1, 'the child released a borrow'
+        print(len(owned), len(lent))
         """,
         tmp_path,
     )

@@ -281,3 +281,18 @@ def test_implicit_stores_are_closed_at_exit(tmp_path: pathlib.Path) -> None:
     )
     assert done.stdout.strip() == 'closed'
     assert tmp_path.exists()  # closed with clear=False: the data stay
+
+
+def test_proxies_of_a_shadowed_name_share_one_store(tmp_path: pathlib.Path) -> None:
+    from proxystore.store.utils import get_factory_of_store_proxy
+
+    with Store('shadowed', FileConnector(str(tmp_path), clear=False)) as origin:
+        first, second = origin.proxy([1]), origin.proxy([2])
+        data = pickle.dumps((first, second))
+    # Elsewhere the application registered another store of that name.
+    with Store('shadowed', LocalConnector(), register=True) as mine:
+        a, b = pickle.loads(data)
+        assert (a, b) == ([1], [2])
+        stores = {id(get_factory_of_store_proxy(p).get_store()) for p in (a, b)}
+        assert len(stores) == 1 and id(mine) not in stores
+        get_factory_of_store_proxy(a).get_store().close()

@@ -7,7 +7,8 @@ Rust's rules, checked at run time, for objects in a store:
   evicted from its store;
 - the owner lends the object: any number of immutable borrows (`borrow`,
   `RefProxy`) or one mutable borrow (`mut_borrow`, `RefMutProxy`), never both;
-  an owner is not evicted, updated, moved or dropped while borrowed;
+  an owner is not evicted, updated, moved or dropped while borrowed (a
+  lifetime given to the object still ends it);
 - pickling a reference moves it: the copy is the reference from then on, and
   using the original raises `ReferenceInvalidError`;
 - `submit` lends borrows to a task and releases them when its future is done,

@@ -6,7 +6,6 @@ import copy
 from typing import Any
 from typing import TypeVar
 
-from proxystore.ownership._errors import MutableBorrowError
 from proxystore.ownership._errors import ReferenceNotOwnedError
 from proxystore.ownership._proxies import BaseRefProxy
 from proxystore.ownership._proxies import OwnedProxy
@@ -202,19 +201,23 @@ def update(
         )
     if not proxy.__proxy_valid__:
         proxy._invalid()
-    if type(proxy) is OwnedProxy and proxy._record().borrowed:
-        record = proxy._record()
-        raise MutableBorrowError(
-            f'This OwnedProxy is borrowed ({record.shared} immutable, '
-            f'{int(record.mutable)} mutable): it cannot be updated until every '
-            'borrow is released.',
-        )
     if not is_resolved(proxy):
         return
     factory = get_factory_of_store_proxy(proxy)
-    factory.get_store()._set(
-        factory.key, proxy.__proxy_wrapped__, serializer=serializer, **kwargs
-    )
+
+    def write() -> None:
+        factory.get_store()._set(
+            factory.key, proxy.__proxy_wrapped__, serializer=serializer, **kwargs
+        )
+
+    if type(proxy) is not OwnedProxy:
+        write()
+        return
+    record = proxy._record()
+    with record.lock:  # no borrow may start while the owner writes
+        if record.borrowed:
+            raise record._borrowed_error('it cannot be updated')
+        write()
 
 
 def drop(proxy: OwnedProxy[Any]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import warnings
 import weakref
 from typing import TYPE_CHECKING
@@ -21,7 +22,6 @@ from typing import Any
 from typing import NoReturn
 from typing import TypeVar
 
-from proxystore.ownership._errors import MutableBorrowError
 from proxystore.ownership._errors import OwnershipWarning
 from proxystore.ownership._errors import ReferenceInvalidError
 from proxystore.ownership._record import Record
@@ -65,6 +65,10 @@ _WHY = {
 
 _get = object.__getattribute__
 _set = object.__setattr__
+# The proxy base's own __class__ (C or Python implementation).
+_CLASS: Any = next(
+    k.__dict__['__class__'] for k in Proxy.__mro__ if '__class__' in k.__dict__
+)
 
 
 class BaseRefProxy(Proxy[T]):
@@ -75,7 +79,7 @@ class BaseRefProxy(Proxy[T]):
     reference.
     """
 
-    __slots__ = ('__proxy_record__', '__proxy_status__')
+    __slots__ = ('__proxy_moved_to__', '__proxy_record__', '__proxy_status__')
     __module__ = 'proxystore.ownership'
 
     def __init__(
@@ -87,6 +91,7 @@ class BaseRefProxy(Proxy[T]):
     ) -> None:
         _set(self, '__proxy_status__', Status.VALID)
         _set(self, '__proxy_record__', None)
+        _set(self, '__proxy_moved_to__', None)
         super().__init__(factory, cache_defaults=cache_defaults, target=target)
 
     @property
@@ -121,6 +126,15 @@ class BaseRefProxy(Proxy[T]):
     def __proxy_wrapped__(self) -> None:
         Proxy.__proxy_wrapped__.__delete__(self)  # type: ignore[attr-defined]
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        # An invalid reference still answers isinstance() (pickling machinery
+        # and engines ask it of everything): from the class it had, else its own.
+        if _get(self, '__proxy_status__') is not Status.VALID or self._lapsed():
+            default = self.__proxy_default_class__
+            return default if default is not None else type(self)
+        return _CLASS.__get__(self, type(self))  # type: ignore[no-any-return]
+
     def __repr__(self) -> str:
         if self.__proxy_valid__:
             return super().__repr__()
@@ -137,10 +151,10 @@ class BaseRefProxy(Proxy[T]):
     def __deepcopy__(self, memo: dict[int, Any]) -> NoReturn:
         self.__copy__()
 
-    def __dask_tokenize__(self) -> tuple[str, int]:
+    def __dask_tokenize__(self) -> tuple[str, str]:
         # Each reference is its own argument: Dask must never merge two tasks
-        # because they borrow the same object.
-        return (type(self).__name__, id(self))
+        # because they borrow the same object (an id() could be reused).
+        return (type(self).__name__, os.urandom(16).hex())
 
     def _move(self) -> None:
         """Mark this reference moved (it is being pickled)."""
@@ -149,17 +163,24 @@ class BaseRefProxy(Proxy[T]):
         _set(self, '__proxy_status__', Status.MOVED)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        factory = self.__proxy_factory__
-        self._move()
-        return (
+        moved_to = _get(self, '__proxy_moved_to__')
+        if moved_to is not None:
+            # Pickled again after its move: engines do that (Dask pickles with
+            # pickle, then again with cloudpickle for functions of __main__, and
+            # re-sends a task's arguments), so the same payload is given again.
+            return moved_to  # type: ignore[no-any-return]
+        reduced = (
             _rebuild,
             (
                 _KINDS[type(self)],
-                factory,
+                self.__proxy_factory__,
                 self.__proxy_default_class__,
                 self.__proxy_default_hash__,
             ),
         )
+        self._move()
+        _set(self, '__proxy_moved_to__', reduced)
+        return reduced
 
 
 class OwnedProxy(BaseRefProxy[T]):
@@ -217,13 +238,10 @@ class OwnedProxy(BaseRefProxy[T]):
         return record
 
     def _move(self) -> None:
+        if _get(self, '__proxy_status__') is not Status.VALID:
+            self._invalid()
         record = self._record()
-        if _get(self, '__proxy_status__') is Status.VALID and record.borrowed:
-            raise MutableBorrowError(
-                f'This OwnedProxy is borrowed ({record.shared} immutable, '
-                f'{int(record.mutable)} mutable): it cannot move until every '
-                'borrow is released.',
-            )
+        record.give_up('it cannot move')
         super()._move()
         _get(self, '__proxy_finalizer__').detach()
         record.moved()
@@ -233,15 +251,9 @@ class OwnedProxy(BaseRefProxy[T]):
         record = self._record()
         if _get(self, '__proxy_status__') is not Status.VALID:
             self._invalid()
-        if record.borrowed:
-            raise MutableBorrowError(
-                f'This OwnedProxy is borrowed ({record.shared} immutable, '
-                f'{int(record.mutable)} mutable): its object cannot be dropped '
-                'until every borrow is released.',
-            )
+        record.give_up('its object cannot be dropped')
         _set(self, '__proxy_status__', Status.DROPPED)
         _get(self, '__proxy_finalizer__').detach()
-        record.owner_alive = False
         record.evict()
 
 

@@ -5,6 +5,10 @@ knows whether the owner is still alive, and evicts the object when the owner is
 gone and the last borrow is released. It never references the owner strongly, so
 the owner's finalizer can run while borrows (even borrows lent to other
 processes) still need the object: eviction then waits for them.
+
+Finalizers call into records at any allocation (a garbage collection), so the
+locks are reentrant; and only the process that made a record acts on it (a
+forked child's copy does nothing).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from proxystore.ownership._errors import MutableBorrowError
+from proxystore.ownership._errors import ReferenceInvalidError
 from proxystore.proxy import is_resolved
 from proxystore.store.exceptions import StoreClosedError
 
@@ -32,7 +37,16 @@ logger = logging.getLogger(__name__)
 _records: weakref.WeakValueDictionary[tuple[str, Any], Record] = (
     weakref.WeakValueDictionary()
 )
-_records_lock = threading.Lock()
+_records_lock = threading.RLock()
+
+
+def _reset_in_child() -> None:
+    global _records_lock
+    _records_lock = threading.RLock()  # a thread of the parent may have held it
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_reset_in_child)
 
 
 def _identity(factory: StoreFactory[Any, Any]) -> tuple[str, Any]:
@@ -77,7 +91,7 @@ class Record:
     ) -> None:
         self.factory = factory
         self.lifetime = lifetime
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.shared = 0
         self.mutable = False
         self.orphaned = 0
@@ -88,13 +102,15 @@ class Record:
         identity = _identity(factory)
         with _records_lock:
             other = _records.get(identity)
-            if other is not None and not other.evicted:
-                raise ValueError(
-                    f'The object under key {factory.key!r} of store '
-                    f'"{identity[0]}" already has an owner in this process: '
-                    'there is one owner per object (use clone() for a copy).',
-                )
-            _records[identity] = self
+            taken = other is not None and not other.evicted and other.owner_alive
+            if not taken:
+                _records[identity] = self
+        if taken:
+            raise ValueError(
+                f'The object under key {factory.key!r} of store "{identity[0]}" '
+                'already has an owner in this process: there is one owner per '
+                'object (use clone() for a copy).',
+            )
 
     def __repr__(self) -> str:
         return (
@@ -107,15 +123,31 @@ class Record:
         """Whether any borrow is outstanding."""
         return self.shared > 0 or self.mutable
 
+    def _mine(self) -> bool:
+        return self.pid == os.getpid()
+
+    def _borrowed_error(self, action: str) -> MutableBorrowError:
+        return MutableBorrowError(
+            f'This OwnedProxy is borrowed ({self.shared} immutable, '
+            f'{int(self.mutable)} mutable): {action} until every borrow is '
+            'released.',
+        )
+
     # --- borrows -------------------------------------------------------------
 
     def acquire(self, *, mutable: bool) -> None:
         """Count a new borrow.
 
         Raises:
+            ReferenceInvalidError: If the owner moved or dropped the object.
             MutableBorrowError: If the borrowing rules forbid it.
         """
         with self.lock:
+            if not self.owner_alive:
+                raise ReferenceInvalidError(
+                    f'The owner of key {self.factory.key!r} was moved or dropped: '
+                    'it cannot lend its object any more.',
+                )
             if self.mutable:
                 raise MutableBorrowError(
                     f'The object under key {self.factory.key!r} is mutably '
@@ -139,17 +171,22 @@ class Record:
             orphaned: The borrow was lent to another process and lost without
                 being released: it stays counted forever (the object is kept).
         """
-        with self.lock:
-            if orphaned:
+        if not self._mine():
+            return
+        if orphaned:
+            with self.lock:
                 self.orphaned += 1
-                return
+            return
+        if mutable:
+            # Before the flag clears: whoever sees the borrow ended must also
+            # see the owner fetch the changed object.
+            self._refresh_owner()
+        with self.lock:
             if mutable:
                 self.mutable = False
             else:
                 self.shared -= 1
             evict_now = not self.owner_alive and not self.borrowed
-        if mutable:
-            self._refresh_owner()
         if evict_now:
             self.evict()
 
@@ -167,42 +204,62 @@ class Record:
 
     # --- the owner ---------------------------------------------------------------
 
+    def give_up(self, action: str) -> None:
+        """The owner moves or drops its object: refuse if borrowed, else let go.
+
+        Checked and done under the lock, so no borrow can slip in between.
+
+        Raises:
+            MutableBorrowError: If the object is borrowed.
+        """
+        with self.lock:
+            if self.borrowed:
+                raise self._borrowed_error(action)
+            self.owner_alive = False
+
     def owner_gone(self) -> None:
         """The owner was garbage collected or the interpreter exits.
 
         Evicts the object now, or when the last borrow is released. Runs as a
         finalizer: it never raises.
         """
-        if self.pid != os.getpid():
+        if not self._mine():
             return  # a forked child's copy: the parent owns the object
         with self.lock:
             if not self.owner_alive:
                 return
             self.owner_alive = False
             evict_now = not self.borrowed
+            orphaned = self.orphaned
         if evict_now:
             self.evict()
-        elif self.orphaned:
+        elif orphaned:
             logger.warning(
                 'The owner of key %r is gone, but %d borrow(s) lent to other '
                 'processes were never released: the object stays in its store.',
                 self.factory.key,
-                self.orphaned,
+                orphaned,
             )
 
     def moved(self) -> None:
         """The owner moved to another process: this record lets go of the object."""
-        with self.lock:
-            self.owner_alive = False
         self._unregister()
 
     def evict(self) -> None:
         """Evict the object from its store, once. Never raises."""
+        if not self._mine():
+            return
         with self.lock:
             if self.evicted:
                 return
             self.evicted = True
         self._unregister()
+        bound = self.factory._store
+        if bound is not None and bound() is None:
+            # The store that made the object is gone (closed and collected):
+            # do not re-create one, maybe at exit, just to evict.
+            logger.debug('Store gone: key %r was not evicted', self.factory.key)
+            return
         try:
             self.factory.get_store().evict(self.factory.key)
         except StoreClosedError:

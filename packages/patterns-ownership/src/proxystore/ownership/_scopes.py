@@ -54,7 +54,8 @@ def submit(
     Borrows among ``args`` and the values of ``kwargs`` (and any given in
     ``register_custom_refs``, e.g. inside containers) stay counted by their
     owners until the returned future is done, whether the task succeeds or
-    fails. Owned proxies among the arguments move to the task.
+    fails. Owned proxies among the arguments move to the task on engines that
+    pickle arguments (processes, Dask); on a thread pool they are shared.
 
     Example:
         ```python

@@ -15,7 +15,13 @@ from proxystore.ownership import update
 from proxystore.proxy import Proxy
 from proxystore.store.utils import get_factory_of_store_proxy
 
-__all__ = ['append_and_update', 'concatenate', 'length_and_pid', 'produce']
+__all__ = [
+    'append_and_update',
+    'concatenate',
+    'length_after',
+    'length_and_pid',
+    'produce',
+]
 
 
 def concatenate(*inputs: Any) -> Proxy[list[Any]]:
@@ -28,6 +34,12 @@ def concatenate(*inputs: Any) -> Proxy[list[Any]]:
 def length_and_pid(data: Any) -> tuple[int, int]:
     """``len(data)`` and the worker's process id."""
     return len(data), os.getpid()
+
+
+def length_after(data: Any, seconds: float) -> int:
+    """``len(data)``, after sleeping (a task still running when its caller acts)."""
+    time.sleep(seconds)
+    return len(data)
 
 
 def append_and_update(data: RefMutProxy[list[Any]], item: Any) -> int:

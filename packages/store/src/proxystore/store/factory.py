@@ -84,7 +84,10 @@ def _store_for(blob: bytes) -> Store[Any]:
     cached = _stores_by_blob.get(blob)
     if cached is not None:
         name, store = cached
-        if not store.closed and _registry._stores.get(name) is store:
+        registered = _registry._stores.get(name)
+        # A store left unregistered (its name is taken by the application's
+        # store of another channel) stays this blob's store while it is open.
+        if not store.closed and (registered is store or registered is not None):
             return store
     config = StoreConfig.from_compact(blob)
     store = _registry.get_or_create_store(config, register=True)

@@ -71,7 +71,7 @@ def dask_engine(workers: int = 2) -> Generator[Engine]:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=':0',  # a free port: None means the default 8787
         host='127.0.0.1',
     )
     with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
