@@ -1,0 +1,199 @@
+"""`StreamConsumer`: events from a broker, proxies of objects in stores."""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Generator
+from collections.abc import Iterable
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+from proxystore.proxy import Proxy
+from proxystore.store import Store
+from proxystore.stream._stores import StoreDirectory
+from proxystore.stream.events import EndOfStreamEvent
+from proxystore.stream.events import Event
+from proxystore.stream.events import NewObjectEvent
+from proxystore.stream.events import NewObjectKeyEvent
+from proxystore.stream.events import StoreEvent
+from proxystore.stream.events import bytes_to_event
+from proxystore.stream.exceptions import MalformedEventError
+from proxystore.stream.filters import NullFilter
+from proxystore.stream.protocols import Filter
+from proxystore.stream.protocols import MessageSubscriber
+
+__all__ = ['StreamConsumer']
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar('T')
+
+
+class StreamConsumer(Generic[T]):
+    """Iterates over a stream: a lazy proxy per object (data moves on first use).
+
+    Iteration ends at the end of a topic (the producer closed it) or when the
+    subscriber has no more messages. Objects sent without a store come as they
+    are. Compatible with ProxyStore 1.x.
+
+    Args:
+        subscriber: The broker's subscriber (a shim).
+        filter_: Drops events whose metadata it rejects (``True``: drop); a
+            dropped object that was to be evicted is evicted.
+        stores: Stores this consumer has already: events of these stores need
+            no announcement (a consumer that joins a broadcast late).
+    """
+
+    def __init__(
+        self,
+        subscriber: MessageSubscriber,
+        *,
+        filter_: Filter | None = None,
+        stores: Iterable[Store[Any]] = (),
+    ) -> None:
+        self.subscriber = subscriber
+        self.filter_: Filter = filter_ if filter_ is not None else NullFilter()
+        self._stores = StoreDirectory(stores)
+        self._pending: collections.deque[Event] = collections.deque()
+        self._ended = False
+
+    def __enter__(self) -> StreamConsumer[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __iter__(self) -> StreamConsumer[T]:
+        return self
+
+    def __next__(self) -> T | Proxy[T]:
+        return self.next()
+
+    # --- events ----------------------------------------------------------------
+
+    def _next_event(self) -> Event:
+        while not self._pending:
+            if self._ended:
+                raise StopIteration
+            try:
+                message = self.subscriber.next_message()
+            except StopIteration:
+                self._ended = True
+                raise
+            batch = bytes_to_event(message)
+            self._pending.extend(batch.events)
+        return self._pending.popleft()
+
+    def _next_item(self) -> tuple[Event, dict[str, Any]]:
+        """The next object event that passes the filter, with its metadata."""
+        while True:
+            event = self._next_event()
+            if isinstance(event, StoreEvent):
+                self._stores.announce(event.store_id, event.descriptor)
+                continue
+            if isinstance(event, EndOfStreamEvent):
+                self._ended = True
+                raise StopIteration
+            assert isinstance(event, NewObjectEvent | NewObjectKeyEvent)
+            if not self.filter_(event.metadata):
+                return event, event.metadata
+            if isinstance(event, NewObjectKeyEvent) and event.evict:
+                store = self._stores.get(event.store_id)
+                store.evict(self._key(store, event))
+
+    @staticmethod
+    def _key(store: Store[Any], event: NewObjectKeyEvent) -> Any:
+        key_type = getattr(type(store.connector), 'Key', None)
+        if key_type is None:
+            return event.raw_key
+        try:
+            return key_type(*event.raw_key)
+        except TypeError as e:
+            raise MalformedEventError(
+                f'Key {list(event.raw_key)!r} is not a {key_type.__name__}: {e}',
+            ) from e
+
+    # --- proxies ------------------------------------------------------------------
+
+    def next_with_metadata(self) -> tuple[dict[str, Any], T | Proxy[T]]:
+        """The next object's metadata and a proxy of it (nothing is fetched).
+
+        Raises:
+            StopIteration: At the end of the stream.
+            MalformedEventError: If the broker delivered an invalid message.
+            UnknownStoreError: If an event names a store this consumer does not
+                know.
+        """
+        event, metadata = self._next_item()
+        if isinstance(event, NewObjectEvent):
+            return metadata, event.obj
+        assert isinstance(event, NewObjectKeyEvent)
+        store = self._stores.get(event.store_id)
+        proxy: Proxy[T] = store.proxy_from_key(
+            self._key(store, event), evict=event.evict
+        )
+        return metadata, proxy
+
+    def next(self) -> T | Proxy[T]:
+        """A proxy of the next object (see `next_with_metadata`)."""
+        return self.next_with_metadata()[1]
+
+    def iter_with_metadata(self) -> Generator[tuple[dict[str, Any], T | Proxy[T]]]:
+        """Iterate over ``(metadata, proxy)`` pairs."""
+        while True:
+            try:
+                yield self.next_with_metadata()
+            except StopIteration:
+                return
+
+    # --- objects ------------------------------------------------------------------
+
+    def next_object_with_metadata(self) -> tuple[dict[str, Any], T]:
+        """The next object's metadata and the object itself (fetched now).
+
+        Raises:
+            StopIteration: At the end of the stream.
+            ValueError: If the object is no longer in its store.
+        """
+        event, metadata = self._next_item()
+        if isinstance(event, NewObjectEvent):
+            return metadata, event.obj
+        assert isinstance(event, NewObjectKeyEvent)
+        store = self._stores.get(event.store_id)
+        key = self._key(store, event)
+        obj = store.get(key)
+        if obj is None:
+            raise ValueError(
+                f'The object under key {key!r} of store "{store.name}" is gone '
+                '(evicted, or never stored).',
+            )
+        if event.evict:
+            store.evict(key)
+        return metadata, obj
+
+    def next_object(self) -> T:
+        """The next object itself (see `next_object_with_metadata`)."""
+        return self.next_object_with_metadata()[1]
+
+    def iter_objects(self) -> Generator[T]:
+        """Iterate over the objects themselves."""
+        for _, obj in self.iter_objects_with_metadata():
+            yield obj
+
+    def iter_objects_with_metadata(self) -> Generator[tuple[dict[str, Any], T]]:
+        """Iterate over ``(metadata, object)`` pairs."""
+        while True:
+            try:
+                yield self.next_object_with_metadata()
+            except StopIteration:
+                return
+
+    def close(self, *, stores: bool = False, subscriber: bool = True) -> None:
+        """Close the subscriber (and the stores this consumer used)."""
+        if subscriber:
+            self.subscriber.close()
+        if stores:
+            for store in self._stores.stores():
+                store.close()
