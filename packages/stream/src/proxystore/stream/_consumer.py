@@ -20,6 +20,7 @@ from proxystore.stream.events import NewObjectKeyEvent
 from proxystore.stream.events import StoreEvent
 from proxystore.stream.events import bytes_to_event
 from proxystore.stream.exceptions import MalformedEventError
+from proxystore.stream.exceptions import UnknownStoreError
 from proxystore.stream.filters import NullFilter
 from proxystore.stream.protocols import Filter
 from proxystore.stream.protocols import MessageSubscriber
@@ -100,8 +101,19 @@ class StreamConsumer(Generic[T]):
             if not self.filter_(event.metadata):
                 return event, event.metadata
             if isinstance(event, NewObjectKeyEvent) and event.evict:
-                store = self._stores.get(event.store_id)
+                store = self._store(event)
                 store.evict(self._key(store, event))
+
+    def _store(self, event: NewObjectKeyEvent) -> Store[Any]:
+        try:
+            return self._stores.get(event.store_id)
+        except UnknownStoreError:
+            lookup = getattr(self.subscriber, 'store_descriptor', None)
+            descriptor = None if lookup is None else lookup(event.topic, event.store_id)
+            if descriptor is None:
+                raise
+            self._stores.announce(event.store_id, descriptor)
+            return self._stores.get(event.store_id)
 
     @staticmethod
     def _key(store: Store[Any], event: NewObjectKeyEvent) -> Any:
@@ -130,7 +142,7 @@ class StreamConsumer(Generic[T]):
         if isinstance(event, NewObjectEvent):
             return metadata, event.obj
         assert isinstance(event, NewObjectKeyEvent)
-        store = self._stores.get(event.store_id)
+        store = self._store(event)
         proxy: Proxy[T] = store.proxy_from_key(
             self._key(store, event), evict=event.evict
         )
@@ -161,7 +173,7 @@ class StreamConsumer(Generic[T]):
         if isinstance(event, NewObjectEvent):
             return metadata, event.obj
         assert isinstance(event, NewObjectKeyEvent)
-        store = self._stores.get(event.store_id)
+        store = self._store(event)
         key = self._key(store, event)
         obj = store.get(key)
         if obj is None:

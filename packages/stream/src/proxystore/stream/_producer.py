@@ -43,6 +43,7 @@ class _Item(Generic[T]):
 class _Topic(Generic[T]):
     buffer: list[_Item[T]] = dataclasses.field(default_factory=list)
     closed: bool = False
+    ended: bool = False  # the end event was sent
     batches: int = 0
     announced: str | None = None
 
@@ -185,6 +186,10 @@ class StreamProducer(Generic[T]):
         events: list[Event] = []
         if state.announced != identifier or state.batches % self.announce_every == 0:
             events.append(StoreEvent(topic, identifier, descriptor))
+            if state.announced != identifier:
+                announce = getattr(self.publisher, 'announce_store', None)
+                if announce is not None:
+                    announce(topic, identifier, descriptor)
             state.announced = identifier
         keys = store.put_batch([i.obj for i in items])
         events += [
@@ -204,13 +209,15 @@ class StreamProducer(Generic[T]):
             aggregate = self.aggregator([i.obj for i in items])
             items = [_Item(aggregate, any(i.evict for i in items), metadata)]
         events = self._object_events(topic, items) if items else []
-        if state.closed:
+        ending = state.closed and not state.ended
+        if ending:
             events.append(EndOfStreamEvent(topic))
         if not events:
             return
         self.publisher.send_message(topic, event_to_bytes(EventBatch(topic, events)))
         state.batches += 1
-        if state.closed:
+        if ending:
+            state.ended = True
             end_topic = getattr(self.publisher, 'end_topic', None)
             if end_topic is not None:
                 end_topic(topic)

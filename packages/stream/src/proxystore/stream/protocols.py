@@ -1,9 +1,15 @@
 """What publishers and subscribers of a broker provide (the shims implement these).
 
 A producer sends encoded event batches with ``send_message(topic, message)``;
-a consumer reads them with ``next_message()``. ``end_topic`` is optional: a
-publisher that has it is told when a topic ends (Redis Streams uses it so that
-every consumer of a group learns of the end, not only the one that reads it).
+a consumer reads them with ``next_message()``. Optional methods let a broker do
+more, and are used when present:
+
+- ``publisher.end_topic(topic)``: the topic ended (Redis Streams tells every
+  consumer of a group, not only the one that reads the end);
+- ``publisher.announce_store(topic, store_id, descriptor)`` and
+  ``subscriber.store_descriptor(topic, store_id)``: keep the descriptions of a
+  topic's stores on the broker, so that a consumer that joins late (or restarts)
+  finds a store it has not seen announced.
 """
 
 from __future__ import annotations

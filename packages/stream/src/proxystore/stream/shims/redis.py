@@ -23,9 +23,11 @@ from collections.abc import Generator
 from collections.abc import Sequence
 from typing import Any
 
+import msgpack
 import redis
 
 from proxystore.stream.exceptions import BrokerError
+from proxystore.stream.exceptions import MalformedEventError
 
 __all__ = [
     'RedisPublisher',
@@ -56,6 +58,36 @@ class _Client:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _stores_key(topic: str) -> str:
+    return f'{topic}:proxystore-stores'
+
+
+def _announce(client: _Client, topic: str, store_id: str, descriptor: Any) -> None:
+    """Keep a store's description beside the topic, for consumers that join late."""
+    packed = msgpack.packb(descriptor, use_bin_type=True)
+    with client.errors(f'keeping the stores of "{topic}"'):
+        client.client.hset(_stores_key(topic), store_id, packed)
+
+
+def _lookup(client: _Client, topic: str, store_id: str) -> dict[str, Any] | None:
+    """The description of a topic's store kept on the broker, if any."""
+    with client.errors(f'reading the stores of "{topic}"'):
+        packed = client.client.hget(_stores_key(topic), store_id)
+    if packed is None:
+        return None
+    try:
+        descriptor = msgpack.unpackb(packed, raw=False, strict_map_key=True)
+    except Exception as e:
+        raise MalformedEventError(
+            f'The description of store {store_id} of "{topic}" is not msgpack: {e}',
+        ) from e
+    if not isinstance(descriptor, dict):
+        raise MalformedEventError(
+            f'The description of store {store_id} of "{topic}" is not a map.',
+        )
+    return descriptor
 
 
 def _deadline(timeout: float | None) -> float | None:
@@ -91,6 +123,12 @@ class RedisPublisher:
         """PUBLISH the message on the topic's channel."""
         with self._redis.errors(f'PUBLISH to "{topic}"'):
             self._redis.client.publish(topic, message)
+
+    def announce_store(
+        self, topic: str, store_id: str, descriptor: dict[str, Any]
+    ) -> None:
+        """Keep a store's description on the server, for late consumers."""
+        _announce(self._redis, topic, store_id, descriptor)
 
     def close(self) -> None:
         """Close the connection."""
@@ -161,6 +199,10 @@ class RedisSubscriber:
                 data: bytes = reply['data']
                 return data
 
+    def store_descriptor(self, topic: str, store_id: str) -> dict[str, Any] | None:
+        """The description of a topic's store kept on the server, if any."""
+        return _lookup(self._redis, topic, store_id)
+
     def close(self) -> None:
         """Unsubscribe and close the connection."""
         with contextlib.suppress(redis.exceptions.RedisError):
@@ -187,6 +229,12 @@ class RedisQueuePublisher:
         """RPUSH the message to the topic's list."""
         with self._redis.errors(f'RPUSH to "{topic}"'):
             self._redis.client.rpush(topic, message)
+
+    def announce_store(
+        self, topic: str, store_id: str, descriptor: dict[str, Any]
+    ) -> None:
+        """Keep a store's description on the server, for late consumers."""
+        _announce(self._redis, topic, store_id, descriptor)
 
     def close(self) -> None:
         """Close the connection."""
@@ -238,6 +286,10 @@ class RedisQueueSubscriber:
             if reply is not None:
                 data: bytes = reply[1]
                 return data
+
+    def store_descriptor(self, topic: str, store_id: str) -> dict[str, Any] | None:
+        """The description of a topic's store kept on the server, if any."""
+        return _lookup(self._redis, topic, store_id)
 
     def close(self) -> None:
         """Close the connection."""
@@ -301,6 +353,12 @@ class RedisStreamPublisher:
             with self._redis.errors(f'marking the end of "{topic}"'):
                 self._redis.client.set(_end_key(topic), last)
 
+    def announce_store(
+        self, topic: str, store_id: str, descriptor: dict[str, Any]
+    ) -> None:
+        """Keep a store's description on the server, for late consumers."""
+        _announce(self._redis, topic, store_id, descriptor)
+
     def close(self) -> None:
         """Close the connection."""
         self._redis.close()
@@ -359,6 +417,7 @@ class RedisStreamSubscriber:
         self.claim_idle = claim_idle
         self._redis = _Client(hostname, port, kwargs)
         self._unacked: bytes | None = None
+        self._held: tuple[bytes, bytes] | None = None  # the last message, held back
         self._own_pending = True  # first, what this consumer was given before
         with self._redis.errors(f'XGROUP CREATE "{group}" on "{topic}"'):
             try:
@@ -413,8 +472,26 @@ class RedisStreamSubscriber:
                 return entry_id, fields[_FIELD]
         return None
 
+    def _is_last(self, entry_id: bytes) -> bool:
+        """Whether this is the topic's last message (with a claimer, held back)."""
+        if self.claim_idle is None:
+            return False
+        with self._redis.errors(f'checking the end of "{self.topic}"'):
+            end = self._redis.client.get(_end_key(self.topic))
+        return end is not None and _stream_id(entry_id) >= _stream_id(end)
+
+    def _drained(self) -> bool:
+        """Whether nothing but the held message is pending in the group."""
+        with self._redis.errors(f'XPENDING on "{self.topic}"'):
+            summary: Any = self._redis.client.xpending(self.topic, self.group)
+        return int(summary['pending']) <= 1
+
     def _ended(self) -> bool:
-        """Whether the topic ended and the group was given every message to its end."""
+        """Whether the topic ended and the group was given every message to its end.
+
+        A consumer that claims messages also waits until none is pending, since
+        a message of a consumer that died may still come its way.
+        """
         with self._redis.errors(f'checking the end of "{self.topic}"'):
             end = self._redis.client.get(_end_key(self.topic))
             if end is None:
@@ -422,7 +499,9 @@ class RedisStreamSubscriber:
             for info in self._redis.client.xinfo_groups(self.topic):
                 if info['name'] in (self.group, self.group.encode()):
                     delivered = info['last-delivered-id']
-                    return _stream_id(delivered) >= _stream_id(end)
+                    if _stream_id(delivered) < _stream_id(end):
+                        return False
+                    return self.claim_idle is None or not info['pending']
         return False
 
     def next_message(self) -> bytes:
@@ -444,14 +523,33 @@ class RedisStreamSubscriber:
             self._own_pending = False
         deadline = _deadline(self.timeout)
         while True:
-            entry = self._claim() or self._read(
-                '>', int(_remaining(deadline, f'stream "{self.topic}"') * 1000)
-            )
+            entry = self._claim()
+            if (
+                entry is not None
+                and self._held is not None
+                and entry[0] == self._held[0]
+            ):
+                entry = None  # the held message itself, idle while held
+            if entry is None and self._held is None:
+                entry = self._read(
+                    '>', int(_remaining(deadline, f'stream "{self.topic}"') * 1000)
+                )
+                if entry is not None and self._is_last(entry[0]):
+                    # The end: first claim what dead consumers left pending.
+                    self._held, entry = entry, None
+            elif entry is None:
+                time.sleep(_remaining(deadline, f'stream "{self.topic}"') / 10)
+            if entry is None and self._held is not None and self._drained():
+                entry, self._held = self._held, None
             if entry is not None:
                 self._unacked = entry[0]
                 return entry[1]
-            if self._ended():
+            if self._held is None and self._ended():
                 raise StopIteration
+
+    def store_descriptor(self, topic: str, store_id: str) -> dict[str, Any] | None:
+        """The description of a topic's store kept on the server, if any."""
+        return _lookup(self._redis, topic, store_id)
 
     def close(self) -> None:
         """Acknowledge the last message and close the connection."""
