@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import uuid
 from collections.abc import Generator
@@ -12,6 +13,7 @@ import pytest
 from proxystore.connectors.file import FileConnector
 from proxystore.connectors.local import LocalConnector
 from proxystore.store import Store
+from proxystore.store.keyring import SECRET_ENV
 from proxystore.testing.redis import RedisServer
 
 
@@ -40,9 +42,26 @@ def store() -> Generator[Store[Any]]:
         yield store
 
 
+SECRET = 'stream-tests-secret'
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _secret_in_the_environment() -> Generator[None]:
+    # Worker processes started from here inherit it, so consumers there may
+    # make the (authenticated) stores that the broker describes.
+    previous = os.environ.get(SECRET_ENV)
+    os.environ[SECRET_ENV] = SECRET
+    yield
+    if previous is None:
+        del os.environ[SECRET_ENV]
+    else:  # pragma: no cover
+        os.environ[SECRET_ENV] = previous
+
+
 @pytest.fixture
 def file_store(tmp_path: pathlib.Path) -> Generator[Store[Any]]:
-    """A store that processes share (a folder)."""
+    """A store that processes share (a folder), authenticated by the secret."""
     connector = FileConnector(str(tmp_path / 'objects'), clear=True)
-    with Store(f'stream-file-{uuid.uuid4().hex[:6]}', connector) as store:
+    name = f'stream-file-{uuid.uuid4().hex[:6]}'
+    with Store(name, connector, secret=SECRET) as store:
         yield store

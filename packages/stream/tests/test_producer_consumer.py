@@ -244,3 +244,22 @@ def test_a_topic_ends_once(store: Store[Any]) -> None:
         e for m in messages for e in m.events if type(e).__name__ == 'EndOfStreamEvent'
     ]
     assert len(messages) == 2 and len(ends) == 1
+
+
+def test_stores_described_by_the_broker_need_a_secret_or_trust(
+    tmp_path: Any,
+) -> None:
+    from proxystore.connectors.file import FileConnector
+
+    with Store('plain', FileConnector(str(tmp_path))) as plain:  # no secret
+        producer, consumer, _ = _pair(plain)
+        producer.send('t', 'x', evict=False)
+        with pytest.raises(UnknownStoreError, match='name a secret it holds'):
+            consumer.next()
+        producer, _, events = _pair(plain)
+        producer.send('t', 'y', evict=False)
+        trusting: StreamConsumer[Any] = StreamConsumer(
+            QueueSubscriber(events, timeout=5), trust_broker=True
+        )
+        assert trusting.next() == 'y'
+        trusting.close(stores=True)

@@ -163,17 +163,89 @@ def test_consumers_of_a_group_share_a_topic(
     redis_options: dict[str, Any],
     file_store: Store[Any],
 ) -> None:
+    readies = [manager.Event(), manager.Event()]
     consumers = [
-        pool.submit(consume, 'redis-stream', {**redis_options, 'consumer': name})
-        for name in ('a', 'b')
+        pool.submit(
+            consume, 'redis-stream', {**redis_options, 'consumer': name}, ready=ready
+        )
+        for name, ready in zip(('a', 'b'), readies, strict=True)
     ]
+    assert all(ready.wait(TIMEOUT) for ready in readies)  # both wait for messages
     config = file_store.config()
     pool.submit(
-        produce, 'redis-stream', redis_options, config, 30, 1000, interval=0.01
+        produce, 'redis-stream', redis_options, config, 40, 1000, interval=0.02
     ).result(TIMEOUT)
     seen = [c.result(timeout=TIMEOUT)['indices'] for c in consumers]
-    assert sorted(seen[0] + seen[1]) == list(range(30))  # each once, none lost
+    assert sorted(seen[0] + seen[1]) == list(range(40))  # each once, none lost
     assert seen[0] and seen[1]  # both did work
+
+
+def test_a_poison_message_in_a_stream_is_skipped_after_its_error(
+    redis_server: RedisServer, redis_options: dict[str, Any], file_store: Store[Any]
+) -> None:
+    topic = redis_options['topic']
+    client = redis_server.client()
+    client.xadd(topic, {b'm': b'\xc1 not an event'})
+    client.close()
+    produce('redis-stream', redis_options, file_store.config(), 2, 100)
+    subscriber = RedisStreamSubscriber('127.0.0.1', redis_server.port, topic, timeout=5)
+    consumer: StreamConsumer[Any] = StreamConsumer(subscriber)
+    with pytest.raises(MalformedEventError, match='not msgpack'):
+        consumer.next()
+    assert [bytes(p)[:4] for p in consumer] == [bytes(4), (1).to_bytes(4, 'little')]
+    consumer.close()
+
+
+def test_an_error_while_handling_leaves_the_message_unacknowledged(
+    redis_server: RedisServer, redis_options: dict[str, Any], file_store: Store[Any]
+) -> None:
+    produce('redis-stream', redis_options, file_store.config(), 2, 100, evict=False)
+    topic, port = redis_options['topic'], redis_server.port
+    with pytest.raises(RuntimeError, match='handling failed'):
+        with StreamConsumer(
+            RedisStreamSubscriber('127.0.0.1', port, topic, consumer='c', timeout=5)
+        ) as consumer:
+            consumer.next()
+            raise RuntimeError('handling failed')
+    again = StreamConsumer(
+        RedisStreamSubscriber('127.0.0.1', port, topic, consumer='c', timeout=5)
+    )
+    assert len(list(again)) == 2  # the first item came again
+    again.close()
+
+
+def test_a_late_pubsub_consumer_finds_the_store_on_the_broker(
+    redis_server: RedisServer, redis_options: dict[str, Any], file_store: Store[Any]
+) -> None:
+    from proxystore.stream import StreamProducer
+
+    host, port, topic = '127.0.0.1', redis_server.port, redis_options['topic']
+    producer: StreamProducer[bytes] = StreamProducer(
+        RedisPublisher(host, port), stores={topic: file_store}
+    )
+    producer.send(topic, b'before anyone listened')  # announces the store, lost
+    late: StreamConsumer[bytes] = StreamConsumer(
+        RedisSubscriber(host, port, topic, timeout=5)
+    )
+    producer.send(topic, b'after')  # no announcement in this message
+    producer.close(topics=(topic,))
+    assert [bytes(p) for p in late] == [b'after']
+    late.close()
+
+
+def test_zmq_several_subscribers_and_topics_that_share_a_prefix() -> None:
+    publisher = ZeroMQPublisher('127.0.0.1', 0)
+    short = ZeroMQSubscriber('127.0.0.1', publisher.port, topic='t', timeout=5)
+    longer = ZeroMQSubscriber('127.0.0.1', publisher.port, topic='tx', timeout=5)
+    everything = ZeroMQSubscriber('127.0.0.1', publisher.port, timeout=5)
+    publisher.wait_for_subscribers(3, timeout=10)
+    publisher.send_message('tx', b'for tx')
+    publisher.send_message('t', b'for t')
+    assert short.next_message() == b'for t'  # "tx" does not reach "t"
+    assert longer.next_message() == b'for tx'
+    assert [everything.next_message() for _ in range(2)] == [b'for tx', b'for t']
+    for socket in (short, longer, everything, publisher):
+        socket.close()
 
 
 # --- errors --------------------------------------------------------------------------

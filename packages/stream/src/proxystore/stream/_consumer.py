@@ -13,6 +13,7 @@ from typing import TypeVar
 from proxystore.proxy import Proxy
 from proxystore.store import Store
 from proxystore.stream._stores import StoreDirectory
+from proxystore.stream.events import MAX_MESSAGE_BYTES
 from proxystore.stream.events import EndOfStreamEvent
 from proxystore.stream.events import Event
 from proxystore.stream.events import NewObjectEvent
@@ -45,6 +46,10 @@ class StreamConsumer(Generic[T]):
             dropped object that was to be evicted is evicted.
         stores: Stores this consumer has already: events of these stores need
             no announcement (a consumer that joins a broadcast late).
+        trust_broker: Make stores from the descriptions that come through the
+            broker even without a secret this process holds (see
+            `StoreDirectory`): only if every writer to the broker is trusted.
+        max_message_bytes: Largest broker message decoded.
     """
 
     def __init__(
@@ -53,10 +58,13 @@ class StreamConsumer(Generic[T]):
         *,
         filter_: Filter | None = None,
         stores: Iterable[Store[Any]] = (),
+        trust_broker: bool = False,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.subscriber = subscriber
         self.filter_: Filter = filter_ if filter_ is not None else NullFilter()
-        self._stores = StoreDirectory(stores)
+        self.max_message_bytes = max_message_bytes
+        self._stores = StoreDirectory(stores, trust_broker=trust_broker)
         self._pending: collections.deque[Event] = collections.deque()
         self._ended = False
 
@@ -64,6 +72,12 @@ class StreamConsumer(Generic[T]):
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is not None:
+            # The last object may not have been handled: a broker that
+            # acknowledges must deliver it again.
+            abandon = getattr(self.subscriber, 'abandon', None)
+            if abandon is not None:
+                abandon()
         self.close()
 
     def __iter__(self) -> StreamConsumer[T]:
@@ -83,7 +97,7 @@ class StreamConsumer(Generic[T]):
             except StopIteration:
                 self._ended = True
                 raise
-            batch = bytes_to_event(message)
+            batch = bytes_to_event(message, max_bytes=self.max_message_bytes)
             self._pending.extend(batch.events)
         return self._pending.popleft()
 
@@ -92,7 +106,11 @@ class StreamConsumer(Generic[T]):
         while True:
             event = self._next_event()
             if isinstance(event, StoreEvent):
-                self._stores.announce(event.store_id, event.descriptor)
+                try:
+                    self._stores.announce(event.store_id, event.descriptor)
+                except Exception:
+                    self._pending.appendleft(event)  # not lost: the next call retries
+                    raise
                 continue
             if isinstance(event, EndOfStreamEvent):
                 self._ended = True
@@ -101,7 +119,7 @@ class StreamConsumer(Generic[T]):
             if not self.filter_(event.metadata):
                 return event, event.metadata
             if isinstance(event, NewObjectKeyEvent) and event.evict:
-                store = self._store(event)
+                store = self._store_or_requeue(event)
                 store.evict(self._key(store, event))
 
     def _store(self, event: NewObjectKeyEvent) -> Store[Any]:
@@ -114,6 +132,14 @@ class StreamConsumer(Generic[T]):
                 raise
             self._stores.announce(event.store_id, descriptor)
             return self._stores.get(event.store_id)
+
+    def _store_or_requeue(self, event: NewObjectKeyEvent) -> Store[Any]:
+        """The event's store; if unknown, the event stays next (nothing is lost)."""
+        try:
+            return self._store(event)
+        except Exception:
+            self._pending.appendleft(event)
+            raise
 
     @staticmethod
     def _key(store: Store[Any], event: NewObjectKeyEvent) -> Any:
@@ -142,7 +168,7 @@ class StreamConsumer(Generic[T]):
         if isinstance(event, NewObjectEvent):
             return metadata, event.obj
         assert isinstance(event, NewObjectKeyEvent)
-        store = self._store(event)
+        store = self._store_or_requeue(event)
         proxy: Proxy[T] = store.proxy_from_key(
             self._key(store, event), evict=event.evict
         )
@@ -173,7 +199,7 @@ class StreamConsumer(Generic[T]):
         if isinstance(event, NewObjectEvent):
             return metadata, event.obj
         assert isinstance(event, NewObjectKeyEvent)
-        store = self._store(event)
+        store = self._store_or_requeue(event)
         key = self._key(store, event)
         obj = store.get(key)
         if obj is None:

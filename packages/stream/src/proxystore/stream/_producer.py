@@ -208,19 +208,22 @@ class StreamProducer(Generic[T]):
                 metadata.update(item.metadata)
             aggregate = self.aggregator([i.obj for i in items])
             items = [_Item(aggregate, any(i.evict for i in items), metadata)]
-        events = self._object_events(topic, items) if items else []
+        if items:
+            events = self._object_events(topic, items)
+            message = event_to_bytes(EventBatch(topic, events))
+            self.publisher.send_message(topic, message)
+            state.batches += 1
         ending = state.closed and not state.ended
         if ending:
-            events.append(EndOfStreamEvent(topic))
-        if not events:
-            return
-        self.publisher.send_message(topic, event_to_bytes(EventBatch(topic, events)))
-        state.batches += 1
-        if ending:
-            state.ended = True
+            # The end in a message of its own: a broker that may deliver a
+            # message twice then repeats only the end, never objects.
+            end = event_to_bytes(EventBatch(topic, [EndOfStreamEvent(topic)]))
             end_topic = getattr(self.publisher, 'end_topic', None)
             if end_topic is not None:
-                end_topic(topic)
+                end_topic(topic, end)
+            else:
+                self.publisher.send_message(topic, end)
+            state.ended = True
 
     def close_topics(self, *topics: str) -> None:
         """Close topics: flush what they buffer and send their end."""

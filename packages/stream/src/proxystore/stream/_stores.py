@@ -4,6 +4,11 @@ A store is described by a msgpack map (its name, connector kind and options,
 and plain settings), identified by a short hash of that description. The
 description never holds code: a store with a custom serializer is described
 by name only, and the consumer must have that store itself.
+
+Whoever can write to the broker can forge a description, so a consumer makes a
+store from one only when it is safe to (see `StoreDirectory`): by default only
+for stores authenticated by a secret this process holds, whose payloads a
+forger cannot produce.
 """
 
 from __future__ import annotations
@@ -20,10 +25,17 @@ from proxystore.store import get_store
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
 from proxystore.store.config import connector_kinds
+from proxystore.store.keyring import find_secret
 from proxystore.stream.exceptions import MalformedEventError
 from proxystore.stream.exceptions import UnknownStoreError
 
 __all__ = ['StoreDirectory', 'describe', 'store_id']
+
+# Connectors whose options name other connectors (by kind, maybe by import
+# path): never made from a description.
+_NESTING = frozenset({'multi'})
+# Stores a consumer makes from descriptions, at most (a forger could name many).
+MAX_STORES = 64
 
 _SETTINGS: dict[str, type] = {
     'cache_size': int,
@@ -40,6 +52,11 @@ def describe(store: Store[Any]) -> dict[str, Any]:
         TypeError: If the connector's options are not msgpack values.
     """
     config = store.config()
+    if config.connector.kind in _NESTING:
+        raise TypeError(
+            f'Store "{store.name}" has a {config.connector.kind} connector, which '
+            'streams do not support: give each topic a store of one connector.',
+        )
     descriptor: dict[str, Any] = {'name': config.name}
     if config.serializer is not None or config.deserializer is not None:
         descriptor['custom'] = True  # code cannot travel: consumers need the store
@@ -76,13 +93,15 @@ def _config(descriptor: dict[str, Any]) -> StoreConfig:
         raise MalformedEventError(
             f'The description of store "{name}" needs "kind" and "options".',
         )
-    if kind not in connector_kinds():
-        # Only installed connectors, by entry-point name: a description never
-        # makes a consumer import a module of the sender's choosing.
+    if kind not in connector_kinds() or kind in _NESTING:
+        # Only installed connectors, by entry-point name, that name no other
+        # connector: a description never makes a consumer import a module.
         raise MalformedEventError(
-            f'Store "{name}" uses connector "{kind}", which is not installed here '
-            f'(installed: {", ".join(sorted(connector_kinds())) or "none"}).',
+            f'Store "{name}" uses connector "{kind}", which a stream cannot use '
+            f'here (usable: {", ".join(sorted(set(connector_kinds()) - _NESTING))}).',
         )
+    # A copy made here never deletes shared data, whatever the sender says.
+    options = {k: v for k, v in options.items() if k != 'clear'}
     settings: dict[str, Any] = {}
     for field, kind_of in _SETTINGS.items():
         if field in descriptor:
@@ -108,10 +127,20 @@ class StoreDirectory:
 
     Args:
         stores: Stores the consumer already has (matched by their descriptions).
+        trust_broker: Make stores from any valid description. By default a
+            store is made only if its description names a secret this process
+            holds (``PROXYSTORE_SECRET``, `proxystore.store.keyring`): payloads
+            are then authenticated, and a forged description (pointing at a
+            server of the forger's) yields nothing that is unpickled. Trust the
+            broker only if whoever can write to it may run code here.
     """
 
-    def __init__(self, stores: Iterable[Store[Any]] = ()) -> None:
+    def __init__(
+        self, stores: Iterable[Store[Any]] = (), *, trust_broker: bool = False
+    ) -> None:
+        self.trust_broker = trust_broker
         self._by_id: dict[str, Store[Any]] = {}
+        self._made = 0
         for store in stores:
             self._by_id[store_id(describe(store))] = store
 
@@ -119,15 +148,26 @@ class StoreDirectory:
         """Learn the store of an id from its description (once per id).
 
         Raises:
-            MalformedEventError: If the description is invalid, or names a
-                connector that is not installed.
-            UnknownStoreError: If the store has a custom serializer and this
+            MalformedEventError: If the description is invalid or does not match
+                the id, names a connector that cannot be used here, or too many
+                stores were described.
+            UnknownStoreError: If the store cannot be made here safely (no
+                secret this process holds) or has a custom serializer and this
                 process has no store of its name.
         """
         if identifier in self._by_id:
             return
+        try:
+            expected = store_id(descriptor)
+        except (TypeError, ValueError) as e:
+            raise MalformedEventError(f'A store description is invalid: {e}') from e
+        if identifier != expected:
+            raise MalformedEventError(
+                f'A store description does not match its id {identifier} '
+                f'(it hashes to {expected}).',
+            )
+        name = descriptor.get('name')
         if descriptor.get('custom'):
-            name = descriptor.get('name')
             store = get_store(name) if isinstance(name, str) else None
             if store is None:
                 raise UnknownStoreError(
@@ -136,9 +176,36 @@ class StoreDirectory:
                 )
             self._by_id[identifier] = store
             return
-        self._by_id[identifier] = get_or_create_store(
-            _config(descriptor), register=True
-        )
+        config = _config(descriptor)
+        registered = get_store(config.name)
+        if registered is not None and store_id(describe(registered)) == identifier:
+            self._by_id[identifier] = registered  # this process has that store
+            return
+        if not self.trust_broker and (
+            config.secret_id is None or find_secret(config.secret_id) is None
+        ):
+            raise UnknownStoreError(
+                f'Store "{config.name}" was described by the broker, but this '
+                'consumer makes stores from descriptions only when they name a '
+                'secret it holds (payloads are then authenticated). Give the '
+                'store to StreamConsumer(stores=[...]), register it, set '
+                'PROXYSTORE_SECRET, or pass trust_broker=True if every writer to '
+                'the broker is trusted.',
+            )
+        if self._made >= MAX_STORES:
+            raise MalformedEventError(
+                f'More than {MAX_STORES} stores were described to this consumer.',
+            )
+        try:
+            store = get_or_create_store(config, register=True)
+        except MalformedEventError:
+            raise
+        except Exception as e:  # a connector refusing the options
+            raise MalformedEventError(
+                f'Store "{config.name}" cannot be made from its description: {e}',
+            ) from e
+        self._made += 1
+        self._by_id[identifier] = store
 
     def get(self, identifier: str) -> Store[Any]:
         """The store of an id.

@@ -40,8 +40,12 @@ __all__ = [
 ]
 
 VERSION = 1
-# Decoding limits: an event batch is metadata, never bulk data.
-_MAX_MESSAGE = 64 * 1024 * 1024
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""Default largest message a consumer decodes: events are metadata, not bulk data
+(objects of topics without a store travel in them, so keep those small)."""
+# Each decoded value costs far more memory than its byte on the wire: bound
+# the number of values, not only the bytes.
+_MAX_ITEMS = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,23 +195,42 @@ _DECODERS: dict[str, Callable[[str, dict[str, Any]], Event]] = {
 }
 
 
-def bytes_to_event(message: bytes | bytearray | memoryview) -> EventBatch:
+def bytes_to_event(
+    message: bytes | bytearray | memoryview,
+    *,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> EventBatch:
     """Decode a batch from the broker.
 
+    Args:
+        message: The message.
+        max_bytes: Largest message accepted.
+
     Raises:
-        MalformedEventError: If the message is not a valid version-1 batch.
+        MalformedEventError: If the message is not a valid version-1 batch, or is
+            larger than ``max_bytes`` or holds more than 100,000 values in one
+            array or map.
     """
     if not isinstance(message, (bytes, bytearray, memoryview)):
         raise MalformedEventError(
             f'A message must be bytes, not {type(message).__name__}.',
         )
-    if len(message) > _MAX_MESSAGE:
+    if len(message) > max_bytes:
         raise MalformedEventError(
             f'A message of {len(message)} bytes is larger than an event batch may '
-            f'be ({_MAX_MESSAGE} bytes).',
+            f'be here ({max_bytes} bytes).',
         )
     try:
-        data = msgpack.unpackb(message, raw=False, strict_map_key=True)
+        data = msgpack.unpackb(
+            message,
+            raw=False,
+            strict_map_key=True,
+            max_array_len=_MAX_ITEMS,
+            max_map_len=_MAX_ITEMS,
+            max_str_len=max_bytes,
+            max_bin_len=max_bytes,
+            max_ext_len=0,
+        )
     except Exception as e:  # msgpack raises several unrelated types
         raise MalformedEventError(f'A message is not msgpack: {e}') from e
     if not isinstance(data, dict):

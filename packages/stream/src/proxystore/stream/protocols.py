@@ -4,8 +4,10 @@ A producer sends encoded event batches with ``send_message(topic, message)``;
 a consumer reads them with ``next_message()``. Optional methods let a broker do
 more, and are used when present:
 
-- ``publisher.end_topic(topic)``: the topic ended (Redis Streams tells every
-  consumer of a group, not only the one that reads the end);
+- ``publisher.end_topic(topic, message)``: publish the topic's last message,
+  its end, instead of ``send_message`` (Redis Streams marks it, so that every
+  consumer of a group learns of the end, and a consumer that claims what dead
+  consumers left delivers the end last);
 - ``publisher.announce_store(topic, store_id, descriptor)`` and
   ``subscriber.store_descriptor(topic, store_id)``: keep the descriptions of a
   topic's stores on the broker, so that a consumer that joins late (or restarts)

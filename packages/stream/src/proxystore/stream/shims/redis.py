@@ -47,6 +47,9 @@ class _Client:
     def __init__(self, hostname: str, port: int, kwargs: dict[str, Any]) -> None:
         self.where = f'Redis broker at {hostname}:{port}'
         kwargs.setdefault('socket_connect_timeout', 5.0)
+        # Blocking commands here wait at most a second: a longer silence is a
+        # dead connection, not a quiet topic.
+        kwargs.setdefault('socket_timeout', 30.0)
         self.client = redis.Redis(host=hostname, port=port, **kwargs)
 
     @contextlib.contextmanager
@@ -298,11 +301,8 @@ class RedisQueueSubscriber:
 
 # --- streams ---------------------------------------------------------------------
 
-_FIELD = b'm'
-
-
-def _end_key(topic: str) -> str:
-    return f'{topic}:proxystore-end'
+_FIELD = b'm'  # a message
+_END = b'end'  # the end of a topic: an entry of its own, after its last message
 
 
 def _stream_id(value: bytes | str) -> tuple[int, int]:
@@ -315,7 +315,9 @@ class RedisStreamPublisher:
     """Appends messages to Redis streams (one per topic).
 
     A stream keeps its messages (up to ``maxlen``), so consumers that join
-    late read them, and consumer groups share them with acknowledgements.
+    late read them, and consumer groups share them with acknowledgements. The
+    end of a topic is an entry of its own, so every consumer of a group learns
+    of it.
 
     Args:
         hostname: Server host.
@@ -334,24 +336,18 @@ class RedisStreamPublisher:
     ) -> None:
         self.maxlen = maxlen
         self._redis = _Client(hostname, port, kwargs)
-        self._last: dict[str, bytes] = {}
 
     def send_message(self, topic: str, message: bytes) -> None:
         """XADD the message to the topic's stream."""
         with self._redis.errors(f'XADD to "{topic}"'):
-            self._last[topic] = self._redis.client.xadd(  # type: ignore[assignment]
-                topic,
-                {_FIELD: message},
-                maxlen=self.maxlen,
-                approximate=True,
+            self._redis.client.xadd(
+                topic, {_FIELD: message}, maxlen=self.maxlen, approximate=True
             )
 
-    def end_topic(self, topic: str) -> None:
-        """Mark the topic's end, so every consumer of a group stops after it."""
-        last = self._last.get(topic)
-        if last is not None:
-            with self._redis.errors(f'marking the end of "{topic}"'):
-                self._redis.client.set(_end_key(topic), last)
+    def end_topic(self, topic: str, message: bytes) -> None:
+        """XADD the topic's last message (its end), marked as the end."""
+        with self._redis.errors(f'XADD the end of "{topic}"'):
+            self._redis.client.xadd(topic, {_FIELD: message, _END: b'1'})
 
     def announce_store(
         self, topic: str, store_id: str, descriptor: dict[str, Any]
@@ -370,12 +366,12 @@ class RedisStreamSubscriber:
     Consumers of one group share the stream's messages; each group gets every
     message. A new group starts at ``start`` (``'0'``: the first message kept,
     so a consumer that joins late misses nothing). A message is acknowledged
-    when the next one is asked for (or at `close`): a consumer that dies before
-    gets it again when it restarts under the same ``consumer`` name, or another
-    consumer claims it after ``claim_idle`` seconds.
+    when the next one is asked for, or at `close` (not by `abandon`): a consumer
+    that dies before gets it again when it restarts under the same ``consumer``
+    name, or another consumer claims it after ``claim_idle`` seconds.
 
-    Iteration ends once the producer ended the topic and the group has been
-    given every message up to the end.
+    Iteration ends at the topic's end, once the group has been given every
+    message before it (and, for a consumer that claims, once none is pending).
 
     Args:
         hostname: Server host.
@@ -417,8 +413,10 @@ class RedisStreamSubscriber:
         self.claim_idle = claim_idle
         self._redis = _Client(hostname, port, kwargs)
         self._unacked: bytes | None = None
-        self._held: tuple[bytes, bytes] | None = None  # the last message, held back
+        self._end: bytes | None = None  # the end entry, once this consumer has it
+        self._end_message: bytes | None = None
         self._own_pending = True  # first, what this consumer was given before
+        self._claim_cursor = '0-0'
         with self._redis.errors(f'XGROUP CREATE "{group}" on "{topic}"'):
             try:
                 self._redis.client.xgroup_create(topic, group, id=start, mkstream=True)
@@ -432,77 +430,110 @@ class RedisStreamSubscriber:
     def __next__(self) -> bytes:
         return self.next_message()
 
-    def _ack(self) -> None:
-        if self._unacked is not None:
+    @property
+    def _client(self) -> Any:
+        return self._redis.client
+
+    def _ack(self, entry_id: bytes | None) -> None:
+        if entry_id is not None:
             with self._redis.errors(f'XACK on "{self.topic}"'):
-                self._redis.client.xack(self.topic, self.group, self._unacked)
-            self._unacked = None
+                self._client.xack(self.topic, self.group, entry_id)
+
+    def _entry(self, entry_id: bytes, fields: Any) -> bytes | None:
+        """The message of an entry; the end is held back; gone ones are acknowledged."""
+        if fields and _END in fields:
+            self._end, self._end_message = entry_id, fields.get(_FIELD)
+            return None
+        if fields and _FIELD in fields:
+            message: bytes = fields[_FIELD]
+            return message
+        self._ack(entry_id)  # trimmed away while pending: nothing left to deliver
+        return None
 
     def _read(self, stream_id: str, block: int | None) -> tuple[bytes, bytes] | None:
-        with self._redis.errors(f'XREADGROUP on "{self.topic}"'):
-            reply: Any = self._redis.client.xreadgroup(
-                self.group,
-                self.consumer,
-                {self.topic: stream_id},
-                count=1,
-                block=block,
-            )
-        for _, entries in reply or ():
-            for entry_id, fields in entries:
-                if fields and _FIELD in fields:
-                    return entry_id, fields[_FIELD]
-                # Trimmed away while pending: nothing to deliver, acknowledge it.
-                self._redis.client.xack(self.topic, self.group, entry_id)
+        """The next entry with a message (``stream_id``: '0' pending, '>' new)."""
+        for _ in range(10_000):  # past any trimmed entries, boundedly
+            with self._redis.errors(f'XREADGROUP on "{self.topic}"'):
+                reply: Any = self._client.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    {self.topic: stream_id},
+                    count=1,
+                    block=block,
+                )
+            entries = [e for _, stream in reply or () for e in stream]
+            if not entries:
+                return None
+            entry_id, fields = entries[0]
+            message = self._entry(entry_id, fields)
+            if message is not None:
+                return entry_id, message
+            if self._end is not None or (stream_id == '0' and entry_id == self._end):
+                return None
         return None
 
     def _claim(self) -> tuple[bytes, bytes] | None:
+        """A message another consumer left unacknowledged for ``claim_idle`` s."""
         if self.claim_idle is None:
             return None
         with self._redis.errors(f'XAUTOCLAIM on "{self.topic}"'):
-            reply: Any = self._redis.client.xautoclaim(
+            reply: Any = self._client.xautoclaim(
                 self.topic,
                 self.group,
                 self.consumer,
                 min_idle_time=int(self.claim_idle * 1000),
-                start_id='0-0',
-                count=1,
+                start_id=self._claim_cursor,
+                count=10,
             )
+        cursor = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+        self._claim_cursor = cursor or '0-0'
+        found = None
         for entry_id, fields in reply[1]:
-            if fields and _FIELD in fields:
-                return entry_id, fields[_FIELD]
-        return None
+            if entry_id == self._end:
+                continue
+            message = self._entry(entry_id, fields)
+            if message is not None and found is None:
+                found = (entry_id, message)
+            elif message is not None:
+                # Claimed beyond the first: hand them back to be claimed later.
+                self._client.xclaim(
+                    self.topic, self.group, self.consumer, 0, [entry_id], idle=0
+                )
+        return found
 
-    def _is_last(self, entry_id: bytes) -> bool:
-        """Whether this is the topic's last message (with a claimer, held back)."""
-        if self.claim_idle is None:
-            return False
-        with self._redis.errors(f'checking the end of "{self.topic}"'):
-            end = self._redis.client.get(_end_key(self.topic))
-        return end is not None and _stream_id(entry_id) >= _stream_id(end)
-
-    def _drained(self) -> bool:
-        """Whether nothing but the held message is pending in the group."""
-        with self._redis.errors(f'XPENDING on "{self.topic}"'):
-            summary: Any = self._redis.client.xpending(self.topic, self.group)
-        return int(summary['pending']) <= 1
+    def _group(self) -> dict[str, Any]:
+        with self._redis.errors(f'XINFO GROUPS on "{self.topic}"'):
+            for info in self._client.xinfo_groups(self.topic):
+                if info['name'] in (self.group, self.group.encode()):
+                    return info  # type: ignore[no-any-return]
+        return {}
 
     def _ended(self) -> bool:
-        """Whether the topic ended and the group was given every message to its end.
+        """Whether the group was given everything up to the topic's end.
 
-        A consumer that claims messages also waits until none is pending, since
-        a message of a consumer that died may still come its way.
+        A consumer that claims also waits until nothing but the end is pending,
+        since a message of a consumer that died may still come its way.
         """
-        with self._redis.errors(f'checking the end of "{self.topic}"'):
-            end = self._redis.client.get(_end_key(self.topic))
-            if end is None:
+        if self._end is None:
+            with self._redis.errors(f'XREVRANGE on "{self.topic}"'):
+                last = self._client.xrevrange(self.topic, count=1)
+            if not last or _END not in (last[0][1] or {}):
                 return False
-            for info in self._redis.client.xinfo_groups(self.topic):
-                if info['name'] in (self.group, self.group.encode()):
-                    delivered = info['last-delivered-id']
-                    if _stream_id(delivered) < _stream_id(end):
-                        return False
-                    return self.claim_idle is None or not info['pending']
-        return False
+            if _stream_id(self._group().get('last-delivered-id', '0-0')) < (
+                _stream_id(last[0][0])
+            ):
+                return False
+            end_id = last[0][0]
+        else:
+            end_id = self._end
+        if self.claim_idle is None:
+            return True
+        pending = int(self._group().get('pending', 0))
+        if self._end is not None:
+            # Keep our hold on the end fresh, so no one else claims it meanwhile.
+            self._client.xclaim(self.topic, self.group, self.consumer, 0, [end_id])
+            pending -= 1
+        return pending <= 0
 
     def next_message(self) -> bytes:
         """The next message of the group for this consumer.
@@ -510,11 +541,12 @@ class RedisStreamSubscriber:
         Acknowledges the previous one first.
 
         Raises:
-            StopIteration: Once the topic ended and every message was delivered.
+            StopIteration: At the topic's end (see the class).
             TimeoutError: If none comes within the timeout.
             BrokerError: If the server fails.
         """
-        self._ack()
+        self._ack(self._unacked)
+        self._unacked = None
         if self._own_pending:
             entry = self._read('0', None)  # delivered here before, not acknowledged
             if entry is not None:
@@ -523,36 +555,36 @@ class RedisStreamSubscriber:
             self._own_pending = False
         deadline = _deadline(self.timeout)
         while True:
+            wait = _remaining(deadline, f'stream "{self.topic}"')
             entry = self._claim()
-            if (
-                entry is not None
-                and self._held is not None
-                and entry[0] == self._held[0]
-            ):
-                entry = None  # the held message itself, idle while held
-            if entry is None and self._held is None:
-                entry = self._read(
-                    '>', int(_remaining(deadline, f'stream "{self.topic}"') * 1000)
-                )
-                if entry is not None and self._is_last(entry[0]):
-                    # The end: first claim what dead consumers left pending.
-                    self._held, entry = entry, None
+            if entry is None and self._end is None:
+                entry = self._read('>', max(1, int(wait * 1000)))
             elif entry is None:
-                time.sleep(_remaining(deadline, f'stream "{self.topic}"') / 10)
-            if entry is None and self._held is not None and self._drained():
-                entry, self._held = self._held, None
+                time.sleep(wait / 10)
             if entry is not None:
                 self._unacked = entry[0]
                 return entry[1]
-            if self._held is None and self._ended():
+            if self._ended():
+                if self._end is not None and self._end_message is not None:
+                    # Deliver the end last; it is acknowledged like a message.
+                    self._unacked, message = self._end, self._end_message
+                    self._end_message = None
+                    return message
+                self._ack(self._end)
                 raise StopIteration
 
     def store_descriptor(self, topic: str, store_id: str) -> dict[str, Any] | None:
         """The description of a topic's store kept on the server, if any."""
         return _lookup(self._redis, topic, store_id)
 
+    def abandon(self) -> None:
+        """Close without acknowledging the last message (it was not handled)."""
+        self._unacked = None
+        self._redis.close()
+
     def close(self) -> None:
         """Acknowledge the last message and close the connection."""
         with contextlib.suppress(BrokerError):
-            self._ack()
+            self._ack(self._unacked)
+        self._unacked = None
         self._redis.close()

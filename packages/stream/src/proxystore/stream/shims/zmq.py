@@ -36,6 +36,8 @@ class ZeroMQPublisher:
         self._context: Any = zmq.Context.instance()
         self._socket: Any = self._context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.LINGER, 1000)
+        # Every subscription, even to a topic already subscribed, is counted.
+        self._socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         try:
             if port == 0:
                 self.port = self._socket.bind_to_random_port(f'tcp://{address}')
@@ -85,6 +87,7 @@ class ZeroMQSubscriber:
         port: Port of the publisher.
         topic: Topic to receive (``''``: every topic).
         timeout: Seconds `next_message` waits (``None``: as long as it takes).
+        max_message_bytes: Larger messages are dropped by ZeroMQ itself.
     """
 
     def __init__(
@@ -94,12 +97,14 @@ class ZeroMQSubscriber:
         *,
         topic: str = '',
         timeout: float | None = None,
+        max_message_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.topic = topic
         self.timeout = timeout
         self._context: Any = zmq.Context.instance()
         self._socket: Any = self._context.socket(zmq.SUB)
         self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
         self._socket.connect(f'tcp://{address}:{port}')
         self._socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
 
@@ -115,15 +120,22 @@ class ZeroMQSubscriber:
         Raises:
             TimeoutError: If none comes within the timeout.
         """
-        wait = -1 if self.timeout is None else int(self.timeout * 1000)
-        if not self._socket.poll(wait):
-            raise TimeoutError(f'No message within {self.timeout} s from ZeroMQ.')
-        frames = self._socket.recv_multipart(copy=False)
-        if len(frames) != 2:
-            raise BrokerError(
-                f'ZeroMQ: a message of {len(frames)} frames, expected topic and body.',
-            )
-        return bytes(frames[1].buffer)
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while True:
+            wait = -1
+            if deadline is not None:
+                wait = max(0, int((deadline - time.monotonic()) * 1000))
+            if not self._socket.poll(wait):
+                raise TimeoutError(f'No message within {self.timeout} s from ZeroMQ.')
+            frames = self._socket.recv_multipart(copy=False)
+            if len(frames) != 2:
+                raise BrokerError(
+                    f'ZeroMQ: a message of {len(frames)} frames, expected topic '
+                    'and body.',
+                )
+            # ZeroMQ matches subscriptions by prefix: "t" also gets "tx".
+            if not self.topic or bytes(frames[0].buffer) == self.topic.encode():
+                return bytes(frames[1].buffer)
 
     def close(self) -> None:
         """Close the socket."""
