@@ -19,6 +19,8 @@ from proxystore_bench import proxy_report
 from proxystore_bench import report
 from proxystore_bench import store_bench
 from proxystore_bench import store_report
+from proxystore_bench import stream_bench
+from proxystore_bench import stream_report
 from proxystore_bench import workflow as workflow_module
 from proxystore_bench._subprocess import BenchmarkError
 
@@ -271,6 +273,68 @@ def pipelining(
     if plot:
         pipelining_report.plot_pipelining(records, out / 'pipelining.png')
         written.append('pipelining.png')
+    console.print(f'Wrote {", ".join(written)} to {out}/')
+
+
+@app.command()
+def stream(
+    quick: Quick = True,
+    out: Out = pathlib.Path('bench-results'),
+    plot: Plot = True,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Item sizes in bytes, e.g. 10000,1000000.'),
+    ] = None,
+    count: Annotated[int | None, typer.Option(help='Most items sent per case.')] = None,
+    seconds: Annotated[
+        float | None, typer.Option(help='Time budget of a case, in seconds.')
+    ] = None,
+    stores: Annotated[
+        str | None, typer.Option(help='Stores of the proxy methods: redis,shm.')
+    ] = None,
+    repeat: Annotated[
+        int | None, typer.Option(help='Runs per case, best kept.')
+    ] = None,
+) -> None:
+    """Stream throughput: data through Redis pub/sub vs stream-by-proxy.
+
+    One producer and one consumer process; items through the broker
+    (pubsub-data), events through the broker and items in a store, resolved by
+    the consumer (proxy-resolve) or only forwarded (proxy-dispatch); the store's
+    raw bandwidth (raw-store) as the baseline.
+    """
+    console = Console()
+    settings = (
+        stream_bench.StreamSettings.quick()
+        if quick
+        else stream_bench.StreamSettings.full()
+    )
+    changes: dict[str, object] = {}
+    if sizes is not None:
+        changes['sizes'] = _sizes(sizes)
+    if stores is not None:
+        changes['stores'] = tuple(s for s in stores.split(',') if s)
+    for name, value in (('count', count), ('seconds', seconds), ('repeat', repeat)):
+        if value is not None:
+            changes[name] = value
+    settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    try:
+        settings.validate()
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    with console.status('measuring stream throughput...') as status:
+        records = stream_bench.run_stream_benchmark(
+            settings, progress=lambda text: status.update(f'measuring {text}...')
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_csv(records, out / 'stream.csv')
+    report.write_json(records, out / 'stream.json')
+    stream_report.write_stream_markdown(records, out / 'stream.md')
+    stream_report.print_stream_table(records, console)
+    written = ['stream.csv', 'stream.json', 'stream.md']
+    if plot:
+        stream_report.plot_stream(records, out / 'stream.png')
+        written.append('stream.png')
     console.print(f'Wrote {", ".join(written)} to {out}/')
 
 

@@ -1,0 +1,127 @@
+"""Tables and plots of the stream throughput benchmark."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from proxystore_bench.stream_bench import METHODS
+from proxystore_bench.stream_bench import PUBSUB_TARGET
+from proxystore_bench.stream_bench import RAW_TARGET
+from proxystore_bench.stream_bench import StreamRecord
+
+__all__ = ['plot_stream', 'print_stream_table', 'write_stream_markdown']
+
+_HEADER = (
+    'size',
+    'method',
+    'store',
+    'items',
+    'MB/s',
+    'items/s',
+    'vs raw',
+    'vs pub/sub',
+)
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (('GB', 1e9), ('MB', 1e6), ('KB', 1e3)):
+        if nbytes >= scale:
+            return f'{nbytes / scale:g} {unit}'
+    return f'{nbytes} B'
+
+
+def _ratio(value: float | None, meets: bool | None, *, rich: bool) -> str:
+    if value is None:
+        return '-'
+    # Truncated, not rounded: 0.795 must not read as a met 0.80 target.
+    text = f'{int(value * 100) / 100:.2f}x'
+    if meets is not None:
+        ok, below = ('[green]ok[/]', '[red]below[/]') if rich else ('ok', 'below')
+        text += ' ' + (ok if meets else below)
+    return text
+
+
+def _row(record: StreamRecord, *, rich: bool) -> list[str]:
+    return [
+        _size(record.size),
+        record.method,
+        record.store,
+        str(record.items),
+        f'{record.mb_per_s:,.1f}',
+        f'{record.items_per_s:,.0f}',
+        _ratio(record.vs_raw, record.meets_raw_target, rich=rich),
+        _ratio(record.vs_pubsub, record.meets_pubsub_target, rich=rich),
+    ]
+
+
+def print_stream_table(records: Sequence[StreamRecord], console: Console) -> None:
+    """The records as a table on the console."""
+    table = Table(
+        title=(
+            'Stream throughput, one producer and one consumer process '
+            f'(targets for proxy-resolve, items >= 1 MB: >= {RAW_TARGET}x raw '
+            f'store, >= {PUBSUB_TARGET:g}x pub/sub)'
+        ),
+    )
+    for name in _HEADER:
+        table.add_column(
+            name, justify='left' if name in ('method', 'store') else 'right'
+        )
+    previous = None
+    for record in records:
+        if previous is not None and record.size != previous:
+            table.add_section()
+        previous = record.size
+        table.add_row(*_row(record, rich=True))
+    console.print(table)
+
+
+def write_stream_markdown(records: Sequence[StreamRecord], path: pathlib.Path) -> None:
+    """The records as a Markdown table (included by the docs)."""
+    lines = [
+        '| ' + ' | '.join(_HEADER) + ' |',
+        '|---:|---|---|---:|---:|---:|---:|---:|',
+    ]
+    lines += ['| ' + ' | '.join(_row(r, rich=False)) + ' |' for r in records]
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def plot_stream(records: Sequence[StreamRecord], path: pathlib.Path) -> None:
+    """Throughput against item size (log-log), one line per method and store."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    # One color per method, one line style per store: the same method on two
+    # stores reads as a pair.
+    colors = {m: f'C{i}' for i, m in enumerate(METHODS)}
+    styles = {'redis': ('-', 'o'), 'shm': (':', 's'), '-': ('-', 'o')}
+    series: dict[tuple[str, str], list[StreamRecord]] = {}
+    for record in records:
+        series.setdefault((record.method, record.store), []).append(record)
+    for (method, store), points in series.items():
+        points.sort(key=lambda r: r.size)
+        linestyle, marker = styles.get(store, ('--', 'x'))
+        ax.plot(
+            [p.size / 1e6 for p in points],
+            [p.mb_per_s for p in points],
+            color=colors.get(method),
+            linestyle=linestyle,
+            marker=marker,
+            label=method if store == '-' else f'{method} ({store})',
+        )
+    ax.set_xscale('log')
+    ax.set_yscale('log')
+    ax.set_xlabel('item size (MB)')
+    ax.set_ylabel('throughput (MB/s)')
+    ax.grid(True, which='major', alpha=0.3)
+    ax.legend(fontsize='small')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
