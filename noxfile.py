@@ -16,6 +16,7 @@ nox.options.default_venv_backend = 'uv'
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = [
     'tests',
+    'mpi',
     'lint',
     'types',
     'docs',
@@ -61,7 +62,26 @@ def pytest(session: nox.Session, marker: str, **kwargs: Any) -> None:
 def tests(session: nox.Session, impl: str) -> None:
     """Unit and integration tests, once per proxy implementation."""
     sync(session, 'test')
-    pytest(session, 'not slow', env={'PROXYSTORE_PROXY_IMPL': impl})
+    pytest(session, 'not slow and not mpi', env={'PROXYSTORE_PROXY_IMPL': impl})
+
+
+@nox.session(python=PYTHON)
+def mpi(session: nox.Session) -> None:
+    """MPI tests: every rank of ``mpiexec -n 2`` and ``-n 4`` jobs runs them.
+
+    mpiexec comes from the MPICH wheel in the session's venv. ``-m mpi4py``
+    aborts the job when a rank raises; MPIEXEC_TIMEOUT ends a job that hangs.
+    """
+    sync(session, 'test')
+    tests = 'packages/connector-mpi/tests'
+    for ranks in ('2', '4'):
+        session.run(
+            'mpiexec', '-n', ranks, 'python', '-m', 'mpi4py',
+            '-m', 'pytest', f'{tests}/mpi', '-m', 'mpi', '-q', '-p', 'no:cacheprovider',
+            env={'MPIEXEC_TIMEOUT': '600'},
+        )  # fmt: skip
+    # Whole jobs launched by the tests: ranks that leave, fail, mpi4py.futures.
+    session.run('pytest', tests, '-m', 'mpi', *session.posargs)
 
 
 @nox.session(python=['3.12', '3.13'])
@@ -69,7 +89,7 @@ def tests(session: nox.Session, impl: str) -> None:
 def compat(session: nox.Session, impl: str) -> None:
     """The test suite on newer Pythons, where installed (not in the default set)."""
     sync(session, 'test')
-    pytest(session, 'not slow', env={'PROXYSTORE_PROXY_IMPL': impl})
+    pytest(session, 'not slow and not mpi', env={'PROXYSTORE_PROXY_IMPL': impl})
 
 
 @nox.session(python=PYTHON)

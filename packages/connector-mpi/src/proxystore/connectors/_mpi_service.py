@@ -1,0 +1,426 @@
+"""The rank service: a thread in every rank that answers other ranks' requests.
+
+Each process of an MPI job that uses `MPIConnector` runs one service thread. It
+holds the objects put by that rank and answers ``get``, ``exists``, ``evict``
+and ``set`` requests from other ranks while the rank's main thread does its own
+work. Messages travel on ``MPI.COMM_WORLD`` under tags at the top of the tag
+range (`Tags`), so no collective call is needed to start a service: a rank that
+first meets a connector inside a task (a `mpi4py.futures` worker) starts one on
+its own.
+
+Wire format, never pickled: a request is a fixed `REQUEST` header (operation,
+reply tag, payload size, object id) sent to the owner's request tag; the answer
+is a fixed `REPLY` header (status, size) on the reply tag the requester chose,
+then, for a found ``get``, the bytes themselves in one message on that tag
+(mpi4py's buffer API: no copy on the sending side, one receive into the
+requester's buffer). A ``set`` sends its bytes after its header, on its reply
+tag.
+
+Waiting: the service tests its posted receive in a loop that spins while
+requests keep coming and sleeps (up to `IDLE_SLEEP`) once they stop, so an idle
+rank costs little CPU; a requester waits for the answer the same way, giving up
+after its timeout or as soon as the owner has said goodbye.
+"""
+
+from __future__ import annotations
+
+import atexit
+import enum
+import itertools
+import logging
+import struct
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from mpi4py import MPI
+
+from proxystore.connectors.protocols import ConnectorError
+from proxystore.serialize import BytesLike
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    'IDLE_SLEEP',
+    'REPLY',
+    'REQUEST',
+    'MPIConnectorError',
+    'MPIRankGoneError',
+    'MPITimeoutError',
+    'Op',
+    'RankService',
+    'Status',
+    'Tags',
+    'get_service',
+]
+
+REQUEST = struct.Struct('!B3xIQ16s')
+"""Request header: operation, reply tag, payload size (``set``), object id."""
+REPLY = struct.Struct('!B7xQ')
+"""Reply header: status, size of the bytes that follow (a found ``get``)."""
+
+HOT_SECONDS = 0.002
+"""How long a waiting loop spins after its last event before it starts sleeping."""
+IDLE_SLEEP = 0.001
+"""Longest sleep of an idle waiting loop (the added latency of an idle service)."""
+_UPLOAD_TIMEOUT = 60.0
+"""Most seconds the service waits for the bytes of a ``set`` after its header."""
+_GRACE_SECONDS = 0.05
+"""How long a stopping service keeps answering requests already on their way."""
+
+
+class MPIConnectorError(ConnectorError):
+    """An MPI connector operation failed (wrong key, MPI setup, a peer's error)."""
+
+
+class MPIRankGoneError(MPIConnectorError):
+    """The rank that holds an object has closed its service or left the job."""
+
+
+class MPITimeoutError(MPIConnectorError, TimeoutError):
+    """A rank did not answer a request in time."""
+
+
+class Op(enum.IntEnum):
+    """Operations of a request."""
+
+    GET = 1
+    EXISTS = 2
+    EVICT = 3
+    SET = 4
+    GOODBYE = 5
+
+
+class Status(enum.IntEnum):
+    """Statuses of a reply."""
+
+    MISSING = 0
+    FOUND = 1
+    DONE = 2
+    GONE = 3
+
+
+class Tags:
+    """The tags of the connector's messages on a communicator.
+
+    The request tag is the second highest tag (`mpi4py.futures` uses the highest
+    one for its fallback barrier). Below it, ``span`` reply tags (owner to
+    requester) and as many upload tags (the bytes of a ``set``, requester to
+    owner): a requester's reply tag ``t`` pairs with upload tag ``t + span``.
+    The ranges are disjoint because two ranks pick the same numbers: an upload
+    from rank A to B must never match a reply that B awaits from A.
+    """
+
+    def __init__(self, comm: MPI.Comm) -> None:
+        upper = comm.Get_attr(MPI.TAG_UB)
+        if not isinstance(upper, int) or upper < 32767:  # the MPI minimum
+            upper = 32767
+        self.request = upper - 1
+        self.span = min(1 << 20, upper // 4)
+        self.first_reply = self.request - 2 * self.span
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def next_reply(self) -> int:
+        """A reply tag, different from the last ``span`` ones of this process."""
+        with self._lock:
+            return self.first_reply + next(self._counter) % self.span
+
+    def upload(self, reply: int) -> int:
+        """The upload tag paired with a reply tag."""
+        return reply + self.span
+
+
+class _Waiter:
+    """Spin while events are recent, then sleep longer and longer, up to a cap."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._last_event = time.perf_counter()
+        self._sleep = 0.0
+
+    def wait(self) -> None:
+        if time.perf_counter() - self._last_event < HOT_SECONDS:
+            return
+        self._sleep = min(IDLE_SLEEP, max(2 * self._sleep, 1e-5))
+        time.sleep(self._sleep)
+
+
+def _complete(
+    request: MPI.Request,
+    *,
+    peer: int,
+    what: str,
+    deadline: float,
+    departed: set[int],
+    status: MPI.Status | None = None,
+) -> None:
+    """Wait for ``request``; cancel it and raise if the peer is gone or too slow."""
+    waiter = _Waiter()
+    while not request.Test(status):
+        if peer in departed or time.monotonic() > deadline:
+            request.Cancel()
+            request.Wait()
+            if peer in departed:
+                raise MPIRankGoneError(
+                    f'Rank {peer} has closed its ProxyStore MPI service (it '
+                    f'finished or closed its connectors) before {what}.',
+                )
+            raise MPITimeoutError(
+                f'Rank {peer} did not answer {what} in time. Is it still '
+                'running, and did it create an MPIConnector?',
+            )
+        waiter.wait()
+
+
+class RankService:
+    """The objects of this rank, and the thread that serves them to other ranks.
+
+    Args:
+        comm: The communicator (``MPI.COMM_WORLD``: every rank can reach every
+            other without creating a communicator, which would be collective).
+    """
+
+    def __init__(self, comm: MPI.Comm) -> None:
+        level = MPI.Query_thread()
+        if level < MPI.THREAD_MULTIPLE:
+            raise MPIConnectorError(
+                f'MPI was initialized with thread level {level}, not '
+                'MPI_THREAD_MULTIPLE: the connector serves other ranks from a '
+                'thread. Leave mpi4py.rc.thread_level at its default, '
+                "'multiple'.",
+            )
+        self.comm = comm
+        self.rank: int = comm.Get_rank()
+        self.size: int = comm.Get_size()
+        self.tags = Tags(comm)
+        self._objects: dict[bytes, BytesLike] = {}
+        self._lock = threading.Lock()
+        self.departed: set[int] = set()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(
+            target=self._serve, name='proxystore-mpi-service', daemon=True
+        )
+        self._thread.start()
+
+    # --- this rank's objects ------------------------------------------------------
+
+    def store(self, object_id: bytes, data: BytesLike) -> None:
+        """Hold ``data`` (immutable: readers get their own copies when they write)."""
+        if type(data) is not bytes:
+            data = memoryview(data).cast('B').toreadonly()
+        with self._lock:
+            self._objects[object_id] = data
+
+    def load(self, object_id: bytes) -> BytesLike | None:
+        """The bytes of a local object, or ``None``."""
+        with self._lock:
+            return self._objects.get(object_id)
+
+    def has(self, object_id: bytes) -> bool:
+        """Whether a local object exists."""
+        with self._lock:
+            return object_id in self._objects
+
+    def drop(self, object_id: bytes) -> None:
+        """Forget a local object (missing is fine)."""
+        with self._lock:
+            self._objects.pop(object_id, None)
+
+    # --- requests to other ranks --------------------------------------------------
+
+    def request(
+        self,
+        peer: int,
+        op: Op,
+        object_ids: Sequence[bytes],
+        timeout: float,
+        payload: BytesLike | None = None,
+    ) -> list[tuple[Status, bytearray | None]]:
+        """Send ``op`` for each object to ``peer`` at once, then read the answers.
+
+        Raises:
+            MPIRankGoneError: If ``peer`` said goodbye.
+            MPITimeoutError: If ``peer`` did not answer within ``timeout``.
+        """
+        if self._closing.is_set():
+            raise MPIConnectorError('The MPI connector service of this rank is closed.')
+        if peer in self.departed:
+            raise MPIRankGoneError(
+                f'Rank {peer} has closed its ProxyStore MPI service; its objects '
+                'are gone.',
+            )
+        deadline = time.monotonic() + timeout
+        size = 0 if payload is None else memoryview(payload).nbytes
+        pending = []
+        for object_id in object_ids:
+            tag = self.tags.next_reply()
+            reply = bytearray(REPLY.size)
+            # The receive is posted before the request leaves: no answer unmatched.
+            receive = self.comm.Irecv([reply, MPI.BYTE], peer, tag)
+            header = REQUEST.pack(op, tag, size, object_id)
+            self.comm.Send([header, MPI.BYTE], peer, self.tags.request)
+            if payload is not None:
+                send = self.comm.Isend([payload, MPI.BYTE], peer, self.tags.upload(tag))
+                _complete(
+                    send,
+                    peer=peer,
+                    what=f'receiving {size} bytes',
+                    deadline=deadline,
+                    departed=self.departed,
+                )
+            pending.append((tag, reply, receive))
+        results: list[tuple[Status, bytearray | None]] = []
+        for tag, reply, receive in pending:
+            what = f'a {op.name.lower()} request'
+            _complete(
+                receive,
+                peer=peer,
+                what=what,
+                deadline=deadline,
+                departed=self.departed,
+            )
+            code, length = REPLY.unpack(reply)
+            try:
+                status = Status(code)
+            except ValueError:
+                raise MPIConnectorError(
+                    f'Rank {peer} sent a reply of unknown status {code} to {what}: '
+                    'is another library using the tags of the MPI connector?',
+                ) from None
+            if status is Status.GONE:
+                raise MPIRankGoneError(
+                    f'Rank {peer} is closing its ProxyStore MPI service; it did '
+                    f'not answer {what}.',
+                )
+            data = None
+            if op is Op.GET and status is Status.FOUND:
+                data = bytearray(length)
+                if length:
+                    receive = self.comm.Irecv([data, MPI.BYTE], peer, tag)
+                    _complete(
+                        receive,
+                        peer=peer,
+                        what=f'sending {length} bytes',
+                        deadline=deadline,
+                        departed=self.departed,
+                    )
+            results.append((status, data))
+        return results
+
+    # --- the service thread -------------------------------------------------------
+
+    def _serve(self) -> None:
+        header = bytearray(REQUEST.size)
+        status = MPI.Status()
+        receive = self.comm.Irecv([header, MPI.BYTE], MPI.ANY_SOURCE, self.tags.request)
+        sends: list[tuple[MPI.Request, Any]] = []
+        waiter = _Waiter()
+        stop_at: float | None = None
+        while True:
+            if sends:
+                sends = [(r, data) for r, data in sends if not r.Test()]
+            if receive.Test(status):
+                self._answer(bytes(header), status.Get_source(), sends)
+                receive = self.comm.Irecv(
+                    [header, MPI.BYTE], MPI.ANY_SOURCE, self.tags.request
+                )
+                waiter.reset()
+                continue
+            if self._closing.is_set():
+                if stop_at is None:
+                    self._say_goodbye()
+                    stop_at = time.monotonic() + _GRACE_SECONDS
+                elif time.monotonic() > stop_at and not sends:
+                    break
+            waiter.wait()
+        receive.Cancel()
+        receive.Wait()
+
+    def _answer(
+        self,
+        header: bytes,
+        source: int,
+        sends: list[tuple[MPI.Request, Any]],
+    ) -> None:
+        code, tag, size, object_id = REQUEST.unpack(header)
+        try:
+            op = Op(code)
+        except ValueError:
+            # Not from a connector: there is no reply tag to trust.
+            logger.warning(
+                'Dropped a request of unknown operation %d from rank %d', code, source
+            )
+            return
+        if op is Op.GOODBYE:
+            self.departed.add(source)
+            return
+        if op is Op.SET:  # the bytes follow the header, even when closing
+            data = bytearray(size)
+            receive = self.comm.Irecv([data, MPI.BYTE], source, self.tags.upload(tag))
+            try:
+                _complete(
+                    receive,
+                    peer=source,
+                    what=f'sending the {size} bytes of a set',
+                    deadline=time.monotonic() + _UPLOAD_TIMEOUT,
+                    departed=self.departed,
+                )
+            except MPIConnectorError as e:
+                logger.warning('Dropped a set request from rank %d: %s', source, e)
+                return
+        reply = Status.DONE
+        length = 0
+        payload: BytesLike | None = None
+        if self._closing.is_set():
+            reply = Status.GONE
+        elif op is Op.GET:
+            payload = self.load(object_id)
+            reply = Status.MISSING if payload is None else Status.FOUND
+            length = 0 if payload is None else memoryview(payload).nbytes
+        elif op is Op.EXISTS:
+            reply = Status.FOUND if self.has(object_id) else Status.MISSING
+        elif op is Op.EVICT:
+            self.drop(object_id)
+        elif op is Op.SET:
+            self.store(object_id, data)
+        self.comm.Send([REPLY.pack(reply, length), MPI.BYTE], source, tag)
+        if payload is not None and length:
+            # The object stays referenced until the send completes, even if evicted.
+            sends.append((self.comm.Isend([payload, MPI.BYTE], source, tag), payload))
+
+    def _say_goodbye(self) -> None:
+        goodbye = REQUEST.pack(Op.GOODBYE, 0, 0, bytes(16))
+        for peer in range(self.size):
+            if peer != self.rank:
+                self.comm.Send([goodbye, MPI.BYTE], peer, self.tags.request)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop serving: tell the other ranks, answer what is on its way, stop."""
+        self._closing.set()
+        self._thread.join(timeout)
+        with self._lock:
+            self._objects.clear()
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called."""
+        return self._closing.is_set()
+
+
+_service: RankService | None = None
+_service_lock = threading.Lock()
+
+
+def get_service() -> RankService:
+    """This process's service, started on first use and stopped at exit."""
+    global _service
+    with _service_lock:
+        if _service is None:
+            _service = RankService(MPI.COMM_WORLD)
+            # Runs before mpi4py finalizes MPI (at the end of interpreter exit).
+            atexit.register(_service.close)
+        return _service

@@ -1,0 +1,215 @@
+"""MPI connector: objects held by the rank that put them, read by any rank.
+
+For programs launched with ``mpiexec -n N python ...`` (or under
+`mpi4py.futures`). ``put`` keeps the bytes in the putting rank's memory and the
+key names that rank; ``get``, ``exists``, ``evict`` and ``set`` on a key of
+another rank are requests to that rank's service thread, answered while the
+rank's main thread goes on with its own work. Bytes move with mpi4py's buffer
+API, never pickled. See the MPI guide of the docs for the mechanism and its
+limits.
+
+Creating a connector is not collective: each rank starts its service on first
+use, so a connector made from a config inside a task works as well as one made
+by every rank at start-up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from typing import NamedTuple
+
+from proxystore.connectors._mpi_service import MPIConnectorError
+from proxystore.connectors._mpi_service import MPIRankGoneError
+from proxystore.connectors._mpi_service import MPITimeoutError
+from proxystore.connectors._mpi_service import Op
+from proxystore.connectors._mpi_service import RankService
+from proxystore.connectors._mpi_service import Status
+from proxystore.connectors._mpi_service import get_service
+from proxystore.connectors.protocols import check_key
+from proxystore.serialize import BytesLike
+
+__all__ = [
+    'MPIConnector',
+    'MPIConnectorError',
+    'MPIKey',
+    'MPIRankGoneError',
+    'MPITimeoutError',
+    'close_service',
+]
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class MPIKey(NamedTuple):
+    """Key of an object in an `MPIConnector`."""
+
+    rank: int
+    """Rank (in ``MPI.COMM_WORLD``) that holds the object."""
+    object_id: str
+    """The object's id on that rank (32 hex digits)."""
+
+
+def close_service() -> None:
+    """Stop this rank's service: its objects are gone for every rank.
+
+    Runs by itself when the process exits. Call it in a rank that finishes
+    early while others go on: requests for its objects then fail at once with
+    `MPIRankGoneError` instead of waiting for their timeout.
+    """
+    get_service().close()
+
+
+class MPIConnector:
+    """Connector that keeps objects in the memory of the rank that put them.
+
+    Args:
+        timeout: Most seconds to wait for another rank's answer before raising
+            `MPITimeoutError`.
+
+    Raises:
+        MPIConnectorError: If MPI was not initialized with
+            ``MPI_THREAD_MULTIPLE`` (the service answers from a thread).
+        ValueError: If ``timeout`` is not positive.
+    """
+
+    Key = MPIKey
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if not timeout > 0:
+            raise ValueError(f'timeout must be positive, not {timeout!r}.')
+        self.timeout = timeout
+        self._service: RankService = get_service()
+        self._own: set[str] = set()
+
+    @property
+    def rank(self) -> int:
+        """This process's rank in ``MPI.COMM_WORLD``."""
+        return self._service.rank
+
+    def __repr__(self) -> str:
+        return (
+            f'MPIConnector(rank={self.rank}, size={self._service.size}, '
+            f'timeout={self.timeout})'
+        )
+
+    def __enter__(self) -> MPIConnector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self, clear: bool = False) -> None:
+        """Release the connector; with ``clear``, evict the objects it put.
+
+        The rank's service keeps running for the other connectors and ranks
+        (see `close_service`).
+        """
+        if clear:
+            for object_id in list(self._own):
+                self._service.drop(bytes.fromhex(object_id))
+        self._own.clear()
+
+    def config(self) -> dict[str, Any]:
+        """The connector's options (those at their defaults are left out)."""
+        return {} if self.timeout == DEFAULT_TIMEOUT else {'timeout': self.timeout}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> MPIConnector:
+        """Make a connector from the output of `config` (in any rank of the job)."""
+        return cls(**config)
+
+    # --- keys -----------------------------------------------------------------------
+
+    def _check(self, key: MPIKey) -> bytes:
+        check_key(self, key, MPIKey)
+        size = self._service.size
+        if not isinstance(key.rank, int) or not 0 <= key.rank < size:
+            raise MPIConnectorError(
+                f'{key!r} names rank {key.rank}, but this job has ranks 0 to '
+                f'{size - 1}: the key comes from another MPI job.',
+            )
+        try:
+            object_id = bytes.fromhex(key.object_id)
+        except (TypeError, ValueError):
+            object_id = b''
+        if len(object_id) != 16:
+            raise MPIConnectorError(f'{key!r} has an invalid object id.')
+        return object_id
+
+    def new_key(self, obj: BytesLike | None = None) -> MPIKey:
+        """A new key held by this rank; with ``obj``, also store it."""
+        key = MPIKey(self.rank, uuid.uuid4().hex)
+        if obj is not None:
+            self.set(key, obj)
+        return key
+
+    # --- operations -----------------------------------------------------------------
+
+    def put(self, obj: BytesLike) -> MPIKey:
+        """Keep the bytes in this rank and return their key."""
+        return self.new_key(obj)
+
+    def put_batch(self, objs: Sequence[BytesLike]) -> list[MPIKey]:
+        """`put` for many objects, in order."""
+        return [self.put(obj) for obj in objs]
+
+    def set(self, key: MPIKey, obj: BytesLike) -> None:
+        """Store bytes under a key made by `new_key` (sent to its rank if remote)."""
+        object_id = self._check(key)
+        if key.rank == self.rank:
+            self._service.store(object_id, obj)
+            self._own.add(key.object_id)
+        else:
+            self._service.request(key.rank, Op.SET, [object_id], self.timeout, obj)
+
+    def get(self, key: MPIKey) -> BytesLike | None:
+        """The bytes under ``key``, from whichever rank holds them."""
+        return self.get_batch([key])[0]
+
+    def get_batch(self, keys: Sequence[MPIKey]) -> list[BytesLike | None]:
+        """`get` for many keys: the requests to each rank leave together."""
+        return self._batch(Op.GET, keys, lambda s, d: d)
+
+    def exists(self, key: MPIKey) -> bool:
+        """Whether the rank named by ``key`` holds an object under it."""
+        found: bool = self._batch(Op.EXISTS, [key], lambda s, d: s is Status.FOUND)[0]
+        return found
+
+    def evict(self, key: MPIKey) -> None:
+        """Remove the object under ``key`` from its rank; missing is fine."""
+        self.evict_batch([key])
+
+    def evict_batch(self, keys: Sequence[MPIKey]) -> None:
+        """`evict` for many keys: the requests to each rank leave together."""
+        self._batch(Op.EVICT, keys, lambda s, d: None)
+        for key in keys:
+            self._own.discard(key.object_id)
+
+    def _batch(self, op: Op, keys: Sequence[MPIKey], result: Any) -> list[Any]:
+        ids = [self._check(key) for key in keys]
+        answers: list[Any] = [None] * len(keys)
+        by_rank: dict[int, list[int]] = {}
+        for index, key in enumerate(keys):
+            if key.rank == self.rank:
+                answers[index] = result(*self._local(op, ids[index]))
+            else:
+                by_rank.setdefault(key.rank, []).append(index)
+        for peer, indices in by_rank.items():
+            replies = self._service.request(
+                peer, op, [ids[i] for i in indices], self.timeout
+            )
+            for index, (status, data) in zip(indices, replies, strict=True):
+                answers[index] = result(status, data)
+        return answers
+
+    def _local(self, op: Op, object_id: bytes) -> tuple[Status, BytesLike | None]:
+        if op is Op.GET:
+            data = self._service.load(object_id)
+            return (Status.MISSING if data is None else Status.FOUND), data
+        if op is Op.EXISTS:
+            found = self._service.has(object_id)
+            return (Status.FOUND if found else Status.MISSING), None
+        self._service.drop(object_id)
+        return Status.DONE, None

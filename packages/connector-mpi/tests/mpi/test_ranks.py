@@ -1,0 +1,170 @@
+"""Every rank takes part: objects of one rank read, evicted and set by others."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+import uuid
+
+import numpy
+import pytest
+from mpi4py import MPI
+
+from proxystore.connectors._mpi_service import REQUEST
+from proxystore.connectors._mpi_service import Tags
+from proxystore.connectors.mpi import MPIConnector
+from proxystore.connectors.mpi import MPIConnectorError
+from proxystore.connectors.mpi import MPIKey
+from proxystore.proxy import is_resolved
+from proxystore.store import Store
+
+from .conftest import barrier
+
+pytestmark = pytest.mark.mpi
+
+
+def test_proxies_resolve_on_every_rank(
+    comm: MPI.Intracomm, connector: MPIConnector
+) -> None:
+    rank = comm.Get_rank()
+    with Store('ranks', connector, register=True, cache_size=0) as store:
+        mine = store.proxy(numpy.full(1000, rank, dtype=numpy.int64))
+        proxies = comm.allgather(mine)  # pickled: only the factory travels
+        assert len(pickle.dumps(mine)) < 512
+        for owner, proxy in enumerate(proxies):
+            assert owner == rank or not is_resolved(proxy)
+            assert int(proxy.sum()) == 1000 * owner
+        barrier()
+
+
+def test_concurrent_gets_of_one_key(
+    comm: MPI.Intracomm, connector: MPIConnector
+) -> None:
+    data = numpy.random.default_rng(7).bytes(8 * 1024 * 1024 + 5)
+    key = comm.bcast(connector.put(data) if comm.Get_rank() == 0 else None)
+    for _ in range(3):
+        barrier()
+        assert bytes(connector.get(key)) == data  # every rank at once
+
+
+def test_threads_of_every_rank_share_the_services(
+    comm: MPI.Intracomm, connector: MPIConnector
+) -> None:
+    keys = comm.allgather(
+        [connector.put(f'{comm.Get_rank()}-{i}'.encode()) for i in range(8)]
+    )
+    errors: list[BaseException] = []
+
+    def read(owner: int) -> None:
+        try:
+            for i, key in enumerate(keys[owner]):
+                assert bytes(connector.get(key)) == f'{owner}-{i}'.encode()
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=read, args=(o,)) for o in range(comm.Get_size())]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+
+
+def test_batches_across_ranks(comm: MPI.Intracomm, connector: MPIConnector) -> None:
+    keys = comm.allgather(connector.put_batch([b'a' * comm.Get_rank(), b'b']))
+    flat = [key for pair in keys for key in pair]
+    values = connector.get_batch(flat)
+    assert [bytes(v) for v in values] == [
+        value for r in range(comm.Get_size()) for value in (b'a' * r, b'b')
+    ]
+    barrier()
+    if comm.Get_rank() == comm.Get_size() - 1:
+        connector.evict_batch(flat)
+    barrier()
+    assert connector.get_batch(flat) == [None] * len(flat)
+
+
+def test_evict_by_a_non_owner(comm: MPI.Intracomm, connector: MPIConnector) -> None:
+    key = comm.bcast(connector.put(b'doomed') if comm.Get_rank() == 0 else None)
+    assert connector.exists(key)
+    barrier()
+    if comm.Get_rank() == comm.Get_size() - 1:
+        connector.evict(key)
+    barrier()
+    assert not connector.exists(key)
+    assert connector.get(key) is None
+
+
+def test_missing_keys_of_other_ranks(
+    comm: MPI.Intracomm, connector: MPIConnector
+) -> None:
+    other = (comm.Get_rank() + 1) % comm.Get_size()
+    key = MPIKey(other, uuid.uuid4().hex)
+    assert connector.get(key) is None
+    assert not connector.exists(key)
+    connector.evict(key)  # missing is not an error
+
+
+def test_set_from_another_rank(comm: MPI.Intracomm, connector: MPIConnector) -> None:
+    # A key named by rank 0 is filled by the last rank (what futures do).
+    key = comm.bcast(connector.new_key() if comm.Get_rank() == 0 else None)
+    if comm.Get_rank() == comm.Get_size() - 1:
+        connector.set(key, memoryview(b'filled remotely'))
+    barrier()
+    assert bytes(connector.get(key)) == b'filled remotely'
+
+
+def test_futures_across_ranks(comm: MPI.Intracomm, connector: MPIConnector) -> None:
+    with Store('futures-ranks', connector, register=True) as store:
+        future = comm.bcast(store.future() if comm.Get_rank() == 0 else None)
+        if comm.Get_rank() == comm.Get_size() - 1:
+            future.set_result({'from': comm.Get_rank()})
+        assert future.result(timeout=30) == {'from': comm.Get_size() - 1}
+        barrier()
+
+
+def test_owner_busy_computing(comm: MPI.Intracomm, connector: MPIConnector) -> None:
+    # Rank 0 computes (pure Python, holding the GIL) while the others read
+    # from it: its service answers between the interpreter's thread switches.
+    key = comm.bcast(connector.put(b'x' * 100_000) if comm.Get_rank() == 0 else None)
+    barrier()
+    if comm.Get_rank() == 0:
+        end = time.perf_counter() + 1.5
+        total = 0
+        while time.perf_counter() < end:
+            total += sum(range(1000))
+        assert total > 0
+    else:
+        start = time.perf_counter()
+        for _ in range(20):
+            assert len(connector.get(key)) == 100_000
+        # 20 requests in well under the 1.5 s of computation.
+        assert time.perf_counter() - start < 1.0
+    barrier()
+
+
+def test_bad_keys(comm: MPI.Intracomm, connector: MPIConnector) -> None:
+    with pytest.raises(
+        MPIConnectorError, match='names rank 99, but this job has ranks 0 to'
+    ):
+        connector.get(MPIKey(99, uuid.uuid4().hex))
+    with pytest.raises(MPIConnectorError, match='invalid object id'):
+        connector.exists(MPIKey(0, 'not-hex'))
+    with pytest.raises(TypeError, match='MPIConnector keys are MPIKey'):
+        connector.evict(('a', 'b'))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match='timeout must be positive'):
+        MPIConnector(timeout=0)
+
+
+def test_a_malformed_request_is_dropped(
+    comm: MPI.Intracomm, connector: MPIConnector
+) -> None:
+    # A message on the request tag that no connector sent (an unknown
+    # operation): the service drops it and goes on answering.
+    key = comm.bcast(connector.put(b'still served') if comm.Get_rank() == 0 else None)
+    if comm.Get_rank() == 1:
+        junk = REQUEST.pack(99, 0, 0, bytes(16))
+        comm.Send([junk, MPI.BYTE], 0, Tags(comm).request)
+    barrier()
+    assert bytes(connector.get(key)) == b'still served'
