@@ -36,6 +36,7 @@ from typing import Any
 
 from mpi4py import MPI
 
+from proxystore.connectors._mpi_buffers import allocate
 from proxystore.connectors.protocols import ConnectorError
 from proxystore.serialize import BytesLike
 
@@ -157,8 +158,13 @@ def _complete(
     deadline: float,
     departed: set[int],
     status: MPI.Status | None = None,
+    spin: bool = False,
 ) -> None:
-    """Wait for ``request``; cancel it and raise if the peer is gone or too slow."""
+    """Wait for ``request``; cancel it and raise if the peer is gone or too slow.
+
+    With ``spin``, never sleep: while bytes are moving, the MPI library copies
+    them only inside our calls (shared-memory transfers need both sides).
+    """
     waiter = _Waiter()
     while not request.Test(status):
         if peer in departed or time.monotonic() > deadline:
@@ -173,7 +179,8 @@ def _complete(
                 f'Rank {peer} did not answer {what} in time. Is it still '
                 'running, and did it create an MPIConnector?',
             )
-        waiter.wait()
+        if not spin:
+            waiter.wait()
 
 
 class RankService:
@@ -239,7 +246,7 @@ class RankService:
         object_ids: Sequence[bytes],
         timeout: float,
         payload: BytesLike | None = None,
-    ) -> list[tuple[Status, bytearray | None]]:
+    ) -> list[tuple[Status, BytesLike | None]]:
         """Send ``op`` for each object to ``peer`` at once, then read the answers.
 
         Raises:
@@ -271,9 +278,10 @@ class RankService:
                     what=f'receiving {size} bytes',
                     deadline=deadline,
                     departed=self.departed,
+                    spin=True,
                 )
             pending.append((tag, reply, receive))
-        results: list[tuple[Status, bytearray | None]] = []
+        results: list[tuple[Status, BytesLike | None]] = []
         for tag, reply, receive in pending:
             what = f'a {op.name.lower()} request'
             _complete(
@@ -298,7 +306,7 @@ class RankService:
                 )
             data = None
             if op is Op.GET and status is Status.FOUND:
-                data = bytearray(length)
+                data = allocate(length)
                 if length:
                     receive = self.comm.Irecv([data, MPI.BYTE], peer, tag)
                     _complete(
@@ -307,6 +315,7 @@ class RankService:
                         what=f'sending {length} bytes',
                         deadline=deadline,
                         departed=self.departed,
+                        spin=True,
                     )
             results.append((status, data))
         return results
@@ -323,6 +332,7 @@ class RankService:
         while True:
             if sends:
                 sends = [(r, data) for r, data in sends if not r.Test()]
+                waiter.reset()  # no sleeping while bytes are moving
             if receive.Test(status):
                 self._answer(bytes(header), status.Get_source(), sends)
                 receive = self.comm.Irecv(
@@ -368,6 +378,7 @@ class RankService:
                     what=f'sending the {size} bytes of a set',
                     deadline=time.monotonic() + _UPLOAD_TIMEOUT,
                     departed=self.departed,
+                    spin=True,
                 )
             except MPIConnectorError as e:
                 logger.warning('Dropped a set request from rank %d: %s', source, e)
