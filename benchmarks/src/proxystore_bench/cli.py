@@ -12,6 +12,7 @@ from rich.console import Console
 
 from proxystore_bench import memory as memory_module
 from proxystore_bench import memory_report
+from proxystore_bench import mpi_report
 from proxystore_bench import pipelining as pipelining_module
 from proxystore_bench import pipelining_report
 from proxystore_bench import proxy_overhead
@@ -273,6 +274,40 @@ def pipelining(
     if plot:
         pipelining_report.plot_pipelining(records, out / 'pipelining.png')
         written.append('pipelining.png')
+    console.print(f'Wrote {", ".join(written)} to {out}/')
+
+
+@app.command()
+def mpi(
+    quick: Quick = True,
+    out: Out = pathlib.Path('bench-results'),
+    plot: Plot = True,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Object sizes in bytes, e.g. 1024,1048576.'),
+    ] = None,
+) -> None:
+    """MPI connector get bandwidth and latency vs raw mpi4py, mpiexec -n 2."""
+    console = Console()
+    settings = mpi_report.MPISettings.quick() if quick else mpi_report.MPISettings()
+    chosen = _sizes(sizes)
+    if chosen is not None:
+        settings = dataclasses.replace(settings, sizes=chosen)
+    try:
+        settings.validate()
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    with console.status('measuring MPI gets under mpiexec -n 2...'):
+        records = mpi_report.run_mpi_benchmark(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_csv(records, out / 'mpi.csv')
+    report.write_json(records, out / 'mpi.json')
+    mpi_report.write_mpi_markdown(records, out / 'mpi.md')
+    mpi_report.print_mpi_table(records, console)
+    written = ['mpi.csv', 'mpi.json', 'mpi.md']
+    if plot:
+        mpi_report.plot_mpi(records, out / 'mpi.png')
+        written.append('mpi.png')
     console.print(f'Wrote {", ".join(written)} to {out}/')
 
 
