@@ -144,16 +144,15 @@ def store(
         except BenchmarkError as e:
             console.print(f'[red]error:[/] {e}')
             raise typer.Exit(code=1) from e
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_csv(records, out / 'store.csv')
-    report.write_json(records, out / 'store.json')
-    store_report.write_store_markdown(records, out / 'store.md')
-    store_report.print_store_table(records, console)
-    written = ['store.csv', 'store.json', 'store.md']
-    if plot:
-        store_report.plot_store(records, out / 'store.png')
-        written.append('store.png')
-    console.print(f'Wrote {", ".join(written)} to {out}/')
+    report.save_results(
+        console,
+        out,
+        'store',
+        records,
+        markdown=store_report.write_store_markdown,
+        table=store_report.print_store_table,
+        plot=(lambda path: store_report.plot_store(records, path)) if plot else None,
+    )
 
 
 @app.command()
@@ -195,17 +194,22 @@ def memory(
     )
     with console.status('running the workflow three ways...'):
         result = memory_module.run_memory_benchmark(settings)
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_csv(result.records, out / 'memory.csv')
-    report.write_json(result.records, out / 'memory.json')
-    memory_report.write_samples_csv(result.samples, out / 'memory-samples.csv')
-    memory_report.write_memory_markdown(result.records, out / 'memory.md')
-    memory_report.print_memory_table(result.records, console)
-    written = ['memory.csv', 'memory.json', 'memory-samples.csv', 'memory.md']
-    if plot:
-        memory_report.plot_memory(result.samples, out / 'memory.png')
-        written.append('memory.png')
-    console.print(f'Wrote {", ".join(written)} to {out}/')
+    report.save_results(
+        console,
+        out,
+        'memory',
+        result.records,
+        markdown=memory_report.write_memory_markdown,
+        table=memory_report.print_memory_table,
+        plot=(lambda path: memory_report.plot_memory(result.samples, path))
+        if plot
+        else None,
+        extra={
+            'memory-samples.csv': lambda path: memory_report.write_samples_csv(
+                result.samples, path
+            ),
+        },
+    )
 
 
 @app.command()
@@ -265,16 +269,17 @@ def pipelining(
         raise typer.BadParameter(str(e)) from e
     with console.status('running the chains...'):
         records = pipelining_module.run_pipelining_benchmark(settings)
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_csv(records, out / 'pipelining.csv')
-    report.write_json(records, out / 'pipelining.json')
-    pipelining_report.write_pipelining_markdown(records, out / 'pipelining.md')
-    pipelining_report.print_pipelining_table(records, console)
-    written = ['pipelining.csv', 'pipelining.json', 'pipelining.md']
-    if plot:
-        pipelining_report.plot_pipelining(records, out / 'pipelining.png')
-        written.append('pipelining.png')
-    console.print(f'Wrote {", ".join(written)} to {out}/')
+    report.save_results(
+        console,
+        out,
+        'pipelining',
+        records,
+        markdown=pipelining_report.write_pipelining_markdown,
+        table=pipelining_report.print_pipelining_table,
+        plot=(lambda path: pipelining_report.plot_pipelining(records, path))
+        if plot
+        else None,
+    )
 
 
 @app.command()
@@ -299,16 +304,15 @@ def mpi(
         raise typer.BadParameter(str(e)) from e
     with console.status('measuring MPI gets under mpiexec -n 2...'):
         records = mpi_report.run_mpi_benchmark(settings)
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_csv(records, out / 'mpi.csv')
-    report.write_json(records, out / 'mpi.json')
-    mpi_report.write_mpi_markdown(records, out / 'mpi.md')
-    mpi_report.print_mpi_table(records, console)
-    written = ['mpi.csv', 'mpi.json', 'mpi.md']
-    if plot:
-        mpi_report.plot_mpi(records, out / 'mpi.png')
-        written.append('mpi.png')
-    console.print(f'Wrote {", ".join(written)} to {out}/')
+    report.save_results(
+        console,
+        out,
+        'mpi',
+        records,
+        markdown=mpi_report.write_mpi_markdown,
+        table=mpi_report.print_mpi_table,
+        plot=(lambda path: mpi_report.plot_mpi(records, path)) if plot else None,
+    )
 
 
 @app.command()
@@ -361,16 +365,15 @@ def stream(
         records = stream_bench.run_stream_benchmark(
             settings, progress=lambda text: status.update(f'measuring {text}...')
         )
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_csv(records, out / 'stream.csv')
-    report.write_json(records, out / 'stream.json')
-    stream_report.write_stream_markdown(records, out / 'stream.md')
-    stream_report.print_stream_table(records, console)
-    written = ['stream.csv', 'stream.json', 'stream.md']
-    if plot:
-        stream_report.plot_stream(records, out / 'stream.png')
-        written.append('stream.png')
-    console.print(f'Wrote {", ".join(written)} to {out}/')
+    report.save_results(
+        console,
+        out,
+        'stream',
+        records,
+        markdown=stream_report.write_stream_markdown,
+        table=stream_report.print_stream_table,
+        plot=(lambda path: stream_report.plot_stream(records, path)) if plot else None,
+    )
 
 
 @app.command()
@@ -432,13 +435,12 @@ def proxy(
             except BenchmarkError as e:
                 console.print(f'[red]error:[/] {e}')
                 raise typer.Exit(code=1) from e
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_csv(records, out / 'proxy.csv')
-    report.write_json(records, out / 'proxy.json')
-    proxy_report.write_markdown(records, out / 'proxy.md')
-    proxy_report.print_table(records, console)
-    written = ['proxy.csv', 'proxy.json', 'proxy.md']
-    if plot:
-        proxy_report.plot_ratios(records, out / 'proxy.png')
-        written.append('proxy.png')
-    console.print(f'Wrote {", ".join(written)} to {out}/')
+    report.save_results(
+        console,
+        out,
+        'proxy',
+        records,
+        markdown=proxy_report.write_markdown,
+        table=proxy_report.print_table,
+        plot=(lambda path: proxy_report.plot_ratios(records, path)) if plot else None,
+    )

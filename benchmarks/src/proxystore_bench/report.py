@@ -1,4 +1,4 @@
-"""Write benchmark records as CSV and JSON.
+"""Write benchmark records: CSV, JSON, and each benchmark's table and plot.
 
 Records are dataclasses with ``target`` and ``meets_target`` properties.
 """
@@ -9,10 +9,14 @@ import csv
 import dataclasses
 import json
 import pathlib
+from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ['as_dict', 'write_csv', 'write_json']
+from rich.console import Console
+
+__all__ = ['as_dict', 'save_results', 'write_csv', 'write_json']
 
 
 def as_dict(record: Any) -> dict[str, Any]:
@@ -38,3 +42,34 @@ def write_csv(records: Sequence[Any], path: pathlib.Path) -> None:
 def write_json(records: Sequence[Any], path: pathlib.Path) -> None:
     """A list of records."""
     path.write_text(json.dumps([as_dict(r) for r in records], indent=2) + '\n')
+
+
+def save_results(
+    console: Console,
+    out: pathlib.Path,
+    name: str,
+    records: Sequence[Any],
+    *,
+    markdown: Callable[[Sequence[Any], pathlib.Path], None],
+    table: Callable[[Sequence[Any], Console], None],
+    plot: Callable[[pathlib.Path], None] | None,
+    extra: Mapping[str, Callable[[pathlib.Path], None]] | None = None,
+) -> None:
+    """Write ``<name>.csv|json|md`` (and ``.png`` with ``plot``) to ``out``.
+
+    Also prints the table and the files written; ``extra`` maps more file
+    names to the functions that write them.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, Callable[[pathlib.Path], None]] = {
+        f'{name}.csv': lambda path: write_csv(records, path),
+        f'{name}.json': lambda path: write_json(records, path),
+        **(extra or {}),
+        f'{name}.md': lambda path: markdown(records, path),
+    }
+    if plot is not None:
+        writers[f'{name}.png'] = plot
+    for filename, write in writers.items():
+        write(out / filename)
+    table(records, console)
+    console.print(f'Wrote {", ".join(writers)} to {out}/')
