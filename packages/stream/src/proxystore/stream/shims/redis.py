@@ -107,25 +107,11 @@ def _remaining(deadline: float | None, what: str) -> float:
     return min(left, _POLL)
 
 
-# --- pub/sub ---------------------------------------------------------------------
-
-
-class RedisPublisher:
-    """Publishes messages on Redis pub/sub channels (one per topic).
-
-    Args:
-        hostname: Server host.
-        port: Server port.
-        kwargs: More options of `redis.Redis` (password, ssl...).
-    """
+class _Publisher:
+    """What every Redis publisher shares: its client, stores kept on the server."""
 
     def __init__(self, hostname: str, port: int, **kwargs: Any) -> None:
         self._redis = _Client(hostname, port, kwargs)
-
-    def send_message(self, topic: str, message: bytes) -> None:
-        """PUBLISH the message on the topic's channel."""
-        with self._redis.errors(f'PUBLISH to "{topic}"'):
-            self._redis.client.publish(topic, message)
 
     def announce_store(
         self, topic: str, store_id: str, descriptor: dict[str, Any]
@@ -136,6 +122,24 @@ class RedisPublisher:
     def close(self) -> None:
         """Close the connection."""
         self._redis.close()
+
+
+# --- pub/sub ---------------------------------------------------------------------
+
+
+class RedisPublisher(_Publisher):
+    """Publishes messages on Redis pub/sub channels (one per topic).
+
+    Args:
+        hostname: Server host.
+        port: Server port.
+        kwargs: More options of `redis.Redis` (password, ssl...).
+    """
+
+    def send_message(self, topic: str, message: bytes) -> None:
+        """PUBLISH the message on the topic's channel."""
+        with self._redis.errors(f'PUBLISH to "{topic}"'):
+            self._redis.client.publish(topic, message)
 
 
 class RedisSubscriber:
@@ -216,7 +220,7 @@ class RedisSubscriber:
 # --- lists -----------------------------------------------------------------------
 
 
-class RedisQueuePublisher:
+class RedisQueuePublisher(_Publisher):
     """Appends messages to Redis lists (one per topic): a queue.
 
     Args:
@@ -225,23 +229,10 @@ class RedisQueuePublisher:
         kwargs: More options of `redis.Redis`.
     """
 
-    def __init__(self, hostname: str, port: int, **kwargs: Any) -> None:
-        self._redis = _Client(hostname, port, kwargs)
-
     def send_message(self, topic: str, message: bytes) -> None:
         """RPUSH the message to the topic's list."""
         with self._redis.errors(f'RPUSH to "{topic}"'):
             self._redis.client.rpush(topic, message)
-
-    def announce_store(
-        self, topic: str, store_id: str, descriptor: dict[str, Any]
-    ) -> None:
-        """Keep a store's description on the server, for late consumers."""
-        _announce(self._redis, topic, store_id, descriptor)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._redis.close()
 
 
 class RedisQueueSubscriber:
@@ -311,7 +302,7 @@ def _stream_id(value: bytes | str) -> tuple[int, int]:
     return int(milliseconds), int(sequence or 0)
 
 
-class RedisStreamPublisher:
+class RedisStreamPublisher(_Publisher):
     """Appends messages to Redis streams (one per topic).
 
     A stream keeps its messages (up to ``maxlen``), so consumers that join
@@ -334,8 +325,8 @@ class RedisStreamPublisher:
         maxlen: int | None = None,
         **kwargs: Any,
     ) -> None:
+        super().__init__(hostname, port, **kwargs)
         self.maxlen = maxlen
-        self._redis = _Client(hostname, port, kwargs)
 
     def send_message(self, topic: str, message: bytes) -> None:
         """XADD the message to the topic's stream."""
@@ -348,16 +339,6 @@ class RedisStreamPublisher:
         """XADD the topic's last message (its end), marked as the end."""
         with self._redis.errors(f'XADD the end of "{topic}"'):
             self._redis.client.xadd(topic, {_FIELD: message, _END: b'1'})
-
-    def announce_store(
-        self, topic: str, store_id: str, descriptor: dict[str, Any]
-    ) -> None:
-        """Keep a store's description on the server, for late consumers."""
-        _announce(self._redis, topic, store_id, descriptor)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._redis.close()
 
 
 class RedisStreamSubscriber:
