@@ -215,10 +215,12 @@ class RankService:
 
     # --- this rank's objects ------------------------------------------------------
 
-    def store(self, object_id: bytes, data: BytesLike) -> None:
-        """Hold ``data`` (immutable: readers get their own copies when they write)."""
-        if type(data) is not bytes:
-            data = memoryview(data).cast('B').toreadonly()
+    def store(self, object_id: bytes, data: bytes | memoryview) -> None:
+        """Hold ``data``, which nobody else may change.
+
+        ``data`` is bytes, or a read-only view of a buffer only the service holds:
+        readers that write get copies.
+        """
         with self._lock:
             self._objects[object_id] = data
 
@@ -397,7 +399,7 @@ class RankService:
         elif op is Op.EVICT:
             self.drop(object_id)
         elif op is Op.SET:
-            self.store(object_id, data)
+            self.store(object_id, memoryview(data).toreadonly())  # ours alone
         self.comm.Send([REPLY.pack(reply, length), MPI.BYTE], source, tag)
         if payload is not None and length:
             # The object stays referenced until the send completes, even if evicted.

@@ -159,7 +159,9 @@ class MPIConnector:
         """Store bytes under a key made by `new_key` (sent to its rank if remote)."""
         object_id = self._check(key)
         if key.rank == self.rank:
-            self._service.store(object_id, obj)
+            # A copy of a mutable buffer: the caller may change it afterwards.
+            data = obj if type(obj) is bytes else memoryview(obj).tobytes()
+            self._service.store(object_id, data)
             self._own.add(key.object_id)
         else:
             self._service.request(key.rank, Op.SET, [object_id], self.timeout, obj)

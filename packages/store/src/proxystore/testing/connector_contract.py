@@ -70,6 +70,14 @@ class ConnectorContract:
             assert _bytes(connector.get(key)) == bytes(value)
             connector.evict(key)
 
+    def test_put_keeps_the_bytes_of_the_moment(self, connector: Any) -> None:
+        # A mutable buffer changed after put must not change the stored object.
+        buffer = bytearray(b'before')
+        key = connector.put(buffer)
+        buffer[:] = b'after!'
+        assert _bytes(connector.get(key)) == b'before'
+        connector.evict(key)
+
     def test_typed_and_multidimensional_buffers(self, connector: Any) -> None:
         # Lengths are in bytes, not items: a view of doubles or a 2-d view must
         # come back byte for byte, small and large, alone, in frames and in batches.
