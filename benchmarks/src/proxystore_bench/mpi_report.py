@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from proxystore_bench.report import format_size
+
 __all__ = [
     'BANDWIDTH_TARGET',
     'LATENCY_TARGET',
@@ -142,13 +144,6 @@ def run_mpi_benchmark(settings: MPISettings) -> list[MPIRecord]:
     return records
 
 
-def _size(nbytes: int) -> str:
-    for unit, scale in (('GiB', 1024**3), ('MiB', MIB), ('KiB', 1024)):
-        if nbytes >= scale:
-            return f'{nbytes / scale:g} {unit}'
-    return f'{nbytes} B'
-
-
 def _rows(records: Sequence[MPIRecord]) -> list[list[str]]:
     rows = []
     for r in records:
@@ -156,7 +151,7 @@ def _rows(records: Sequence[MPIRecord]) -> list[list[str]]:
         if r.meets_target is not None:
             ratio += ' ok' if r.meets_target else ' below'
         rows.append([
-            _size(r.size), r.method, str(r.round_trips), f'{r.latency_us:,.1f}',
+            format_size(r.size), r.method, str(r.round_trips), f'{r.latency_us:,.1f}',
             f'{r.mib_per_s:,.1f}', ratio,
         ])  # fmt: skip
     return rows

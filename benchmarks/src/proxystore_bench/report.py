@@ -16,7 +16,19 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ['as_dict', 'save_results', 'write_csv', 'write_json']
+__all__ = ['as_dict', 'format_size', 'save_results', 'write_csv', 'write_json']
+
+
+_BINARY = (('GiB', 1 << 30), ('MiB', 1 << 20), ('KiB', 1 << 10))
+_DECIMAL = (('GB', 10**9), ('MB', 10**6), ('KB', 10**3))
+
+
+def format_size(nbytes: int, *, binary: bool = True) -> str:
+    """``nbytes`` in the largest unit it reaches: KiB/MiB/GiB, or KB/MB/GB."""
+    for unit, scale in _BINARY if binary else _DECIMAL:
+        if nbytes >= scale:
+            return f'{nbytes / scale:.3g} {unit}'
+    return f'{nbytes} B'
 
 
 def as_dict(record: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from proxystore_bench.report import format_size
 from proxystore_bench.store_bench import StoreRecord
 
 __all__ = ['plot_store', 'print_store_table', 'write_store_markdown']
@@ -19,13 +20,6 @@ _TITLES = {
     'roundtrip_total': 'process-pool task summing an array: by proxy / by value',
     'roundtrip_identity': 'process-pool task returning an array: by proxy / by value',
 }
-
-
-def _size(size: int) -> str:
-    for unit, scale in (('MiB', 1 << 20), ('KiB', 1 << 10)):
-        if size >= scale:
-            return f'{size / scale:.3g} {unit}'
-    return f'{size} B'
 
 
 def _cell(record: StoreRecord | None, *, rich: bool) -> str:
@@ -55,7 +49,7 @@ def _rows(
     by_key = {(r.subject, r.bench, r.case, r.kind, r.size): r for r in records}
     rows = []
     for bench, case, kind, size in keys:
-        label = [bench, case, kind, _size(size)]
+        label = [bench, case, kind, format_size(size)]
         rows.append(
             (label, [by_key.get((s, bench, case, kind, size)) for s in subjects]),
         )

@@ -459,39 +459,45 @@ class _Measured:
         return self.items / self.seconds if self.seconds > 0 else 0.0
 
 
-def _raw_redis(client: Any, size: int, settings: StreamSettings) -> _Measured:
+def _raw(
+    store: str,
+    size: int,
+    settings: StreamSettings,
+    write: Callable[[bytes], object],
+    read: Callable[[], bytes],
+    remove: Callable[[], object],
+) -> _Measured:
+    """Write then read ``size`` bytes, timed, as often as the settings allow."""
     data = os.urandom(size)
     limit = settings.limit(size)
     elapsed = 0.0
     done = 0
     for done in range(1, limit + 1):
         start = time.perf_counter()
-        client.set('raw-store', data)
-        back = client.get('raw-store')
+        write(data)
+        back = read()
         elapsed += time.perf_counter() - start
-        client.unlink('raw-store')
+        remove()  # untimed: the bandwidth of moving the bytes
         assert len(back) == size
         if done >= MIN_ITEMS and elapsed >= settings.seconds:
             break
-    return _Measured('raw-store', 'redis', size, done, elapsed)
+    return _Measured('raw-store', store, size, done, elapsed)
+
+
+def _raw_redis(client: Any, size: int, settings: StreamSettings) -> _Measured:
+    return _raw(
+        'redis',
+        size,
+        settings,
+        lambda data: client.set('raw-store', data),
+        lambda: client.get('raw-store'),
+        lambda: client.unlink('raw-store'),
+    )
 
 
 def _raw_shm(directory: pathlib.Path, size: int, settings: StreamSettings) -> _Measured:
-    data = os.urandom(size)
     path = directory / 'raw-store'
-    limit = settings.limit(size)
-    elapsed = 0.0
-    done = 0
-    for done in range(1, limit + 1):
-        start = time.perf_counter()
-        path.write_bytes(data)
-        back = path.read_bytes()
-        elapsed += time.perf_counter() - start
-        path.unlink()
-        assert len(back) == size
-        if done >= MIN_ITEMS and elapsed >= settings.seconds:
-            break
-    return _Measured('raw-store', 'shm', size, done, elapsed)
+    return _raw('shm', size, settings, path.write_bytes, path.read_bytes, path.unlink)
 
 
 class _Run:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from proxystore_bench.report import format_size
 from proxystore_bench.stream_bench import METHODS
 from proxystore_bench.stream_bench import PUBSUB_TARGET
 from proxystore_bench.stream_bench import RAW_TARGET
@@ -27,13 +28,6 @@ _HEADER = (
 )
 
 
-def _size(nbytes: int) -> str:
-    for unit, scale in (('GB', 1e9), ('MB', 1e6), ('KB', 1e3)):
-        if nbytes >= scale:
-            return f'{nbytes / scale:g} {unit}'
-    return f'{nbytes} B'
-
-
 def _ratio(value: float | None, meets: bool | None, *, rich: bool) -> str:
     if value is None:
         return '-'
@@ -47,7 +41,7 @@ def _ratio(value: float | None, meets: bool | None, *, rich: bool) -> str:
 
 def _row(record: StreamRecord, *, rich: bool) -> list[str]:
     return [
-        _size(record.size),
+        format_size(record.size, binary=False),
         record.method,
         record.store,
         str(record.items),
