@@ -168,3 +168,18 @@ def test_a_malformed_request_is_dropped(
         comm.Send([junk, MPI.BYTE], 0, Tags(comm).request)
     barrier()
     assert bytes(connector.get(key)) == b'still served'
+
+
+def test_keys_with_unknown_or_wrong_sizes(
+    comm: MPI.Intracomm, connector: MPIConnector
+) -> None:
+    # A key made by put carries the size, and the bytes come without a header;
+    # without it (a key from new_key), or with a wrong one, a header comes first.
+    key = comm.bcast(connector.put(b'sized' * 1000) if comm.Get_rank() == 0 else None)
+    assert key.size == 5000
+    for variant in (key, key._replace(size=-1), key._replace(size=7)):
+        assert bytes(connector.get(variant)) == b'sized' * 1000
+    missing = MPIKey(0, uuid.uuid4().hex, 5000)
+    assert connector.get(missing) is None
+    with pytest.raises(MPIConnectorError, match='invalid size'):
+        connector.get(key._replace(size=-5))

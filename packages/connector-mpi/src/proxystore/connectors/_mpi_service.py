@@ -13,8 +13,12 @@ reply tag, payload size, object id) sent to the owner's request tag; the answer
 is a fixed `REPLY` header (status, size) on the reply tag the requester chose,
 then, for a found ``get``, the bytes themselves in one message on that tag
 (mpi4py's buffer API: no copy on the sending side, one receive into the
-requester's buffer). A ``set`` sends its bytes after its header, on its reply
-tag.
+requester's buffer). A ``get`` that knows the object's size (keys made by
+``put`` carry it) skips the header: the requester posts its receive for the
+bytes before asking, and the owner sends only the bytes, on the paired data
+tag, so a get is one small message out and one message back, as a raw
+``Send``/``Recv`` ping-pong. A ``set`` sends its bytes after its header, on its
+upload tag.
 
 Waiting: the service tests its posted receive in a loop that spins while
 requests keep coming and sleeps (up to `IDLE_SLEEP`) once they stop, so an idle
@@ -56,8 +60,12 @@ __all__ = [
     'get_service',
 ]
 
-REQUEST = struct.Struct('!B3xIQ16s')
-"""Request header: operation, reply tag, payload size (``set``), object id."""
+REQUEST = struct.Struct('!B3xIq16s')
+"""Request header: operation, reply tag, size, object id.
+
+The size is that of the bytes that follow a ``set``, or for a ``get`` the size
+the requester expects (``-1``: unknown).
+"""
 REPLY = struct.Struct('!B7xQ')
 """Reply header: status, size of the bytes that follow (a found ``get``)."""
 
@@ -65,6 +73,8 @@ HOT_SECONDS = 0.002
 """How long a waiting loop spins after its last event before it starts sleeping."""
 IDLE_SLEEP = 0.001
 """Longest sleep of an idle waiting loop (the added latency of an idle service)."""
+_SLOWEST_BANDWIDTH = 250e6
+"""Bytes per second below which a waiting transfer is assumed stalled, not moving."""
 _UPLOAD_TIMEOUT = 60.0
 """Most seconds the service waits for the bytes of a ``set`` after its header."""
 _GRACE_SECONDS = 0.05
@@ -106,11 +116,14 @@ class Tags:
     """The tags of the connector's messages on a communicator.
 
     The request tag is the second highest tag (`mpi4py.futures` uses the highest
-    one for its fallback barrier). Below it, ``span`` reply tags (owner to
-    requester) and as many upload tags (the bytes of a ``set``, requester to
-    owner): a requester's reply tag ``t`` pairs with upload tag ``t + span``.
-    The ranges are disjoint because two ranks pick the same numbers: an upload
-    from rank A to B must never match a reply that B awaits from A.
+    one for its fallback barrier). Below it, three ranges of ``span`` tags: reply
+    tags (headers, owner to requester), upload tags (the bytes of a ``set``,
+    requester to owner) and data tags (the bytes of a ``get`` sent without a
+    header); a requester's reply tag ``t`` pairs with upload tag ``t + span``
+    and data tag ``t + 2 * span``. The ranges are disjoint because two ranks
+    pick the same numbers (an upload from rank A to B must never match a reply
+    that B awaits from A), and because a header must never land in a buffer
+    posted for bytes.
     """
 
     def __init__(self, comm: MPI.Comm) -> None:
@@ -119,7 +132,7 @@ class Tags:
             upper = 32767
         self.request = upper - 1
         self.span = min(1 << 20, upper // 4)
-        self.first_reply = self.request - 2 * self.span
+        self.first_reply = self.request - 3 * self.span
         self._counter = itertools.count()
         self._lock = threading.Lock()
 
@@ -132,11 +145,16 @@ class Tags:
         """The upload tag paired with a reply tag."""
         return reply + self.span
 
+    def data(self, reply: int) -> int:
+        """The data tag paired with a reply tag."""
+        return reply + 2 * self.span
+
 
 class _Waiter:
     """Spin while events are recent, then sleep longer and longer, up to a cap."""
 
-    def __init__(self) -> None:
+    def __init__(self, hot: float = HOT_SECONDS) -> None:
+        self.hot = hot
         self.reset()
 
     def reset(self) -> None:
@@ -144,7 +162,7 @@ class _Waiter:
         self._sleep = 0.0
 
     def wait(self) -> None:
-        if time.perf_counter() - self._last_event < HOT_SECONDS:
+        if time.perf_counter() - self._last_event < self.hot:
             return
         self._sleep = min(IDLE_SLEEP, max(2 * self._sleep, 1e-5))
         time.sleep(self._sleep)
@@ -158,18 +176,53 @@ def _complete(
     deadline: float,
     departed: set[int],
     status: MPI.Status | None = None,
-    spin: bool = False,
+    nbytes: int = 0,
 ) -> None:
-    """Wait for ``request``; cancel it and raise if the peer is gone or too slow.
+    """Wait for ``request``; cancel it and raise if the peer is gone or too slow."""
+    _complete_any(
+        [request],
+        peer=peer,
+        what=what,
+        deadline=deadline,
+        departed=departed,
+        status=status,
+        nbytes=nbytes,
+    )
 
-    With ``spin``, never sleep: while bytes are moving, the MPI library copies
-    them only inside our calls (shared-memory transfers need both sides).
+
+def _spin_seconds(nbytes: int) -> float:
+    """How long to wait without sleeping for ``nbytes`` to arrive.
+
+    While bytes move, the MPI library copies them only inside our calls
+    (shared-memory transfers need both sides): sleeping would stall them.
     """
-    waiter = _Waiter()
-    while not request.Test(status):
+    return HOT_SECONDS + nbytes / _SLOWEST_BANDWIDTH
+
+
+def _complete_any(
+    requests: Sequence[MPI.Request],
+    *,
+    peer: int,
+    what: str,
+    deadline: float,
+    departed: set[int],
+    status: MPI.Status | None = None,
+    nbytes: int = 0,
+) -> int:
+    """Wait until one of ``requests`` completes, cancel the others, say which.
+
+    Raises:
+        MPIRankGoneError: If ``peer`` said goodbye (every request is cancelled).
+        MPITimeoutError: If ``deadline`` passed (every request is cancelled).
+    """
+    waiter = _Waiter(_spin_seconds(nbytes))
+    while True:
+        for index, request in enumerate(requests):
+            if request.Test(status):
+                _cancel([r for i, r in enumerate(requests) if i != index])
+                return index
         if peer in departed or time.monotonic() > deadline:
-            request.Cancel()
-            request.Wait()
+            _cancel(requests)
             if peer in departed:
                 raise MPIRankGoneError(
                     f'Rank {peer} has closed its ProxyStore MPI service (it '
@@ -179,8 +232,13 @@ def _complete(
                 f'Rank {peer} did not answer {what} in time. Is it still '
                 'running, and did it create an MPIConnector?',
             )
-        if not spin:
-            waiter.wait()
+        waiter.wait()
+
+
+def _cancel(requests: Sequence[MPI.Request]) -> None:
+    for request in requests:
+        request.Cancel()
+        request.Wait()
 
 
 class RankService:
@@ -247,9 +305,20 @@ class RankService:
         op: Op,
         object_ids: Sequence[bytes],
         timeout: float,
+        *,
         payload: BytesLike | None = None,
+        sizes: Sequence[int] | None = None,
     ) -> list[tuple[Status, BytesLike | None]]:
         """Send ``op`` for each object to ``peer`` at once, then read the answers.
+
+        Args:
+            peer: The rank that holds the objects.
+            op: The operation.
+            object_ids: The objects.
+            timeout: Most seconds for all the answers.
+            payload: The bytes of a ``set``.
+            sizes: For a ``get``, the size of each object, where known (``-1``
+                where not): its bytes come without a header.
 
         Raises:
             MPIRankGoneError: If ``peer`` said goodbye.
@@ -263,13 +332,21 @@ class RankService:
                 'are gone.',
             )
         deadline = time.monotonic() + timeout
-        size = 0 if payload is None else memoryview(payload).nbytes
+        what = f'a {op.name.lower()} request'
         pending = []
-        for object_id in object_ids:
+        for index, object_id in enumerate(object_ids):
             tag = self.tags.next_reply()
+            expected = -1 if sizes is None else sizes[index]
+            # Receives are posted before the request leaves: no answer unmatched.
             reply = bytearray(REPLY.size)
-            # The receive is posted before the request leaves: no answer unmatched.
-            receive = self.comm.Irecv([reply, MPI.BYTE], peer, tag)
+            receives = [self.comm.Irecv([reply, MPI.BYTE], peer, tag)]
+            data = None
+            if op is Op.GET and expected >= 0:
+                data = allocate(expected)
+                receives.append(
+                    self.comm.Irecv([data, MPI.BYTE], peer, self.tags.data(tag))
+                )
+            size = memoryview(payload).nbytes if payload is not None else expected
             header = REQUEST.pack(op, tag, size, object_id)
             self.comm.Send([header, MPI.BYTE], peer, self.tags.request)
             if payload is not None:
@@ -280,47 +357,61 @@ class RankService:
                     what=f'receiving {size} bytes',
                     deadline=deadline,
                     departed=self.departed,
-                    spin=True,
+                    nbytes=size,
                 )
-            pending.append((tag, reply, receive))
+            pending.append((tag, reply, receives, data))
         results: list[tuple[Status, BytesLike | None]] = []
-        for tag, reply, receive in pending:
-            what = f'a {op.name.lower()} request'
-            _complete(
-                receive,
+        for tag, reply, receives, data in pending:
+            first = _complete_any(
+                receives,
                 peer=peer,
                 what=what,
                 deadline=deadline,
                 departed=self.departed,
+                nbytes=0 if data is None else len(data),
             )
-            code, length = REPLY.unpack(reply)
-            try:
-                status = Status(code)
-            except ValueError:
-                raise MPIConnectorError(
-                    f'Rank {peer} sent a reply of unknown status {code} to {what}: '
-                    'is another library using the tags of the MPI connector?',
-                ) from None
-            if status is Status.GONE:
-                raise MPIRankGoneError(
-                    f'Rank {peer} is closing its ProxyStore MPI service; it did '
-                    f'not answer {what}.',
-                )
-            data = None
-            if op is Op.GET and status is Status.FOUND:
-                data = allocate(length)
-                if length:
-                    receive = self.comm.Irecv([data, MPI.BYTE], peer, tag)
-                    _complete(
-                        receive,
-                        peer=peer,
-                        what=f'sending {length} bytes',
-                        deadline=deadline,
-                        departed=self.departed,
-                        spin=True,
-                    )
-            results.append((status, data))
+            if first == 1:  # the bytes, without a header
+                results.append((Status.FOUND, data))
+                continue
+            results.append(self._read_reply(peer, op, tag, reply, what, deadline))
         return results
+
+    def _read_reply(
+        self,
+        peer: int,
+        op: Op,
+        tag: int,
+        reply: bytearray,
+        what: str,
+        deadline: float,
+    ) -> tuple[Status, BytesLike | None]:
+        code, length = REPLY.unpack(reply)
+        try:
+            status = Status(code)
+        except ValueError:
+            raise MPIConnectorError(
+                f'Rank {peer} sent a reply of unknown status {code} to {what}: '
+                'is another library using the tags of the MPI connector?',
+            ) from None
+        if status is Status.GONE:
+            raise MPIRankGoneError(
+                f'Rank {peer} is closing its ProxyStore MPI service; it did '
+                f'not answer {what}.',
+            )
+        if op is not Op.GET or status is not Status.FOUND:
+            return status, None
+        data = allocate(length)
+        if length:
+            receive = self.comm.Irecv([data, MPI.BYTE], peer, tag)
+            _complete(
+                receive,
+                peer=peer,
+                what=f'sending {length} bytes',
+                deadline=deadline,
+                departed=self.departed,
+                nbytes=length,
+            )
+        return status, data
 
     # --- the service thread -------------------------------------------------------
 
@@ -336,7 +427,10 @@ class RankService:
                 sends = [(r, data) for r, data in sends if not r.Test()]
                 waiter.reset()  # no sleeping while bytes are moving
             if receive.Test(status):
-                self._answer(bytes(header), status.Get_source(), sends)
+                try:
+                    self._answer(bytes(header), status.Get_source(), sends)
+                except Exception:  # the service must outlive any one request
+                    logger.exception('Failed to answer rank %d', status.Get_source())
                 receive = self.comm.Irecv(
                     [header, MPI.BYTE], MPI.ANY_SOURCE, self.tags.request
                 )
@@ -370,6 +464,11 @@ class RankService:
         if op is Op.GOODBYE:
             self.departed.add(source)
             return
+        if op is Op.SET and size < 0:
+            logger.warning(
+                'Dropped a set request of %d bytes from rank %d', size, source
+            )
+            return
         if op is Op.SET:  # the bytes follow the header, even when closing
             data = bytearray(size)
             receive = self.comm.Irecv([data, MPI.BYTE], source, self.tags.upload(tag))
@@ -380,7 +479,7 @@ class RankService:
                     what=f'sending the {size} bytes of a set',
                     deadline=time.monotonic() + _UPLOAD_TIMEOUT,
                     departed=self.departed,
-                    spin=True,
+                    nbytes=size,
                 )
             except MPIConnectorError as e:
                 logger.warning('Dropped a set request from rank %d: %s', source, e)
@@ -394,6 +493,11 @@ class RankService:
             payload = self.load(object_id)
             reply = Status.MISSING if payload is None else Status.FOUND
             length = 0 if payload is None else memoryview(payload).nbytes
+            if payload is not None and length == size:
+                # The requester posted a receive of this size: no header.
+                send = self.comm.Isend([payload, MPI.BYTE], source, self.tags.data(tag))
+                sends.append((send, payload))
+                return
         elif op is Op.EXISTS:
             reply = Status.FOUND if self.has(object_id) else Status.MISSING
         elif op is Op.EVICT:

@@ -49,6 +49,9 @@ class MPIKey(NamedTuple):
     """Rank (in ``MPI.COMM_WORLD``) that holds the object."""
     object_id: str
     """The object's id on that rank (32 hex digits)."""
+    size: int = -1
+    """The object's size in bytes, when the key was made with it (``-1``: not
+    known). A get that knows it receives the bytes without a header first."""
 
 
 def close_service() -> None:
@@ -136,11 +139,14 @@ class MPIConnector:
             object_id = b''
         if len(object_id) != 16:
             raise MPIConnectorError(f'{key!r} has an invalid object id.')
+        if not isinstance(key.size, int) or key.size < -1:
+            raise MPIConnectorError(f'{key!r} has an invalid size.')
         return object_id
 
     def new_key(self, obj: BytesLike | None = None) -> MPIKey:
         """A new key held by this rank; with ``obj``, also store it."""
-        key = MPIKey(self.rank, uuid.uuid4().hex)
+        size = -1 if obj is None else memoryview(obj).nbytes
+        key = MPIKey(self.rank, uuid.uuid4().hex, size)
         if obj is not None:
             self.set(key, obj)
         return key
@@ -164,7 +170,9 @@ class MPIConnector:
             self._service.store(object_id, data)
             self._own.add(key.object_id)
         else:
-            self._service.request(key.rank, Op.SET, [object_id], self.timeout, obj)
+            self._service.request(
+                key.rank, Op.SET, [object_id], self.timeout, payload=obj
+            )
 
     def get(self, key: MPIKey) -> BytesLike | None:
         """The bytes under ``key``, from whichever rank holds them."""
@@ -200,7 +208,11 @@ class MPIConnector:
                 by_rank.setdefault(key.rank, []).append(index)
         for peer, indices in by_rank.items():
             replies = self._service.request(
-                peer, op, [ids[i] for i in indices], self.timeout
+                peer,
+                op,
+                [ids[i] for i in indices],
+                self.timeout,
+                sizes=[keys[i].size for i in indices],
             )
             for index, (status, data) in zip(indices, replies, strict=True):
                 answers[index] = result(status, data)
