@@ -45,7 +45,7 @@ def _sleeping_barrier(comm: MPI.Intracomm, timeout: float = 600.0) -> None:
     while not request.Test():
         if time.monotonic() > deadline:
             raise TimeoutError('the other rank did not arrive')
-        time.sleep(0.0002)
+        time.sleep(0.001)
 
 
 def _timed(

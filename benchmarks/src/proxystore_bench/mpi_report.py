@@ -36,7 +36,15 @@ SMALL = 4096
 class MPISettings:
     """Shape of a run."""
 
-    sizes: tuple[int, ...] = (1024, 64 * 1024, MIB, 16 * MIB, 64 * MIB, 256 * MIB)
+    sizes: tuple[int, ...] = (
+        1024,
+        64 * 1024,
+        MIB,
+        4 * MIB,
+        16 * MIB,
+        64 * MIB,
+        256 * MIB,
+    )
     count: int = 2000
     seconds: float = 2.0
     repeat: int = 3

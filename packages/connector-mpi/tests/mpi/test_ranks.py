@@ -181,5 +181,10 @@ def test_keys_with_unknown_or_wrong_sizes(
         assert bytes(connector.get(variant)) == b'sized' * 1000
     missing = MPIKey(0, uuid.uuid4().hex, 5000)
     assert connector.get(missing) is None
+    # Headers and bytes share a buffer: sizes around a header's are told apart.
+    for size in (0, 15, 16, 17):
+        key = comm.bcast(connector.put(b'h' * size) if comm.Get_rank() == 0 else None)
+        assert bytes(connector.get(key)) == b'h' * size
+        assert connector.get(key._replace(object_id=uuid.uuid4().hex)) is None
     with pytest.raises(MPIConnectorError, match='invalid size'):
         connector.get(key._replace(size=-5))

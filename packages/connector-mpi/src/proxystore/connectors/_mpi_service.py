@@ -75,6 +75,8 @@ IDLE_SLEEP = 0.001
 """Longest sleep of an idle waiting loop (the added latency of an idle service)."""
 _SLOWEST_BANDWIDTH = 250e6
 """Bytes per second below which a waiting transfer is assumed stalled, not moving."""
+_PADDED_REPLY = REPLY.size + 1
+"""Length of a reply header sent where bytes of ``REPLY.size`` are awaited."""
 _UPLOAD_TIMEOUT = 60.0
 """Most seconds the service waits for the bytes of a ``set`` after its header."""
 _GRACE_SECONDS = 0.05
@@ -168,6 +170,15 @@ class _Waiter:
         time.sleep(self._sleep)
 
 
+def _spin_seconds(nbytes: int) -> float:
+    """How long to wait without sleeping for ``nbytes`` to arrive.
+
+    While bytes move, the MPI library copies them only inside our calls
+    (shared-memory transfers need both sides): sleeping would stall them.
+    """
+    return HOT_SECONDS + nbytes / _SLOWEST_BANDWIDTH
+
+
 def _complete(
     request: MPI.Request,
     *,
@@ -178,51 +189,17 @@ def _complete(
     status: MPI.Status | None = None,
     nbytes: int = 0,
 ) -> None:
-    """Wait for ``request``; cancel it and raise if the peer is gone or too slow."""
-    _complete_any(
-        [request],
-        peer=peer,
-        what=what,
-        deadline=deadline,
-        departed=departed,
-        status=status,
-        nbytes=nbytes,
-    )
-
-
-def _spin_seconds(nbytes: int) -> float:
-    """How long to wait without sleeping for ``nbytes`` to arrive.
-
-    While bytes move, the MPI library copies them only inside our calls
-    (shared-memory transfers need both sides): sleeping would stall them.
-    """
-    return HOT_SECONDS + nbytes / _SLOWEST_BANDWIDTH
-
-
-def _complete_any(
-    requests: Sequence[MPI.Request],
-    *,
-    peer: int,
-    what: str,
-    deadline: float,
-    departed: set[int],
-    status: MPI.Status | None = None,
-    nbytes: int = 0,
-) -> int:
-    """Wait until one of ``requests`` completes, cancel the others, say which.
+    """Wait for ``request``; cancel it and raise if the peer is gone or too slow.
 
     Raises:
-        MPIRankGoneError: If ``peer`` said goodbye (every request is cancelled).
-        MPITimeoutError: If ``deadline`` passed (every request is cancelled).
+        MPIRankGoneError: If ``peer`` said goodbye.
+        MPITimeoutError: If ``deadline`` passed.
     """
     waiter = _Waiter(_spin_seconds(nbytes))
-    while True:
-        for index, request in enumerate(requests):
-            if request.Test(status):
-                _cancel([r for i, r in enumerate(requests) if i != index])
-                return index
+    while not request.Test(status):
         if peer in departed or time.monotonic() > deadline:
-            _cancel(requests)
+            request.Cancel()
+            request.Wait()
             if peer in departed:
                 raise MPIRankGoneError(
                     f'Rank {peer} has closed its ProxyStore MPI service (it '
@@ -233,12 +210,6 @@ def _complete_any(
                 'running, and did it create an MPIConnector?',
             )
         waiter.wait()
-
-
-def _cancel(requests: Sequence[MPI.Request]) -> None:
-    for request in requests:
-        request.Cancel()
-        request.Wait()
 
 
 class RankService:
@@ -336,16 +307,17 @@ class RankService:
         pending = []
         for index, object_id in enumerate(object_ids):
             tag = self.tags.next_reply()
-            expected = -1 if sizes is None else sizes[index]
-            # Receives are posted before the request leaves: no answer unmatched.
-            reply = bytearray(REPLY.size)
-            receives = [self.comm.Irecv([reply, MPI.BYTE], peer, tag)]
-            data = None
-            if op is Op.GET and expected >= 0:
-                data = allocate(expected)
-                receives.append(
-                    self.comm.Irecv([data, MPI.BYTE], peer, self.tags.data(tag))
-                )
+            expected = -1 if sizes is None or op is not Op.GET else sizes[index]
+            # The receive is posted before the request leaves: no answer
+            # unmatched. A get of known size receives the bytes, or instead a
+            # header (missing, gone, another size), into the same buffer.
+            if expected >= 0:
+                buffer = allocate(max(expected, _PADDED_REPLY))
+                receive_tag = self.tags.data(tag)
+            else:
+                buffer = bytearray(REPLY.size)
+                receive_tag = tag
+            receive = self.comm.Irecv([buffer, MPI.BYTE], peer, receive_tag)
             size = memoryview(payload).nbytes if payload is not None else expected
             header = REQUEST.pack(op, tag, size, object_id)
             self.comm.Send([header, MPI.BYTE], peer, self.tags.request)
@@ -359,20 +331,27 @@ class RankService:
                     departed=self.departed,
                     nbytes=size,
                 )
-            pending.append((tag, reply, receives, data))
+            pending.append((tag, expected, buffer, receive))
         results: list[tuple[Status, BytesLike | None]] = []
-        for tag, reply, receives, data in pending:
-            first = _complete_any(
-                receives,
+        status = MPI.Status()
+        for tag, expected, buffer, receive in pending:
+            _complete(
+                receive,
                 peer=peer,
                 what=what,
                 deadline=deadline,
                 departed=self.departed,
-                nbytes=0 if data is None else len(data),
+                status=status,
+                nbytes=max(expected, 0),
             )
-            if first == 1:  # the bytes, without a header
+            if expected >= 0 and status.Get_count(MPI.BYTE) == expected:
+                # The bytes, without a header.
+                data = (
+                    buffer if len(buffer) == expected else memoryview(buffer)[:expected]
+                )
                 results.append((Status.FOUND, data))
                 continue
+            reply = memoryview(buffer)[: REPLY.size]
             results.append(self._read_reply(peer, op, tag, reply, what, deadline))
         return results
 
@@ -381,7 +360,7 @@ class RankService:
         peer: int,
         op: Op,
         tag: int,
-        reply: bytearray,
+        reply: BytesLike,
         what: str,
         deadline: float,
     ) -> tuple[Status, BytesLike | None]:
@@ -504,7 +483,15 @@ class RankService:
             self.drop(object_id)
         elif op is Op.SET:
             self.store(object_id, memoryview(data).toreadonly())  # ours alone
-        self.comm.Send([REPLY.pack(reply, length), MPI.BYTE], source, tag)
+        reply_header = REPLY.pack(reply, length)
+        reply_tag = tag
+        if op is Op.GET and size >= 0:
+            # The requester awaits the bytes on the data tag: the header goes
+            # there instead, of a length the bytes do not have.
+            reply_tag = self.tags.data(tag)
+            if size == REPLY.size:
+                reply_header += b'\0'
+        self.comm.Send([reply_header, MPI.BYTE], source, reply_tag)
         if payload is not None and length:
             # The object stays referenced until the send completes, even if evicted.
             sends.append((self.comm.Isend([payload, MPI.BYTE], source, tag), payload))

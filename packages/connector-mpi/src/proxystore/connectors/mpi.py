@@ -176,7 +176,7 @@ class MPIConnector:
 
     def get(self, key: MPIKey) -> BytesLike | None:
         """The bytes under ``key``, from whichever rank holds them."""
-        return self.get_batch([key])[0]
+        return self._one(Op.GET, key)[1]
 
     def get_batch(self, keys: Sequence[MPIKey]) -> list[BytesLike | None]:
         """`get` for many keys: the requests to each rank leave together."""
@@ -184,18 +184,27 @@ class MPIConnector:
 
     def exists(self, key: MPIKey) -> bool:
         """Whether the rank named by ``key`` holds an object under it."""
-        found: bool = self._batch(Op.EXISTS, [key], lambda s, d: s is Status.FOUND)[0]
-        return found
+        return self._one(Op.EXISTS, key)[0] is Status.FOUND
 
     def evict(self, key: MPIKey) -> None:
         """Remove the object under ``key`` from its rank; missing is fine."""
-        self.evict_batch([key])
+        self._one(Op.EVICT, key)
+        self._own.discard(key.object_id)
 
     def evict_batch(self, keys: Sequence[MPIKey]) -> None:
         """`evict` for many keys: the requests to each rank leave together."""
         self._batch(Op.EVICT, keys, lambda s, d: None)
         for key in keys:
             self._own.discard(key.object_id)
+
+    def _one(self, op: Op, key: MPIKey) -> tuple[Status, BytesLike | None]:
+        # One key without the batch's bookkeeping: small gets are latency-bound.
+        object_id = self._check(key)
+        if key.rank == self.rank:
+            return self._local(op, object_id)
+        return self._service.request(
+            key.rank, op, [object_id], self.timeout, sizes=[key.size]
+        )[0]
 
     def _batch(self, op: Op, keys: Sequence[MPIKey], result: Any) -> list[Any]:
         ids = [self._check(key) for key in keys]
