@@ -9,8 +9,12 @@ Run by ``proxystore-bench mpi``, which launches this module with
 - ``raw-new-buffer``: the same, but rank 1 receives into a new buffer each time
   (what any reader of a new object must do);
 - ``connector``: rank 1 calls `MPIConnector.get` on a key held by rank 0 (the
-  request, the answer and the bytes), while rank 0 waits in a sleeping loop as
-  a rank busy with other work would.
+  request and the bytes), while rank 0 waits in a sleeping loop (entering MPI
+  every millisecond) as a rank busy with other work would;
+- ``rma``: the alternative the connector did not take, one-sided
+  ``MPI_Get`` under a shared passive-target lock from a dynamic window where
+  rank 0 attached the data, while rank 0 waits the same way (up to 1 MiB:
+  MPICH moves such gets only when the target enters MPI).
 
 Each case runs as many round trips as fit in ``seconds`` (at least 3, at most
 ``count``); the best of ``repeat`` runs is kept. Rank 1 prints one JSON record
@@ -33,7 +37,8 @@ from proxystore.connectors.mpi import MPIKey
 
 __all__ = ['METHODS', 'main']
 
-METHODS = ('raw', 'raw-new-buffer', 'connector')
+METHODS = ('raw', 'raw-new-buffer', 'connector', 'rma')
+RMA_MAX_SIZE = 1024 * 1024  # larger one-sided gets take seconds each
 _DATA_TAG = 11
 _ACK_TAG = 12
 
@@ -92,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 
                         result = _timed(get, args.count, args.seconds)
                     _sleeping_barrier(comm)
+                elif method == 'rma':
+                    if size > RMA_MAX_SIZE:
+                        continue
+                    result = _rma(comm, data, args.count, args.seconds)
                 else:
                     result = _ping_pong(
                         comm, data, args.count, args.seconds, fresh=method != 'raw'
@@ -113,6 +122,35 @@ def main(argv: list[str] | None = None) -> int:
         connector.evict(key)
         comm.Barrier()
     return 0
+
+
+def _rma(
+    comm: MPI.Intracomm, data: bytes, count: int, seconds: float
+) -> tuple[int, float]:
+    """Rank 1 gets ``data`` from rank 0's dynamic window; rank 0 waits."""
+    window = MPI.Win.Create_dynamic(comm=comm)
+    exposed = bytearray(data)
+    result = (0, 0.0)
+    try:
+        if comm.Get_rank() == 0:
+            window.Attach(exposed)
+        where = comm.bcast(MPI.Get_address(exposed) if comm.Get_rank() == 0 else None)
+        comm.Barrier()
+        if comm.Get_rank() == 1:
+            buffer = bytearray(len(data))
+
+            def get() -> None:
+                window.Lock(0, MPI.LOCK_SHARED)
+                window.Get([buffer, MPI.BYTE], 0, (where, len(data), MPI.BYTE))
+                window.Unlock(0)
+
+            result = _timed(get, count, seconds)
+        _sleeping_barrier(comm)
+        if comm.Get_rank() == 0:
+            window.Detach(exposed)
+    finally:
+        window.Free()
+    return result
 
 
 def _ping_pong(
