@@ -14,6 +14,7 @@ import ctypes
 import mmap
 import threading
 import weakref
+from typing import Any
 
 from proxystore.serialize import BytesLike
 
@@ -32,6 +33,9 @@ class BufferPool:
         self._free: dict[int, list[mmap.mmap]] = {}
         self._bytes = 0
         self._lock = threading.Lock()
+        # The buffers out, by the id of their weak reference: a weak reference
+        # with a callback costs half a weakref.finalize.
+        self._out: dict[int, tuple[weakref.ref[Any], mmap.mmap, int]] = {}
 
     def take(self, size: int) -> memoryview:
         """A writable view of ``size`` bytes (old contents, to be overwritten)."""
@@ -46,10 +50,12 @@ class BufferPool:
             flags |= getattr(mmap, 'MAP_POPULATE', 0)  # no fault per page
             mapping = mmap.mmap(-1, capacity, flags=flags)
         array = (ctypes.c_char * size).from_buffer(mapping)
-        weakref.finalize(array, self._give_back, mapping, capacity)
+        reference = weakref.ref(array, self._give_back)
+        self._out[id(reference)] = (reference, mapping, capacity)
         return memoryview(array).cast('B')
 
-    def _give_back(self, mapping: mmap.mmap, capacity: int) -> None:
+    def _give_back(self, reference: weakref.ref[Any]) -> None:
+        _, mapping, capacity = self._out.pop(id(reference))
         with self._lock:
             if self._bytes + capacity <= self.limit:
                 self._free.setdefault(capacity, []).append(mapping)

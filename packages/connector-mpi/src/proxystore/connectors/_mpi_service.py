@@ -135,13 +135,12 @@ class Tags:
         self.request = upper - 1
         self.span = min(1 << 20, upper // 4)
         self.first_reply = self.request - 3 * self.span
+        # next() of a count is atomic (one C call under the GIL): no lock.
         self._counter = itertools.count()
-        self._lock = threading.Lock()
 
     def next_reply(self) -> int:
         """A reply tag, different from the last ``span`` ones of this process."""
-        with self._lock:
-            return self.first_reply + next(self._counter) % self.span
+        return self.first_reply + next(self._counter) % self.span
 
     def upload(self, reply: int) -> int:
         """The upload tag paired with a reply tag."""
