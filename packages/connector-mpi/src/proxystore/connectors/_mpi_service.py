@@ -19,8 +19,8 @@ bytes before asking, and the owner sends only the bytes, on the paired data
 tag, so a get is one small message out and one message back, as a raw
 ``Send``/``Recv`` ping-pong. When it cannot (missing, closing, another size),
 the header goes to that receive instead, one byte longer if its length would
-be the size awaited, so that the length received tells which came. A ``set`` sends its bytes after its header, on its
-upload tag.
+be the size awaited, so that the length received tells which came. A ``set``
+sends its bytes after its header, on its upload tag.
 
 Waiting: the service tests its posted receive in a loop that spins while
 requests keep coming and sleeps (up to `IDLE_SLEEP`) once they stop, so an idle
