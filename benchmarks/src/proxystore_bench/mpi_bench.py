@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from mpi4py import MPI
 
-from proxystore.connectors._mpi_buffers import allocate
+from proxystore.connectors.buffers import allocate
 from proxystore.connectors.mpi import MPIConnector
 from proxystore.connectors.mpi import MPIKey
 

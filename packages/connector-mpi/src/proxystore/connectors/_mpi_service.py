@@ -42,7 +42,7 @@ from typing import Any
 
 from mpi4py import MPI
 
-from proxystore.connectors._mpi_buffers import allocate
+from proxystore.connectors.buffers import allocate
 from proxystore.connectors.protocols import ConnectorError
 from proxystore.serialize import BytesLike
 

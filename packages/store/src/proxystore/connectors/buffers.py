@@ -1,5 +1,8 @@
 """Receive buffers for large objects, reused once nothing refers to them.
 
+Shared by the connectors that receive objects from a transport into memory of
+their own (MPI, UCX): `allocate` gives the buffer a get receives into.
+
 Receiving into fresh memory costs a page fault and a zeroed page per 4 KiB,
 which at 64 MiB and more takes longer than the transfer itself. Large objects
 are received into anonymous mappings taken from a small pool; the buffer handed
@@ -26,7 +29,12 @@ _PAGE = mmap.PAGESIZE
 
 
 class BufferPool:
-    """Free anonymous mappings by size, up to ``limit`` bytes in all."""
+    """Free anonymous mappings by size, up to ``limit`` bytes in all.
+
+    Args:
+        limit: Most bytes of free mappings kept for reuse; a buffer given back
+            beyond it is unmapped.
+    """
 
     def __init__(self, limit: int = 1024**3) -> None:
         self.limit = limit

@@ -1,0 +1,313 @@
+"""A process's connection to one data server, shared by all its connectors.
+
+One `Client` per server, per process: a control connection, a UCX worker of its
+own and an endpoint to the server's worker. Operations of many threads take
+turns on it; a batch is one request whose messages all leave before any reply
+is awaited. A client whose server went away, or which timed out mid-request,
+is dropped and the next operation connects again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from proxystore.connectors.buffers import allocate
+from proxystore.connectors.ucx import _protocol as wire
+from proxystore.connectors.ucx._transport import make_worker
+from proxystore.connectors.ucx._transport import ucxx
+from proxystore.connectors.ucx._transport import wait
+from proxystore.connectors.ucx.errors import UCXConnectorError
+from proxystore.connectors.ucx.errors import UCXServerGoneError
+from proxystore.connectors.ucx.errors import UCXServerNotRunningError
+from proxystore.connectors.ucx.errors import UCXTimeoutError
+from proxystore.serialize import BytesLike
+
+Address = tuple[str, int, str | None, str | None]
+"""``(host, port, transports, devices)``: what a client is made for."""
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = sock.recv(size, socket.MSG_WAITALL)
+    if len(data) != size:
+        raise ConnectionError('connection closed during the handshake')
+    return data
+
+
+def handshake(
+    host: str, port: int, timeout: float, hello: bytes
+) -> tuple[socket.socket, tuple[Any, ...]]:
+    """Open a control connection, send ``hello``, read the welcome.
+
+    Raises:
+        UCXServerNotRunningError: If nothing accepts connections there.
+        UCXConnectorError: If what answers is not a data server of this version.
+    """
+    try:
+        control = socket.create_connection((host, port), timeout=timeout)
+    except OSError as error:
+        raise UCXServerNotRunningError(
+            f'no UCX data server answers at {host}:{port} ({error}): start one '
+            f'with `proxystore-ucx-server start --address {host} --port {port}`, '
+            'or put an object from a connector on that node',
+        ) from None
+    try:
+        control.sendall(hello)
+        welcome = wire.WELCOME.unpack(_recv_exactly(control, wire.WELCOME.size))
+    except OSError as error:
+        control.close()
+        raise UCXConnectorError(
+            f'what answers at {host}:{port} is not a UCX data server ({error})',
+        ) from None
+    magic, version, status, *_ = welcome
+    if magic != wire.MAGIC:
+        control.close()
+        raise UCXConnectorError(
+            f'what answers at {host}:{port} is not a UCX data server',
+        )
+    if status == wire.Welcome.VERSION_MISMATCH:
+        control.close()
+        raise UCXConnectorError(
+            f'the UCX data server at {host}:{port} speaks protocol version '
+            f'{version}, this client {wire.VERSION}: run the same ProxyStore '
+            'version on every node',
+        )
+    if status == wire.Welcome.SHUTTING_DOWN:
+        control.close()
+        raise UCXServerNotRunningError(
+            f'the UCX data server at {host}:{port} is shutting down',
+        )
+    return control, welcome
+
+
+def ping(host: str, port: int, timeout: float) -> tuple[int, int, int]:
+    """``(server pid, objects held, bytes held)`` of the server at host:port."""
+    hello = wire.HELLO.pack(wire.MAGIC, wire.VERSION, wire.FLAG_PING, 0)
+    control, welcome = handshake(host, port, timeout, hello)
+    with control:
+        try:
+            objects, size = wire.STATS.unpack(_recv_exactly(control, wire.STATS.size))
+        except OSError as error:
+            raise UCXConnectorError(
+                f'the UCX data server at {host}:{port} did not answer a ping ({error})',
+            ) from None
+    return welcome[4], objects, size
+
+
+class Client:
+    """A connection to one data server, for every connector of this process."""
+
+    def __init__(self, address: Address, timeout: float) -> None:
+        host, port, transports, devices = address
+        self.address = address
+        self.name = f'{host}:{port}'
+        self._lock = threading.Lock()
+        self._sequence = 0
+        self.broken = False
+        self._context, self._worker = make_worker(transports, devices)
+        libucxx, self._array = ucxx()
+        self._tag = libucxx.UCXXTag
+        mine = self._worker.address.tobytes()
+        hello = wire.HELLO.pack(wire.MAGIC, wire.VERSION, 0, len(mine)) + mine
+        self._control, welcome = handshake(host, port, timeout, hello)
+        self._control.settimeout(None)
+        try:
+            theirs = _recv_exactly(self._control, welcome[5])
+        except OSError as error:
+            self._control.close()
+            raise UCXServerGoneError(
+                f'the UCX data server at {self.name} closed the handshake ({error})',
+            ) from None
+        self.client_id = welcome[3]
+        self.server_pid = welcome[4]
+        self._endpoint = self._worker.create_endpoint_from_worker_address(
+            libucxx.UCXAddress.create_from_buffer(theirs), False
+        )
+
+    def __repr__(self) -> str:
+        return f'Client({self.name}, client={self.client_id})'
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _sequences(self, count: int) -> int:
+        first = self._sequence
+        self._sequence = (first + count) & 0xFFFFFFFF
+        return first
+
+    def _send(self, kind: wire.Kind, sequence: int, data: BytesLike) -> Any:
+        tag = self._tag(wire.tag(kind, self.client_id, sequence))
+        return self._endpoint.tag_send(self._array(data), tag)
+
+    def _recv(self, kind: wire.Kind, sequence: int, buffer: BytesLike) -> Any:
+        tag = self._tag(wire.tag(kind, self.client_id, sequence))
+        return self._worker.tag_recv(self._array(buffer), tag)
+
+    def _wait(self, requests: list[Any], timeout: float, what: str) -> None:
+        try:
+            wait(
+                self._worker,
+                requests,
+                time.monotonic() + timeout,
+                self._control,
+                f'{what} on {self.name}',
+            )
+        except (UCXServerGoneError, UCXTimeoutError):
+            # Requests of this client may still be posted: the client is done.
+            self.broken = True
+            raise
+        except Exception as error:
+            self.broken = True
+            raise UCXServerGoneError(
+                f'{what} on {self.name} failed in UCX: {error}',
+            ) from error
+
+    def _call(
+        self,
+        request: bytes,
+        reply_size: int,
+        timeout: float,
+        what: str,
+        payloads: Sequence[BytesLike] = (),
+    ) -> tuple[int, memoryview]:
+        """Send a request (and its payloads); wait for and return its reply."""
+        first = self._sequences(1 + len(payloads))
+        reply = bytearray(reply_size)
+        requests = [
+            self._recv(wire.Kind.REPLY, first, reply),
+            self._send(wire.Kind.REQUEST, first, request),
+        ]
+        for index, payload in enumerate(payloads, start=1):
+            requests.append(self._send(wire.Kind.PAYLOAD, first + index, payload))
+        self._wait(requests, timeout, what)
+        view = memoryview(reply)
+        status, _ = wire.decode_header(view)
+        if status != wire.Status.OK:
+            message = bytes(view[wire.HEADER.size :]).rstrip(b'\0').decode()
+            raise UCXConnectorError(f'the data server refused {what}: {message}')
+        return first, view
+
+    # --- operations -----------------------------------------------------------------
+
+    def put(
+        self, items: Sequence[tuple[bytes, Sequence[memoryview]]], timeout: float
+    ) -> None:
+        """Store objects, each given as its frames (contiguous byte views)."""
+        entries = []
+        inline: list[bytes] = []
+        payloads: list[memoryview] = []
+        for object_id, frames in items:
+            size = sum(frame.nbytes for frame in frames)
+            if size <= wire.INLINE:
+                entries.append(wire.PutEntry(object_id, size, (size,)))
+                inline.extend(frame.tobytes() for frame in frames)
+            else:
+                sent = [frame for frame in frames if frame.nbytes]
+                entries.append(
+                    wire.PutEntry(object_id, size, tuple(f.nbytes for f in sent))
+                )
+                payloads.extend(sent)
+        request = wire.encode_put(entries, inline)
+        # The reply is 300 bytes at most, or an error message of as many.
+        with self._lock:
+            self._call(request, 512, timeout, 'a put', payloads)
+
+    def get(
+        self, items: Sequence[tuple[bytes, int]], timeout: float
+    ) -> list[BytesLike | None]:
+        """The objects of ``(object id, expected size)`` items (``None``: missing)."""
+        count = len(items)
+        inline_size = sum(size for _, size in items if wire.inline(size, size))
+        reply_size = max(wire.HEADER.size + count * wire.SIZE.size + inline_size, 512)
+        with self._lock:
+            first, reply = self._call(
+                wire.encode_get(items), reply_size, timeout, 'a get'
+            )
+            results: list[BytesLike | None] = []
+            requests = []
+            offset = wire.HEADER.size + count * wire.SIZE.size
+            sizes = list(wire.iter_sizes(reply, count))
+            for index, ((_, expected), size) in enumerate(
+                zip(items, sizes, strict=True)
+            ):
+                if size < 0:
+                    results.append(None)
+                elif wire.inline(expected, size):
+                    results.append(reply[offset : offset + size].tobytes())
+                    offset += size
+                elif size == 0:
+                    results.append(b'')
+                else:
+                    buffer = allocate(size)
+                    requests.append(
+                        self._recv(wire.Kind.DATA, first + 1 + index, buffer)
+                    )
+                    results.append(buffer)
+            if requests:
+                self._wait(requests, timeout, 'a get')
+        return results
+
+    def exists(self, ids: Sequence[bytes], timeout: float) -> list[bool]:
+        """Whether the server holds each object."""
+        reply_size = max(wire.HEADER.size + len(ids), 512)
+        with self._lock:
+            _, reply = self._call(
+                wire.encode_ids(wire.Op.EXISTS, ids), reply_size, timeout, 'an exists'
+            )
+        flags = reply[wire.HEADER.size : wire.HEADER.size + len(ids)]
+        return [bool(flag) for flag in flags]
+
+    def evict(self, ids: Sequence[bytes], timeout: float) -> None:
+        """Remove objects from the server (missing ones are fine)."""
+        with self._lock:
+            self._call(wire.encode_ids(wire.Op.EVICT, ids), 512, timeout, 'an evict')
+
+    def close(self) -> None:
+        """Close the endpoint and the control connection (the server forgets us)."""
+        self.broken = True
+        try:
+            self._control.close()
+        finally:
+            _retired.append(self)  # UCX objects are released at exit, not here
+
+
+# UCX endpoints and workers are kept until the process exits: releasing a worker
+# with requests still posted (after a peer went away) is not safe.
+_retired: list[Client] = []
+_clients: dict[Address, Client] = {}
+_clients_lock = threading.Lock()
+_pid = os.getpid()
+
+
+def get_client(address: Address, timeout: float) -> Client:
+    """This process's client for ``address``, connecting if there is none."""
+    global _pid
+    with _clients_lock:
+        if _pid != os.getpid():
+            # A forked child: the parent's UCX state is not ours to use or free.
+            _retired.extend(_clients.values())
+            _clients.clear()
+            _pid = os.getpid()
+        client = _clients.get(address)
+        if client is not None and client.broken:
+            _retired.append(_clients.pop(address))
+            client = None
+        if client is None:
+            client = _clients[address] = Client(address, timeout)
+        return client
+
+
+def close_clients() -> None:
+    """Close every client of this process (at exit, or by hand)."""
+    with _clients_lock:
+        if _pid == os.getpid():
+            for client in _clients.values():
+                client.close()
+        _clients.clear()
+
+
+atexit.register(close_clients)

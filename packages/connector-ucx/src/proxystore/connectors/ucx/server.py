@@ -1,0 +1,401 @@
+"""The data server: one per node, holding objects in its memory.
+
+A single thread serves every client: it sleeps on its listening socket, the
+control connections and the UCX worker's event descriptor, then accepts new
+clients, notices departed ones, and answers the requests that came in. Puts of
+large objects are received straight into the buffer that keeps them; gets are
+sent from it. Nothing a client sends is unpickled: requests are fixed binary
+structs (see ``_protocol``).
+
+Run one with ``proxystore-ucx-server start`` or let a connector start it (see
+`UCXConnector`); `serve` is the same loop for use in a process of your own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import numpy
+
+from proxystore.connectors.ucx import _protocol as wire
+from proxystore.connectors.ucx._transport import make_worker
+from proxystore.connectors.ucx._transport import ucxx
+
+__all__ = ['DataServer', 'serve']
+
+logger = logging.getLogger(__name__)
+
+POLL = 200e-6
+"""Seconds the server polls after a request before it sleeps again."""
+REPLY_MIN = 512
+"""Every client posts at least this much room for a reply (errors fit in it)."""
+
+
+@dataclass
+class _Peer:
+    """A connected client."""
+
+    client_id: int
+    control: socket.socket
+    endpoint: Any
+    sends: list[tuple[Any, object]] = field(default_factory=list)
+    """UCX send requests in flight, with the buffer each one reads."""
+
+
+@dataclass
+class _PendingPut:
+    """A put whose large objects are still arriving."""
+
+    peer: _Peer
+    sequence: int
+    objects: list[tuple[bytes, Any]]
+    requests: list[Any]
+
+
+class DataServer:
+    """An in-memory object server reached over UCX.
+
+    Args:
+        address: Address the control socket binds to (clients connect there).
+        port: Port of the control socket (``0``: any free port, see `port`).
+        transports: UCX transports (UCX's ``TLS`` option), ``None`` for UCX's
+            own choice of the fastest.
+        devices: Network devices UCX may use (``NET_DEVICES``), ``None`` for all.
+    """
+
+    def __init__(
+        self,
+        address: str = '127.0.0.1',
+        port: int = 0,
+        transports: str | None = None,
+        devices: str | None = None,
+    ) -> None:
+        self._context, self._worker = make_worker(transports, devices)
+        libucxx, self._array = ucxx()
+        self._libucxx = libucxx
+        self._listener = socket.create_server((address, port), backlog=128)
+        self._listener.setblocking(False)
+        self.address = address
+        self.port: int = self._listener.getsockname()[1]
+        self._objects: dict[bytes, Any] = {}
+        self._bytes = 0
+        self._peers: dict[int, _Peer] = {}
+        self._puts: list[_PendingPut] = []
+        self._retired: list[_Peer] = []
+        self._poll_until = 0.0
+        self._next_client = 1
+        self._stopping = threading.Event()
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ, self._accept)
+        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
+        self._selector.register(
+            self._worker.epoll_file_descriptor, selectors.EVENT_READ, None
+        )
+
+    def __repr__(self) -> str:
+        return f'DataServer({self.address}:{self.port}, objects={len(self._objects)})'
+
+    @property
+    def objects(self) -> int:
+        """How many objects the server holds."""
+        return len(self._objects)
+
+    def stop(self) -> None:
+        """Ask `serve_forever` to return (from any thread or a signal handler)."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_write.send(b'\0')
+
+    def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
+        """Answer clients until `stop`; ``ready`` is called once accepting."""
+        logger.info('UCX data server on %s:%d', self.address, self.port)
+        if ready is not None:
+            ready()
+        try:
+            while not self._stopping.is_set():
+                self._step()
+        finally:
+            self._shut_down()
+
+    # --- the loop -------------------------------------------------------------------
+
+    def _step(self) -> None:
+        self._worker.progress()
+        if self._serve_requests():
+            # A client that just got an answer often asks again at once: poll a
+            # little before sleeping, as waking up costs tens of microseconds.
+            self._poll_until = time.perf_counter() + POLL
+        self._finish_puts()
+        for peer in self._peers.values():
+            if peer.sends:
+                peer.sends = [(r, b) for r, b in peer.sends if not r.completed]
+        if time.perf_counter() < self._poll_until:
+            return
+        if not self._worker.arm():
+            return  # events arrived while arming: progress them first
+        for key, _ in self._selector.select(timeout=1.0):
+            if key.fileobj is self._wake_read:
+                self._wake_read.recv(64)
+            elif key.data is not None:
+                key.data(key.fileobj)
+
+    def _accept(self, listener: Any) -> None:
+        try:
+            control, peer_address = listener.accept()
+        except BlockingIOError:
+            return
+        try:
+            self._welcome(control)
+        except (OSError, ValueError, self._libucxx.UCXError) as error:
+            logger.warning('handshake with %s failed: %s', peer_address, error)
+            control.close()
+
+    def _welcome(self, control: socket.socket) -> None:
+        control.settimeout(5.0)
+        hello = control.recv(wire.HELLO.size, socket.MSG_WAITALL)
+        if len(hello) != wire.HELLO.size:
+            raise ValueError('short hello')
+        magic, version, flags, length = wire.HELLO.unpack(hello)
+        if magic != wire.MAGIC:
+            raise ValueError('not a ProxyStore UCX client')
+        pid = os.getpid()
+        if version != wire.VERSION:
+            control.sendall(
+                wire.WELCOME.pack(
+                    wire.MAGIC, wire.VERSION, wire.Welcome.VERSION_MISMATCH, 0, pid, 0
+                )
+            )
+            raise ValueError(f'client speaks protocol version {version}')
+        if flags & wire.FLAG_PING:
+            control.sendall(
+                wire.WELCOME.pack(wire.MAGIC, wire.VERSION, wire.Welcome.OK, 0, pid, 0)
+                + wire.STATS.pack(len(self._objects), self._bytes)
+            )
+            control.close()
+            return
+        theirs = control.recv(length, socket.MSG_WAITALL)
+        if len(theirs) != length:
+            raise ValueError('short worker address')
+        client_id = self._next_client
+        self._next_client = self._next_client % 0xFFFFFF + 1
+        endpoint = self._worker.create_endpoint_from_worker_address(
+            self._libucxx.UCXAddress.create_from_buffer(theirs), False
+        )
+        mine = self._worker.address.tobytes()
+        control.sendall(
+            wire.WELCOME.pack(
+                wire.MAGIC, wire.VERSION, wire.Welcome.OK, client_id, pid, len(mine)
+            )
+            + mine
+        )
+        control.setblocking(False)
+        peer = _Peer(client_id, control, endpoint)
+        self._peers[client_id] = peer
+        self._selector.register(control, selectors.EVENT_READ, self._check_peer)
+        logger.debug('client %d connected', client_id)
+
+    def _check_peer(self, control: Any) -> None:
+        try:
+            data = control.recv(64)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b''
+        if data:
+            return  # clients send nothing on the control connection after hello
+        for client_id, peer in list(self._peers.items()):
+            if peer.control is control:
+                self._drop(client_id)
+
+    def _drop(self, client_id: int) -> None:
+        peer = self._peers.pop(client_id)
+        self._selector.unregister(peer.control)
+        peer.control.close()
+        self._puts = [put for put in self._puts if put.peer is not peer]
+        # Its endpoint and any sends still in flight stay referenced until the
+        # server exits: UCX may still touch their buffers.
+        self._retired.append(peer)
+        logger.debug('client %d left', client_id)
+
+    # --- requests -------------------------------------------------------------------
+
+    def _serve_requests(self) -> bool:
+        """Answer the requests that arrived; whether there were any."""
+        tag = self._libucxx.UCXXTag
+        for served in range(1024):  # bounded, so departures and puts get a turn
+            probe = self._worker.tag_probe(
+                tag(wire.Kind.REQUEST << 56), self._libucxx.UCXXTagMask(wire.KIND_MASK)
+            )
+            if not probe.matched:
+                return served > 0
+            sender = probe.sender_tag.value
+            message = numpy.empty(probe.length, dtype=numpy.uint8).data
+            request = self._worker.tag_recv(self._array(message), tag(sender))
+            while not request.completed:
+                self._worker.progress()
+            _, client_id, sequence = wire.split_tag(sender)
+            peer = self._peers.get(client_id)
+            if peer is None:
+                continue  # a departed client's last words
+            try:
+                request.check_error()
+                self._answer(peer, sequence, message)
+            except (wire.ProtocolError, ValueError) as error:
+                self._reply(peer, sequence, self._error(str(error)))
+            except self._libucxx.UCXError as error:
+                logger.warning('request of client %d failed: %s', client_id, error)
+        return True
+
+    def _answer(self, peer: _Peer, sequence: int, message: memoryview) -> None:
+        op, count = wire.decode_header(message)
+        if op == wire.Op.PUT:
+            self._put(peer, sequence, message, count)
+        elif op == wire.Op.GET:
+            self._get(peer, sequence, message, count)
+        elif op == wire.Op.EXISTS:
+            ids = wire.decode_ids(message, count)
+            flags = bytes(object_id in self._objects for object_id in ids)
+            self._reply(peer, sequence, self._ok(count) + flags)
+        elif op == wire.Op.EVICT:
+            for object_id in wire.decode_ids(message, count):
+                data = self._objects.pop(object_id, None)
+                if data is not None:
+                    self._bytes -= len(data)
+            self._reply(peer, sequence, self._ok(count))
+        else:
+            raise wire.ProtocolError(f'unknown operation {op}')
+
+    def _put(self, peer: _Peer, sequence: int, message: memoryview, count: int) -> None:
+        entries, offset = wire.decode_put(message, count)
+        objects: list[tuple[bytes, bytes | memoryview]] = []
+        requests = []
+        index = 1
+        for entry in entries:
+            if entry.size <= wire.INLINE:
+                end = offset + entry.size
+                if end > len(message):
+                    raise wire.ProtocolError('truncated inline object')
+                objects.append((entry.object_id, message[offset:end].tobytes()))
+                offset = end
+                continue
+            # Not a bytearray: numpy leaves the memory for UCX to fill, unzeroed.
+            view = numpy.empty(entry.size, dtype=numpy.uint8).data
+            start = 0
+            for frame in entry.frames:
+                tag = wire.tag(wire.Kind.PAYLOAD, peer.client_id, sequence + index)
+                requests.append(
+                    self._worker.tag_recv(
+                        self._array(view[start : start + frame]),
+                        self._libucxx.UCXXTag(tag),
+                    )
+                )
+                start += frame
+                index += 1
+            objects.append((entry.object_id, view))
+        if offset != len(message):
+            raise wire.ProtocolError('extra bytes after a put request')
+        self._puts.append(_PendingPut(peer, sequence, objects, requests))
+
+    def _finish_puts(self) -> None:
+        if not self._puts:
+            return
+        waiting = []
+        for put in self._puts:
+            if not all(request.completed for request in put.requests):
+                waiting.append(put)
+                continue
+            try:
+                for request in put.requests:
+                    request.check_error()
+            except self._libucxx.UCXError as error:
+                logger.warning('put of client %d failed: %s', put.peer.client_id, error)
+                continue
+            for object_id, data in put.objects:
+                old = self._objects.get(object_id)
+                if old is not None:
+                    self._bytes -= len(old)
+                self._objects[object_id] = data
+                self._bytes += len(data)
+            self._reply(put.peer, put.sequence, self._ok(len(put.objects)))
+        self._puts = waiting
+
+    def _get(self, peer: _Peer, sequence: int, message: memoryview, count: int) -> None:
+        entries = wire.decode_get(message, count)
+        sizes = []
+        inline = []
+        large = []
+        for index, (object_id, expected) in enumerate(entries, start=1):
+            data = self._objects.get(object_id)
+            size = -1 if data is None else len(data)
+            sizes.append(wire.SIZE.pack(size))
+            if data is None or size == 0:
+                continue
+            if wire.inline(expected, size):
+                inline.append(data if isinstance(data, bytes) else data.tobytes())
+            else:
+                large.append((index, data))
+        self._reply(peer, sequence, self._ok(count) + b''.join(sizes + inline))
+        for index, data in large:
+            self._send(peer, wire.Kind.DATA, sequence + index, data)
+
+    # --- replies --------------------------------------------------------------------
+
+    @staticmethod
+    def _ok(count: int) -> bytes:
+        return wire.HEADER.pack(wire.Status.OK, wire.VERSION, 0, count)
+
+    @staticmethod
+    def _error(text: str) -> bytes:
+        header = wire.HEADER.pack(wire.Status.BAD_REQUEST, wire.VERSION, 0, 0)
+        room = REPLY_MIN - len(header)
+        return header + text.encode()[:room]
+
+    def _reply(self, peer: _Peer, sequence: int, reply: bytes) -> None:
+        self._send(peer, wire.Kind.REPLY, sequence, reply)
+
+    def _send(self, peer: _Peer, kind: wire.Kind, sequence: int, data: Any) -> None:
+        tag = self._libucxx.UCXXTag(wire.tag(kind, peer.client_id, sequence))
+        request = peer.endpoint.tag_send(self._array(data), tag)
+        if not request.completed:
+            peer.sends.append((request, data))
+
+    def _shut_down(self) -> None:
+        for client_id in list(self._peers):
+            self._drop(client_id)
+        self._selector.close()
+        self._listener.close()
+        self._wake_read.close()
+        self._wake_write.close()
+        logger.info('UCX data server on %s:%d stopped', self.address, self.port)
+
+
+def serve(
+    address: str,
+    port: int,
+    transports: str | None = None,
+    devices: str | None = None,
+    ready: Callable[[DataServer], None] | None = None,
+) -> None:
+    """Run a data server in this process until SIGINT or SIGTERM."""
+    server = DataServer(address, port, transports, devices)
+    previous = {
+        signum: signal.signal(signum, lambda *_: server.stop())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        server.serve_forever(None if ready is None else lambda: ready(server))
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
