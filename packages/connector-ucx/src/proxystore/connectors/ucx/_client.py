@@ -10,6 +10,8 @@ is dropped and the next operation connects again.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import os
 import socket
 import threading
@@ -20,6 +22,7 @@ from typing import Any
 from proxystore.connectors.buffers import allocate
 from proxystore.connectors.ucx import _protocol as wire
 from proxystore.connectors.ucx._transport import make_worker
+from proxystore.connectors.ucx._transport import peer_gone
 from proxystore.connectors.ucx._transport import ucxx
 from proxystore.connectors.ucx._transport import wait
 from proxystore.connectors.ucx.errors import UCXConnectorError
@@ -114,12 +117,12 @@ class Client:
         self._tag = libucxx.UCXXTag
         mine = self._worker.address.tobytes()
         hello = wire.HELLO.pack(wire.MAGIC, wire.VERSION, 0, len(mine)) + mine
-        self._control, welcome = handshake(host, port, timeout, hello)
-        self._control.settimeout(None)
+        self.control, welcome = handshake(host, port, timeout, hello)
+        self.control.settimeout(None)
         try:
-            theirs = _recv_exactly(self._control, welcome[5])
+            theirs = _recv_exactly(self.control, welcome[5])
         except OSError as error:
-            self._control.close()
+            self.control.close()
             raise UCXServerGoneError(
                 f'the UCX data server at {self.name} closed the handshake ({error})',
             ) from None
@@ -153,7 +156,7 @@ class Client:
                 self._worker,
                 requests,
                 time.monotonic() + timeout,
-                self._control,
+                self.control,
                 f'{what} on {self.name}',
             )
         except (UCXServerGoneError, UCXTimeoutError):
@@ -269,10 +272,13 @@ class Client:
     def close(self) -> None:
         """Close the endpoint and the control connection (the server forgets us)."""
         self.broken = True
-        try:
-            self._control.close()
-        finally:
-            _retired.append(self)  # UCX objects are released at exit, not here
+        self.control.close()
+        # Without error handling, a blocking close (what the endpoint's
+        # destructor does) waits forever for a peer that stopped answering;
+        # a non-blocking close first makes the destructor return at once.
+        with contextlib.suppress(Exception):
+            self._endpoint.close()
+        _retired.append(self)  # its buffers may still be in posted requests
 
 
 # UCX endpoints and workers are kept until the process exits: releasing a worker
@@ -288,13 +294,14 @@ def get_client(address: Address, timeout: float) -> Client:
     global _pid
     with _clients_lock:
         if _pid != os.getpid():
-            # A forked child: the parent's UCX state is not ours to use or free.
-            _retired.extend(_clients.values())
+            # A forked child: the parent's UCX state is not ours to use, nor to
+            # free (its destructors would talk to the parent's peers): leaked.
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(list(_clients.values())))
             _clients.clear()
             _pid = os.getpid()
         client = _clients.get(address)
-        if client is not None and client.broken:
-            _retired.append(_clients.pop(address))
+        if client is not None and (client.broken or peer_gone(client.control)):
+            _clients.pop(address).close()
             client = None
         if client is None:
             client = _clients[address] = Client(address, timeout)

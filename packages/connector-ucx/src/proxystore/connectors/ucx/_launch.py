@@ -108,7 +108,13 @@ def start_process(
                 return None
             time.sleep(0.05)
             continue
-        return process if pid == process.pid else None
+        if pid == process.pid:
+            return process
+        # Another server got the port first: ours is not needed (and must not
+        # take the port over later, when that one stops).
+        process.kill()
+        process.wait()
+        return None
     process.kill()
     process.wait()
     raise UCXConnectorError(
@@ -123,6 +129,10 @@ def stop_process(port: int, timeout: float = 10.0) -> int | None:
         return None
     pid = state['pid']
     assert isinstance(pid, int)
+    if not is_server(pid):
+        # A stale file (the server was killed) whose pid now names another program.
+        state_file(port).unlink(missing_ok=True)
+        return None
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -150,3 +160,14 @@ def alive(pid: int) -> bool:
             return True
         return not pathlib.Path('/proc').is_dir()
     return stat.rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+
+
+def is_server(pid: int) -> bool:
+    """Whether ``pid`` runs a data server (``False`` if it cannot be told)."""
+    try:
+        command = pathlib.Path(f'/proc/{pid}/cmdline').read_bytes()
+    except OSError:
+        return alive(pid)  # no /proc: trust the state file
+    return (
+        b'proxystore.connectors.ucx' in command or b'proxystore-ucx-server' in command
+    )

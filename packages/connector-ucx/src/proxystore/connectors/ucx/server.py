@@ -224,8 +224,11 @@ class DataServer:
         self._selector.unregister(peer.control)
         peer.control.close()
         self._puts = [put for put in self._puts if put.peer is not peer]
-        # Its endpoint and any sends still in flight stay referenced until the
-        # server exits: UCX may still touch their buffers.
+        # A non-blocking close: a blocking one (the endpoint's destructor) waits
+        # forever for a client that stopped answering. The endpoint and the
+        # buffers of sends in flight stay referenced until the server exits.
+        with contextlib.suppress(self._libucxx.UCXError):
+            peer.endpoint.close()
         self._retired.append(peer)
         logger.debug('client %d left', client_id)
 
