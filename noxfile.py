@@ -198,5 +198,5 @@ def bench(session: nox.Session) -> None:
         )
     # Patterns: their baselines (hand-written eviction, passing by value) are
     # measured in the same run; ProxyStore 1.1.0 is not needed.
-    for benchmark in ('memory', 'pipelining', 'stream', 'mpi'):
+    for benchmark in ('memory', 'pipelining', 'stream', 'mpi', 'ucx'):
         session.run('proxystore-bench', benchmark, *args, '--out', out)

@@ -22,6 +22,8 @@ from proxystore_bench import store_bench
 from proxystore_bench import store_report
 from proxystore_bench import stream_bench
 from proxystore_bench import stream_report
+from proxystore_bench import ucx_bench
+from proxystore_bench import ucx_report
 from proxystore_bench import workflow as workflow_module
 from proxystore_bench._subprocess import BenchmarkError
 
@@ -312,6 +314,48 @@ def mpi(
         markdown=mpi_report.write_mpi_markdown,
         table=mpi_report.print_mpi_table,
         plot=(lambda path: mpi_report.plot_mpi(records, path)) if plot else None,
+    )
+
+
+@app.command()
+def ucx(
+    quick: Quick = True,
+    out: Out = pathlib.Path('bench-results'),
+    plot: Plot = True,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Object sizes in bytes, e.g. 1024,1048576.'),
+    ] = None,
+    transports: Annotated[
+        str | None,
+        typer.Option(help="UCX transports, e.g. 'tcp,self'; default: UCX's choice."),
+    ] = None,
+    redis: Annotated[
+        bool, typer.Option(help='Also measure the Redis connector.')
+    ] = True,
+) -> None:
+    """UCX connector get/put vs raw ucxx and the Redis connector, two processes."""
+    console = Console()
+    settings = ucx_bench.UCXSettings.quick() if quick else ucx_bench.UCXSettings()
+    settings = dataclasses.replace(settings, transports=transports, redis=redis)
+    chosen = _sizes(sizes)
+    if chosen is not None:
+        settings = dataclasses.replace(settings, sizes=chosen)
+    try:
+        settings.validate()
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    with console.status('measuring UCX gets and puts...'):
+        records = ucx_bench.run_ucx_benchmark(settings)
+    name = 'ucx' if transports is None else f'ucx-{transports.replace(",", "-")}'
+    report.save_results(
+        console,
+        out,
+        name,
+        records,
+        markdown=ucx_report.write_ucx_markdown,
+        table=ucx_report.print_ucx_table,
+        plot=(lambda path: ucx_report.plot_ucx(records, path)) if plot else None,
     )
 
 

@@ -116,13 +116,18 @@ class RedisValueTooLargeError(RedisConnectorError):
 
 
 def _nbytes(buffer: BytesLike) -> int:
-    return buffer.nbytes if isinstance(buffer, memoryview) else len(buffer)
+    if isinstance(buffer, bytes | bytearray):
+        return len(buffer)
+    return memoryview(buffer).nbytes  # len() of an exporter counts items
 
 
 def _byte_view(buffer: BytesLike) -> BytesLike:
     """The buffer as bytes of known length (the protocol counts bytes, not items)."""
-    if not isinstance(buffer, memoryview):
+    if isinstance(buffer, bytes | bytearray):
         return buffer
+    # Any other exporter (array.array, numpy) goes to redis-py as a memoryview,
+    # which it writes as is; the exporter itself it would reject.
+    buffer = memoryview(buffer)
     if not buffer.c_contiguous:
         return buffer.tobytes()
     if buffer.format == 'B' and buffer.ndim == 1:

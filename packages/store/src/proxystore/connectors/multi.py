@@ -278,7 +278,7 @@ class MultiConnector:
         Raises:
             MultiConnectorError: If no connector's policy fits.
         """
-        name = self._choose(len(obj), subset_tags, superset_tags)
+        name = self._choose(memoryview(obj).nbytes, subset_tags, superset_tags)
         return MultiKey(name, self.connectors[name][0].put(obj))
 
     def put_frames(
@@ -311,7 +311,10 @@ class MultiConnector:
         Raises:
             MultiConnectorError: If no connector's policy fits an object.
         """
-        names = [self._choose(len(obj), subset_tags, superset_tags) for obj in objs]
+        names = [
+            self._choose(memoryview(obj).nbytes, subset_tags, superset_tags)
+            for obj in objs
+        ]
         keys: list[MultiKey | None] = [None] * len(objs)
         for name in set(names):
             indices = [i for i, chosen in enumerate(names) if chosen == name]

@@ -88,6 +88,11 @@ class ConnectorContract:
             key = connector.put(value)
             assert _bytes(connector.get(key)) == value.tobytes()
             connector.evict(key)
+        # The exporters themselves, not views of them.
+        for exporter in (array.array('d', range(100)), array.array('i', range(_BIG))):
+            key = connector.put(exporter)
+            assert _bytes(connector.get(key)) == exporter.tobytes()
+            connector.evict(key)
         keys = connector.put_batch([small, grid])
         assert [_bytes(v) for v in connector.get_batch(keys)] == [
             small.tobytes(),

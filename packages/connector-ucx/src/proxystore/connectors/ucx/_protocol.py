@@ -56,6 +56,9 @@ class Kind(enum.IntEnum):
     PAYLOAD = 2
     REPLY = 3
     DATA = 4
+    """An object of the size the client expected: it posted the receive early."""
+    DATA_OTHER_SIZE = 5
+    """An object whose size the client did not know: it receives after the reply."""
 
 
 KIND_MASK = 0xFF << 56
@@ -101,6 +104,11 @@ SIZE = struct.Struct('!q')
 
 class ProtocolError(Exception):
     """A message that does not follow this module's format."""
+
+
+def prepost(expected: int) -> bool:
+    """Whether a get posts its receive before the reply (large, size known)."""
+    return expected > INLINE
 
 
 def inline(expected: int, actual: int) -> bool:

@@ -348,10 +348,12 @@ class DataServer:
             if wire.inline(expected, size):
                 inline.append(data if isinstance(data, bytes) else data.tobytes())
             else:
-                large.append((index, data))
+                kind = wire.Kind.DATA if size == expected else wire.Kind.DATA_OTHER_SIZE
+                large.append((kind, index, data))
+        # The bytes first: the client may have posted their receive already.
+        for kind, index, data in large:
+            self._send(peer, kind, sequence + index, data)
         self._reply(peer, sequence, self._ok(count) + b''.join(sizes + inline))
-        for index, data in large:
-            self._send(peer, wire.Kind.DATA, sequence + index, data)
 
     # --- replies --------------------------------------------------------------------
 

@@ -1,0 +1,299 @@
+"""UCX connector get and put against raw ucxx and the Redis connector.
+
+Two processes: this one measures, ``ucx_peer`` answers. At each size:
+
+- ``raw``: a raw ucxx round trip between the same two processes, the bytes
+  received into a buffer allocated once (a get), or sent to one the peer
+  allocated once (a put);
+- ``raw-new-buffer`` (gets): the same, into a new buffer each time (from the
+  pool the connectors receive into), as any reader of a new object must;
+- ``connector``: `UCXConnector.get` / ``put`` against the peer, now a data
+  server (puts are evicted after each round, outside the timing);
+- ``redis``: `RedisConnector` against a redis-server on 127.0.0.1.
+
+Each case runs as many operations as fit in ``seconds`` (at least 3, at most
+``count``) after one warm-up; the best of ``repeat`` runs is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
+
+import numpy
+
+from proxystore.connectors.buffers import allocate
+from proxystore.connectors.redis import RedisConnector
+from proxystore.connectors.ucx import UCXConnector
+from proxystore.connectors.ucx import UCXServerNotRunningError
+from proxystore.testing.ports import free_port
+from proxystore.testing.redis import RedisServer
+from proxystore_bench import ucx_raw
+
+__all__ = ['UCXRecord', 'UCXSettings', 'run_ucx_benchmark']
+
+MIB = 1024 * 1024
+BANDWIDTH_TARGET = 0.8
+"""Connector get bandwidth / raw ucxx, objects of 1 MiB and more."""
+LATENCY_TARGET_US = 500.0
+"""Connector get of a small object (the 1.x UCX connector took 3.8-14.8 ms)."""
+SMALL = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class UCXSettings:
+    """Shape of a run."""
+
+    sizes: tuple[int, ...] = (
+        1024,
+        64 * 1024,
+        MIB,
+        4 * MIB,
+        16 * MIB,
+        64 * MIB,
+        256 * MIB,
+    )
+    count: int = 2000
+    seconds: float = 1.0
+    repeat: int = 3
+    transports: str | None = None
+    devices: str | None = 'lo'
+    redis: bool = True
+
+    @classmethod
+    def quick(cls) -> UCXSettings:
+        """1 KiB, 1 MiB and 16 MiB, a fraction of a second each."""
+        return cls(sizes=(1024, MIB, 16 * MIB), count=300, seconds=0.2, repeat=1)
+
+    def validate(self) -> None:
+        """Raise `ValueError` for a run that cannot be made."""
+        if not self.sizes or min(self.sizes) < 1:
+            raise ValueError('sizes must be at least 1 byte.')
+        if self.count < 3 or self.repeat < 1 or self.seconds <= 0:
+            raise ValueError('count must be >= 3, repeat >= 1, seconds > 0.')
+
+
+@dataclasses.dataclass(frozen=True)
+class UCXRecord:
+    """The best of one method at one size and operation."""
+
+    op: str
+    method: str
+    size: int
+    operations: int
+    seconds: float
+    latency_us: float
+    mib_per_s: float
+    vs_raw: float | None
+    """Bandwidth against ``raw`` of the same operation and size."""
+
+    @property
+    def target(self) -> str | None:
+        """The issue's target for this record (connector gets only)."""
+        if self.op != 'get' or self.method != 'connector':
+            return None
+        if self.size >= MIB:
+            return f'bandwidth >= {BANDWIDTH_TARGET}x raw'
+        if self.size <= SMALL:
+            return f'latency <= {LATENCY_TARGET_US:g} us'
+        return None
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the record meets its target (``None``: it has none)."""
+        if self.target is None:
+            return None
+        if self.size >= MIB:
+            return self.vs_raw is not None and self.vs_raw >= BANDWIDTH_TARGET
+        return self.latency_us <= LATENCY_TARGET_US
+
+
+def _best(operation: Callable[[], float], settings: UCXSettings) -> tuple[int, float]:
+    """``(operations, seconds)`` of the fastest run; ``operation`` times itself."""
+    best: tuple[int, float] | None = None
+    for _ in range(settings.repeat):
+        operation()  # warm-up
+        done, spent, start = 0, 0.0, time.perf_counter()
+        while done < settings.count:
+            spent += operation()
+            done += 1
+            if done >= 3 and time.perf_counter() - start >= settings.seconds:
+                break
+        if best is None or spent / done < best[1] / best[0]:
+            best = (done, spent)
+    assert best is not None
+    return best
+
+
+def _raw_cases(
+    peer: ucx_raw.RawPeer, size: int
+) -> dict[tuple[str, str], Callable[[], float]]:
+    reused = numpy.empty(size, dtype=numpy.uint8)
+    data = numpy.ones(size, dtype=numpy.uint8)
+    ack = bytearray(1)
+
+    def get(new_buffer: bool) -> Callable[[], float]:
+        def once() -> float:
+            start = time.perf_counter()
+            buffer = allocate(size) if new_buffer else reused
+            reply = peer.recv(buffer, ucx_raw.REPLY_TAG)
+            peer.wait(
+                reply,
+                peer.send(ucx_raw.OP.pack(ucx_raw.OP_GET, size), ucx_raw.REQUEST_TAG),
+            )
+            return time.perf_counter() - start
+
+        return once
+
+    def put() -> float:
+        start = time.perf_counter()
+        reply = peer.recv(ack, ucx_raw.REPLY_TAG)
+        peer.wait(
+            reply,
+            peer.send(ucx_raw.OP.pack(ucx_raw.OP_PUT, size), ucx_raw.REQUEST_TAG),
+            peer.send(data, ucx_raw.PAYLOAD_TAG),
+        )
+        return time.perf_counter() - start
+
+    return {
+        ('get', 'raw'): get(new_buffer=False),
+        ('get', 'raw-new-buffer'): get(new_buffer=True),
+        ('put', 'raw'): put,
+    }
+
+
+def _connector_cases(
+    connector: Any, name: str, size: int
+) -> dict[tuple[str, str], Callable[[], float]]:
+    data = numpy.ones(size, dtype=numpy.uint8).data
+    key = connector.put(data)
+
+    def get() -> float:
+        start = time.perf_counter()
+        result = connector.get(key)
+        elapsed = time.perf_counter() - start
+        assert result is not None
+        assert len(memoryview(result)) == size
+        return elapsed
+
+    def put() -> float:
+        start = time.perf_counter()
+        written = connector.put(data)
+        elapsed = time.perf_counter() - start
+        connector.evict(written)
+        return elapsed
+
+    return {('get', name): get, ('put', name): put}
+
+
+@contextlib.contextmanager
+def _peer(settings: UCXSettings) -> Iterator[tuple[ucx_raw.RawPeer, int]]:
+    import socket
+
+    raw_port, server_port = free_port(), free_port()
+    command = [
+        sys.executable, '-m', 'proxystore_bench.ucx_peer',
+        '--raw-port', str(raw_port), '--server-port', str(server_port),
+    ]  # fmt: skip
+    if settings.transports:
+        command += ['--transports', settings.transports]
+    if settings.devices:
+        command += ['--devices', settings.devices]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                sock = socket.create_connection(('127.0.0.1', raw_port), timeout=60)
+                break
+            except ConnectionRefusedError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError('the UCX benchmark peer did not start') from None
+                time.sleep(0.05)
+        with sock:
+            peer = ucx_raw.connect_raw(sock, settings.transports, settings.devices)
+            yield peer, server_port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_server(connector: UCXConnector, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connector.evict(connector.put(b'ping'))
+            return
+        except UCXServerNotRunningError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def run_ucx_benchmark(settings: UCXSettings) -> list[UCXRecord]:
+    """Measure every method at every size (see the module's docstring)."""
+    settings.validate()
+    times: dict[tuple[str, str, int], tuple[int, float]] = {}
+    with _peer(settings) as (peer, server_port):
+        for size in settings.sizes:
+            for (op, method), case in _raw_cases(peer, size).items():
+                times[op, method, size] = _best(case, settings)
+        peer.wait(peer.send(ucx_raw.OP.pack(ucx_raw.OP_STOP, 0), ucx_raw.REQUEST_TAG))
+        peer.close()
+        connector = UCXConnector(
+            server_port,
+            '127.0.0.1',
+            transports=settings.transports,
+            devices=settings.devices,
+            spawn_server=False,
+        )
+        _wait_for_server(connector)
+        for size in settings.sizes:
+            for (op, method), case in _connector_cases(
+                connector, 'connector', size
+            ).items():
+                times[op, method, size] = _best(case, settings)
+    if settings.redis:
+        with (
+            tempfile.TemporaryDirectory() as directory,
+            RedisServer(pathlib.Path(directory) / 'redis') as server,
+        ):
+            redis = RedisConnector('127.0.0.1', server.port)
+            for size in settings.sizes:
+                for (op, method), case in _connector_cases(
+                    redis, 'redis', size
+                ).items():
+                    times[op, method, size] = _best(case, settings)
+            redis.close()
+    records = []
+    for (op, method, size), (done, spent) in times.items():
+        per_op = spent / done
+        raw = times.get((op, 'raw', size))
+        records.append(
+            UCXRecord(
+                op=op,
+                method=method,
+                size=size,
+                operations=done,
+                seconds=spent,
+                latency_us=per_op * 1e6,
+                mib_per_s=size / per_op / MIB,
+                vs_raw=None
+                if raw is None or method == 'raw'
+                else (raw[1] / raw[0]) / per_op,
+            )
+        )
+    order = {'raw': 0, 'raw-new-buffer': 1, 'connector': 2, 'redis': 3}
+    return sorted(records, key=lambda r: (r.op, r.size, order[r.method]))
