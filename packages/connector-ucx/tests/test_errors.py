@@ -268,3 +268,23 @@ def test_a_client_exits_while_its_server_is_frozen() -> None:
         finally:
             child.kill()
         assert child.stdout.read() == 'timed out\n'
+
+
+def test_a_silent_or_bad_hello_holds_up_no_one(server: UCXServer) -> None:
+    """The server reads hellos as they come: others are served meanwhile."""
+    with (
+        socket.create_connection((server.address, server.port)) as silent,
+        socket.create_connection((server.address, server.port)) as garbage,
+        socket.create_connection((server.address, server.port)) as huge,
+    ):
+        garbage.sendall(b'GET / HTTP/1.1\r\n\r\n')
+        huge.sendall(wire.HELLO.pack(wire.MAGIC, wire.VERSION, 0, 2**31))
+        with server.connector(timeout=5) as connector:
+            start = time.monotonic()
+            assert connector.get(connector.put(b'served')) == b'served'
+            assert time.monotonic() - start < 2
+        for sock in (garbage, huge):
+            sock.settimeout(10)
+            assert sock.recv(64) == b''  # closed by the server
+        silent.settimeout(10)
+        assert silent.recv(64) == b''  # closed after the handshake timeout

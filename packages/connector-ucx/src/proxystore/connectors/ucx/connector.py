@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import os
 import socket
 import struct
 import subprocess
@@ -72,9 +73,12 @@ def _node_address() -> str:
 # Servers this process started, stopped when it exits (unless started by hand).
 _spawned: dict[tuple[str, int], subprocess.Popen[bytes]] = {}
 _spawn_lock = threading.Lock()
+_spawner = os.getpid()
 
 
 def _stop_spawned() -> None:
+    if _spawner != os.getpid():
+        return  # a forked child: the servers belong to its parent
     for process in _spawned.values():
         process.terminate()
     for process in _spawned.values():

@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 POLL = 200e-6
 """Seconds the server polls after a request before it sleeps again."""
+HANDSHAKE_TIMEOUT = 5.0
+"""Seconds a new connection has to complete its hello."""
+MAX_ADDRESS = 64 * 1024
+"""Largest worker address a hello may announce."""
 REPLY_MIN = 512
 """Every client posts at least this much room for a reply (errors fit in it)."""
 
@@ -94,6 +98,7 @@ class DataServer:
         self._puts: list[_PendingPut] = []
         self._retired: list[_Peer] = []
         self._poll_until = 0.0
+        self._greeting: dict[socket.socket, tuple[bytearray, float, str]] = {}
         self._next_client = 1
         self._stopping = threading.Event()
         self._wake_read, self._wake_write = socket.socketpair()
@@ -141,6 +146,8 @@ class DataServer:
         for peer in self._peers.values():
             if peer.sends:
                 peer.sends = [(r, b) for r, b in peer.sends if not r.completed]
+        if self._greeting:
+            self._expire_greetings()
         if time.perf_counter() < self._poll_until:
             return
         if not self._worker.arm():
@@ -156,55 +163,97 @@ class DataServer:
             control, peer_address = listener.accept()
         except BlockingIOError:
             return
+        # The hello is read as it arrives: a client that connects and says
+        # nothing must not hold up the others.
+        control.setblocking(False)
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT
+        self._greeting[control] = (bytearray(), deadline, str(peer_address))
+        self._selector.register(control, selectors.EVENT_READ, self._read_hello)
+
+    def _read_hello(self, control: Any) -> None:
+        received, _, peer_address = self._greeting[control]
         try:
-            self._welcome(control)
+            data = control.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b''
+        try:
+            if not data:
+                raise ValueError('closed during the handshake')
+            received += data
+            self._welcome(control, received)
         except (OSError, ValueError, self._libucxx.UCXError) as error:
             logger.warning('handshake with %s failed: %s', peer_address, error)
-            control.close()
+            self._end_greeting(control)
 
-    def _welcome(self, control: socket.socket) -> None:
-        control.settimeout(5.0)
-        hello = control.recv(wire.HELLO.size, socket.MSG_WAITALL)
-        if len(hello) != wire.HELLO.size:
-            raise ValueError('short hello')
-        magic, version, flags, length = wire.HELLO.unpack(hello)
+    def _end_greeting(self, control: socket.socket) -> None:
+        del self._greeting[control]
+        self._selector.unregister(control)
+        control.close()
+
+    def _expire_greetings(self) -> None:
+        now = time.monotonic()
+        for control, (_, deadline, peer_address) in list(self._greeting.items()):
+            if now > deadline:
+                logger.warning('handshake with %s timed out', peer_address)
+                self._end_greeting(control)
+
+    def _welcome(self, control: socket.socket, received: bytearray) -> None:
+        """Answer a hello once all of it arrived (see ``_protocol``)."""
+        if len(received) < wire.HELLO.size:
+            return
+        magic, version, flags, length = wire.HELLO.unpack_from(received)
         if magic != wire.MAGIC:
             raise ValueError('not a ProxyStore UCX client')
         pid = os.getpid()
         if version != wire.VERSION:
-            control.sendall(
+            self._send_control(
+                control,
                 wire.WELCOME.pack(
                     wire.MAGIC, wire.VERSION, wire.Welcome.VERSION_MISMATCH, 0, pid, 0
-                )
+                ),
             )
             raise ValueError(f'client speaks protocol version {version}')
         if flags & wire.FLAG_PING:
-            control.sendall(
+            self._send_control(
+                control,
                 wire.WELCOME.pack(wire.MAGIC, wire.VERSION, wire.Welcome.OK, 0, pid, 0)
-                + wire.STATS.pack(len(self._objects), self._bytes)
+                + wire.STATS.pack(len(self._objects), self._bytes),
             )
-            control.close()
+            self._end_greeting(control)
             return
-        theirs = control.recv(length, socket.MSG_WAITALL)
-        if len(theirs) != length:
-            raise ValueError('short worker address')
+        if length > MAX_ADDRESS:
+            raise ValueError(f'a worker address of {length} bytes')
+        if len(received) < wire.HELLO.size + length:
+            return
+        theirs = bytes(received[wire.HELLO.size : wire.HELLO.size + length])
         client_id = self._next_client
         self._next_client = self._next_client % 0xFFFFFF + 1
         endpoint = self._worker.create_endpoint_from_worker_address(
             self._libucxx.UCXAddress.create_from_buffer(theirs), False
         )
         mine = self._worker.address.tobytes()
-        control.sendall(
+        self._send_control(
+            control,
             wire.WELCOME.pack(
                 wire.MAGIC, wire.VERSION, wire.Welcome.OK, client_id, pid, len(mine)
             )
-            + mine
+            + mine,
         )
-        control.setblocking(False)
-        peer = _Peer(client_id, control, endpoint)
-        self._peers[client_id] = peer
-        self._selector.register(control, selectors.EVENT_READ, self._check_peer)
+        del self._greeting[control]
+        self._peers[client_id] = _Peer(client_id, control, endpoint)
+        self._selector.modify(control, selectors.EVENT_READ, self._check_peer)
         logger.debug('client %d connected', client_id)
+
+    @staticmethod
+    def _send_control(control: socket.socket, data: bytes) -> None:
+        # A few hundred bytes into an empty socket buffer: sent at once.
+        control.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            control.sendall(data)
+        finally:
+            control.setblocking(False)
 
     def _check_peer(self, control: Any) -> None:
         try:
@@ -377,6 +426,8 @@ class DataServer:
             peer.sends.append((request, data))
 
     def _shut_down(self) -> None:
+        for control in list(self._greeting):
+            self._end_greeting(control)
         for client_id in list(self._peers):
             self._drop(client_id)
         self._selector.close()
