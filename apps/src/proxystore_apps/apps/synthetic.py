@@ -41,9 +41,9 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra='forbid')
 
-    structure: Literal['bag', 'diamond', 'reduce', 'sequential'] = 'bag'
-    task_count: int = Field(default=4, ge=1, le=100_000)
-    data_bytes: int = Field(default=100_000, ge=_STAMP, le=2**34)
+    structure: Literal['bag', 'diamond', 'reduce', 'sequential'] = 'sequential'
+    task_count: int = Field(default=8, ge=1, le=100_000)
+    data_bytes: int = Field(default=10_000_000, ge=_STAMP, le=2**34)
     sleep: float = Field(default=0.0, ge=0, le=3600)
 
 
