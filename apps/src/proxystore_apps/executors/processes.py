@@ -12,6 +12,15 @@ from proxystore_apps.config import ExecutorConfig
 __all__ = ['open_executor', 'warm_up']
 
 
+def limit_threads() -> None:
+    """One BLAS thread per worker: a pool of busy workers would oversubscribe
+    the cores (OpenBLAS threads spin while they wait), as Dask and Ray also
+    avoid for their workers."""
+    import threadpoolctl
+
+    threadpoolctl.threadpool_limits(limits=1)
+
+
 def _ready() -> bool:
     import numpy  # noqa: F401 - the apps' common import, loaded before timing
 
@@ -28,6 +37,8 @@ def warm_up(pool: ProcessPoolExecutor, workers: int) -> None:
 def open_executor(config: ExecutorConfig) -> Generator[ProcessPoolExecutor]:
     """A process pool of ``config.workers`` processes, started and warm."""
     context = multiprocessing.get_context(config.start_method)
-    with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        config.workers, mp_context=context, initializer=limit_threads
+    ) as pool:
         warm_up(pool, config.workers)
         yield pool
