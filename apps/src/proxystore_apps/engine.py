@@ -19,7 +19,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -46,12 +45,14 @@ class TaskFuture(concurrent.futures.Future[Any]):
     Attributes:
         task_id: Id of the task in its run.
         name: Name of the task (its function's name unless given).
+        dependencies: Ids of the tasks it depends on.
     """
 
-    def __init__(self, task_id: int, name: str) -> None:
+    def __init__(self, task_id: int, name: str, dependencies: list[int]) -> None:
         super().__init__()
         self.task_id = task_id
         self.name = name
+        self.dependencies = dependencies
 
     def __repr__(self) -> str:
         return f'TaskFuture({self.task_id}, {self.name!r}, done={self.done()})'
@@ -195,13 +196,17 @@ class Engine:
             if self._closed:
                 raise RuntimeError('The engine is closed.')
             task_id = len(self._futures)
-            future = TaskFuture(task_id, task_name or function.__name__)
+            future = TaskFuture(
+                task_id,
+                task_name or function.__name__,
+                [d.task_id for d in dependencies],
+            )
             self._futures.append(future)
         record: Record = {
             'task_id': task_id,
             'name': future.name,
             'function': f'{function.__module__}.{function.__qualname__}',
-            'dependencies': [d.task_id for d in dependencies],
+            'dependencies': future.dependencies,
             'created': time.time(),
             'time_limit': time_limit if time_limit is not None else self.time_limit,
         }
@@ -384,10 +389,3 @@ class Engine:
             assert output is not None
             task.future.set_result(output.result)
 
-
-def first_failure(futures: Iterable[TaskFuture]) -> BaseException | None:
-    """The error of the first failed future among done ``futures``, if any."""
-    for future in futures:
-        if future.done() and not future.cancelled() and future.exception():
-            return future.exception()
-    return None
