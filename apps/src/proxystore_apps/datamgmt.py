@@ -10,6 +10,7 @@ other object is a leaf, kept or proxied whole.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from proxystore.proxy import Proxy
@@ -40,6 +41,36 @@ def _type_names(obj: Any) -> set[str]:
     cls = type(obj)
     module = cls.__module__.split('.')[0]
     return {cls.__name__, cls.__qualname__, f'{module}.{cls.__qualname__}'}
+
+
+def _map_tree(
+    obj: list[Any] | tuple[Any, ...] | dict[Any, Any],
+    function: Callable[[Any], tuple[Any, int]],
+) -> tuple[Any, int]:
+    """``function`` applied to a container's items: the container (the same
+    one if no item changed) and the sum of the counts."""
+    total = 0
+    changed = False
+    if isinstance(obj, dict):
+        mapping = {}
+        for key, value in obj.items():
+            mapping[key], count = function(value)
+            total += count
+            changed = changed or mapping[key] is not value
+        return (mapping if changed else obj), total
+    items = []
+    for item in obj:
+        new, count = function(item)
+        items.append(new)
+        total += count
+        changed = changed or new is not item
+    if not changed:
+        return obj, total
+    if isinstance(obj, list):
+        return items, total
+    if hasattr(obj, '_fields'):  # a named tuple
+        return type(obj)(*items), total
+    return tuple(items), total
 
 
 class DataPolicy:
@@ -109,25 +140,8 @@ class DataPolicy:
         """
         if not self.proxying:
             return obj, 0
-        if isinstance(obj, list | tuple):
-            made = 0
-            items = []
-            for item in obj:
-                new, count = self.proxy_tree(item, memo)
-                items.append(new)
-                made += count
-            if not made:
-                return obj, 0
-            if isinstance(obj, list):
-                return items, made
-            return (type(obj)(*items) if hasattr(obj, '_fields') else tuple(items)), made
-        if isinstance(obj, dict):
-            made = 0
-            mapping = {}
-            for key, value in obj.items():
-                mapping[key], count = self.proxy_tree(value, memo)
-                made += count
-            return (mapping if made else obj), made
+        if isinstance(obj, list | tuple | dict):
+            return _map_tree(obj, lambda item: self.proxy_tree(item, memo))
         if not self.wants(obj):
             return obj, 0
         if memo is not None and id(obj) in memo:
@@ -146,23 +160,6 @@ def resolve_tree(obj: Any) -> tuple[Any, int]:
     """
     if isinstance(obj, Proxy):
         return extract(obj), 1
-    if isinstance(obj, list | tuple):
-        made = 0
-        items = []
-        for item in obj:
-            new, count = resolve_tree(item)
-            items.append(new)
-            made += count
-        if not made:
-            return obj, 0
-        if isinstance(obj, list):
-            return items, made
-        return (type(obj)(*items) if hasattr(obj, '_fields') else tuple(items)), made
-    if isinstance(obj, dict):
-        made = 0
-        mapping = {}
-        for key, value in obj.items():
-            mapping[key], count = resolve_tree(value)
-            made += count
-        return (mapping if made else obj), made
+    if isinstance(obj, list | tuple | dict):
+        return _map_tree(obj, resolve_tree)
     return obj, 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import logging
 import pathlib
 import tempfile
@@ -195,6 +196,18 @@ def preload(executor: Executor, module: str, workers: int) -> None:
         future.result(timeout=300)
 
 
+def close_store(store: Store[Any]) -> None:
+    """Close the run's store, deleting what the run left in it.
+
+    Connectors made from a config do not own their data (``clear=False``):
+    the run's objects are cleared explicitly where the connector can.
+    """
+    if 'clear' in inspect.signature(store.connector.close).parameters:
+        store.close(clear=True)
+    else:
+        store.close()
+
+
 @contextlib.contextmanager
 def _executor(
     resolved: Resolved, executor: Executor | None
@@ -243,7 +256,7 @@ def run_app(
         store = None
         if config.data.mode == 'proxy':
             store = make_store(config.data, scratch)
-            stack.callback(store.close)
+            stack.callback(close_store, store)
         policy = DataPolicy(
             config.data.mode,
             config.data.filter,
