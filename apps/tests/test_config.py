@@ -6,6 +6,7 @@ import pathlib
 
 import pytest
 
+from proxystore.store.config import connector_kinds
 from proxystore_apps._require import require
 from proxystore_apps.config import RunConfig
 from proxystore_apps.config import load_config
@@ -18,7 +19,6 @@ from proxystore_apps.errors import UnknownExecutorError
 from proxystore_apps.runner import check_connector
 from proxystore_apps.runner import resolve
 from proxystore_apps.runner import run_app
-from proxystore.store.config import connector_kinds
 
 
 def config(**fields: object) -> RunConfig:
@@ -56,7 +56,9 @@ def test_missing_connector_package() -> None:
     if not missing:
         pytest.skip('every ProxyStore connector is installed here')
     kind = missing[0]
-    with pytest.raises(MissingPackageError, match=rf"pip install 'proxystore\[{kind}\]'"):
+    with pytest.raises(
+        MissingPackageError, match=rf"pip install 'proxystore\[{kind}\]'"
+    ):
         resolve(config(data={'mode': 'proxy', 'connector': kind}))
 
 

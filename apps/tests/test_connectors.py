@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from proxystore.testing.redis import RedisServer
-
 from proxystore_apps.runner import run_app
 
 from .conftest import small_config
@@ -22,7 +21,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Generator[RedisSer
 
 
 @pytest.mark.parametrize('app', ['cholesky', 'pipeline', 'stream-inference'])
-def test_file_connector(app: str, tmp_path: pathlib.Path, process_executor: Any) -> None:
+def test_file_connector(
+    app: str, tmp_path: pathlib.Path, process_executor: Any
+) -> None:
     config = small_config(
         app, 'process', 'proxy', tmp_path, connector='file',
         options={'store_dir': str(tmp_path / 'objects')},
@@ -46,7 +47,9 @@ def test_redis_connector(
         assert sum(r['results_proxied'] for r in result.records) == 20
 
 
-def test_file_connector_default_folder(tmp_path: pathlib.Path, thread_executor: Any) -> None:
+def test_file_connector_default_folder(
+    tmp_path: pathlib.Path, thread_executor: Any
+) -> None:
     config = small_config('synthetic', 'thread', 'proxy', tmp_path, connector='file')
     result = run_app(config, executor=thread_executor)
     assert result.ok, result.error

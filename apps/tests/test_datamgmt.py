@@ -13,7 +13,6 @@ from proxystore.connectors.local import LocalConnector
 from proxystore.proxy import Proxy
 from proxystore.proxy import is_resolved
 from proxystore.store import Store
-
 from proxystore_apps.config import FilterConfig
 from proxystore_apps.datamgmt import DataPolicy
 from proxystore_apps.datamgmt import object_size

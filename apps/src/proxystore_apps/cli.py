@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.table import Table
 
 from proxystore.store.config import connector_kinds
-
 from proxystore_apps.apps import APPS
 from proxystore_apps.apps import get_app
 from proxystore_apps.compare import compare as compare_app
@@ -61,7 +60,7 @@ def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
     return parsed
 
 
-def build_overrides(  # noqa: PLR0913 - one argument per flag
+def build_overrides(
     *,
     app_name: str,
     params: list[str] | None = None,
@@ -103,7 +102,7 @@ ConfigFile = Annotated[
 ]
 Params = Annotated[
     list[str] | None,
-    typer.Option('--param', '-p', help="An app parameter, NAME=VALUE (repeatable)."),
+    typer.Option('--param', '-p', help='An app parameter, NAME=VALUE (repeatable).'),
 ]
 ExecutorName = Annotated[
     str | None,
@@ -115,7 +114,9 @@ Address = Annotated[
 ]
 Connector = Annotated[
     str | None,
-    typer.Option(help='Connector of proxy runs (file, shm, redis, ...) [default: shm].'),
+    typer.Option(
+        help='Connector of proxy runs (file, shm, redis, ...) [default: shm].'
+    ),
 ]
 ConnectorOptions = Annotated[
     list[str] | None,
@@ -125,7 +126,9 @@ ConnectorOptions = Annotated[
 ]
 FilterKind = Annotated[
     str | None,
-    typer.Option('--filter', help='What goes by proxy: all, size, type [default: size].'),
+    typer.Option(
+        '--filter', help='What goes by proxy: all, size, type [default: size].'
+    ),
 ]
 MinBytes = Annotated[
     int | None,
@@ -165,7 +168,7 @@ def list_() -> None:
 
 
 @app.command()
-def run(  # noqa: PLR0913 - one argument per flag
+def run(
     app_name: AppName,
     config: ConfigFile = None,
     param: Params = None,
@@ -217,7 +220,7 @@ def run(  # noqa: PLR0913 - one argument per flag
 
 
 @app.command()
-def compare(  # noqa: PLR0913 - one argument per flag
+def compare(
     app_name: AppName,
     config: ConfigFile = None,
     param: Params = None,
@@ -283,7 +286,9 @@ def compare(  # noqa: PLR0913 - one argument per flag
     for result in (comparison.value, comparison.proxy):
         console.print(f'run directory: {result.run_dir}')
         if not result.ok:
-            console.print(f'[red]{result.config.data.mode} run failed:[/] {result.error}')
+            console.print(
+                f'[red]{result.config.data.mode} run failed:[/] {result.error}'
+            )
     if saved is not None:
         console.print(f'plot: {saved}')
     if not comparison.ok:

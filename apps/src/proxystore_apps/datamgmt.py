@@ -18,13 +18,9 @@ from proxystore.proxy import extract
 from proxystore.store import Store
 from proxystore.store import StoreConfig
 from proxystore.store import get_or_create_store
-
 from proxystore_apps.config import FilterConfig
 
 __all__ = ['DataPolicy', 'object_size', 'resolve_tree']
-
-# Objects a proxy cannot stand in for (singletons compared by identity).
-_NEVER = (bool, type(None))
 
 
 def object_size(obj: Any) -> int:
@@ -47,8 +43,10 @@ def _map_tree(
     obj: list[Any] | tuple[Any, ...] | dict[Any, Any],
     function: Callable[[Any], tuple[Any, int]],
 ) -> tuple[Any, int]:
-    """``function`` applied to a container's items: the container (the same
-    one if no item changed) and the sum of the counts."""
+    """``function`` applied to a container's items, and the sum of its counts.
+
+    The container is returned as it is if no item changed.
+    """
     total = 0
     changed = False
     if isinstance(obj, dict):
@@ -114,7 +112,7 @@ class DataPolicy:
 
     def wants(self, obj: Any) -> bool:
         """Whether ``obj`` should go by proxy (never a proxy, None or a bool)."""
-        if not self.proxying or isinstance(obj, Proxy) or isinstance(obj, _NEVER):
+        if not self.proxying or isinstance(obj, Proxy | bool | None):
             return False
         if self.filter.kind == 'all':
             return True

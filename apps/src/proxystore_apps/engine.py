@@ -24,7 +24,6 @@ from concurrent.futures import Executor
 from typing import Any
 
 from proxystore.store import Store
-
 from proxystore_apps.datamgmt import DataPolicy
 from proxystore_apps.errors import DependencyError
 from proxystore_apps.errors import TaskTimeoutError
@@ -240,9 +239,10 @@ class Engine:
             Exception: The error of the first failed task, with its name as a
                 note.
         """
-        _, pending = concurrent.futures.wait(futures, timeout=timeout)
+        concurrent.futures.wait(futures, timeout=timeout)
+        pending = [f for f in futures if not f.done()]
         if pending:
-            names = ', '.join(f'{f.task_id}:{f.name}' for f in list(pending)[:5])
+            names = ', '.join(f'{f.task_id}:{f.name}' for f in pending[:5])
             raise TimeoutError(
                 f'{len(pending)} tasks not done within {timeout} s ({names}...)'
             )
@@ -345,7 +345,7 @@ class Engine:
             task.future.task_id,
             task.record['time_limit'],
         )
-        task.args = task.kwargs = ()  # drop references to the data
+        task.args, task.kwargs = (), {}  # drop references to the data
         task.record['submitted'] = time.time()
         try:
             inner = self.executor.submit(run_task, call)
@@ -388,4 +388,3 @@ class Engine:
         else:
             assert output is not None
             task.future.set_result(output.result)
-

@@ -107,7 +107,9 @@ def summary_table(result: RunResult) -> Table:
     table.add_row('failed', _failed(result))
     table.add_row('makespan', f'{result.makespan_s:.3f} s')
     table.add_row('mean proxying inputs (driver)', _ms(result.mean('inputs_proxied_s')))
-    table.add_row('mean resolving inputs (worker)', _ms(result.mean('resolve_inputs_s')))
+    table.add_row(
+        'mean resolving inputs (worker)', _ms(result.mean('resolve_inputs_s'))
+    )
     table.add_row('mean proxying results (worker)', _ms(result.mean('proxy_results_s')))
     for key, value in result.output.items():
         if isinstance(value, float):
@@ -129,7 +131,10 @@ def compare_table(comparison: Comparison) -> Table:
     )
     for column in ('data', 'makespan', 'tasks', 'failed', 'resolve (mean)', 'proxy'):
         table.add_column(column, justify='left' if column == 'data' else 'right')
-    for result, makespans in ((value, comparison.value_makespans), (proxy, comparison.proxy_makespans)):
+    for result, makespans in (
+        (value, comparison.value_makespans),
+        (proxy, comparison.proxy_makespans),
+    ):
         spread = ''
         if len(makespans) > 1:
             spread = f' [dim](min {min(makespans):.3f}, max {max(makespans):.3f})[/]'

@@ -24,7 +24,6 @@ from pydantic import BaseModel
 from proxystore.store import ConnectorConfig
 from proxystore.store import Store
 from proxystore.store.config import connector_kinds
-
 from proxystore_apps.apps import get_app
 from proxystore_apps.apps import parse_params
 from proxystore_apps.config import DataConfig
@@ -169,7 +168,9 @@ def make_store(data: DataConfig, scratch: pathlib.Path) -> Store[Any]:
     if data.connector == 'file':
         options.setdefault('store_dir', str(scratch / 'file-store'))
     try:
-        connector = ConnectorConfig(kind=data.connector, options=options).get_connector()
+        connector = ConnectorConfig(
+            kind=data.connector, options=options
+        ).get_connector()
     except (TypeError, ValueError, OSError) as e:
         raise ConfigError(
             f'The {data.connector} connector rejected its options {options}: '
@@ -209,9 +210,7 @@ def close_store(store: Store[Any]) -> None:
 
 
 @contextlib.contextmanager
-def _executor(
-    resolved: Resolved, executor: Executor | None
-) -> Generator[Executor]:
+def _executor(resolved: Resolved, executor: Executor | None) -> Generator[Executor]:
     if executor is not None:
         yield executor
     else:

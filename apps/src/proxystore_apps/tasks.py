@@ -73,6 +73,16 @@ class TaskOutput:
         worker: ``host:pid`` of the worker.
     """
 
+    result: Any
+    start: float
+    end: float
+    resolve_inputs_s: float
+    compute_s: float
+    proxy_results_s: float
+    inputs_resolved: int
+    results_proxied: int
+    worker: str
+
     __slots__ = (
         'compute_s',
         'end',
@@ -98,7 +108,9 @@ class TaskOutput:
 
     def timings(self) -> dict[str, Any]:
         """Every field but the result, for the task's record."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != 'result'}
+        return {
+            name: getattr(self, name) for name in self.__slots__ if name != 'result'
+        }
 
 
 def run_task(call: TaskCall) -> TaskOutput:

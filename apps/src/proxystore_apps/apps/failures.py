@@ -3,7 +3,7 @@
 Each task the wrapped app submits is, with probability ``rate``, replaced by a
 failing one of a kind drawn from ``kinds``:
 
-- ``exception``: the task raises `InjectedFailure` instead of running;
+- ``exception``: the task raises `InjectedFailureError` instead of running;
 - ``timeout``: the task overruns its time limit (``timeout`` seconds) and
   fails with `proxystore_apps.errors.TaskTimeoutError`;
 - ``dependency``: the task depends on an extra task that fails, so it never
@@ -34,10 +34,11 @@ from proxystore_apps.engine import failure_kind
 from proxystore_apps.errors import AppCheckError
 from proxystore_apps.errors import InvalidParameterError
 
-__all__ = ['SUMMARY', 'InjectedFailure', 'Params', 'check', 'run']
+__all__ = ['SUMMARY', 'InjectedFailureError', 'Params', 'check', 'run']
 
 SUMMARY = 'another app with injected failures (exceptions, timeouts, dependencies)'
 Kind = Literal['exception', 'timeout', 'dependency']
+KINDS: tuple[Kind, ...] = ('exception', 'timeout', 'dependency')
 
 
 class Params(BaseModel):
@@ -63,23 +64,23 @@ class Params(BaseModel):
         }
     )
     rate: float = Field(default=0.2, ge=0, le=1)
-    kinds: list[Kind] = Field(
-        default_factory=lambda: ['exception', 'timeout', 'dependency'], min_length=1
-    )
+    kinds: list[Kind] = Field(default_factory=lambda: list(KINDS), min_length=1)
     timeout: float = Field(default=0.05, gt=0, le=60)
     seed: int = 2
 
 
-class InjectedFailure(RuntimeError):
+class InjectedFailureError(RuntimeError):
     """The failure a task was made to raise."""
 
 
 def raise_injected(*args: Any, name: str, **kwargs: Any) -> None:
     """A task that fails in place of ``name``."""
-    raise InjectedFailure(f'injected failure in place of {name}')
+    raise InjectedFailureError(f'injected failure in place of {name}')
 
 
-def overrun(function: Callable[..., Any], delay: float, *args: Any, **kwargs: Any) -> Any:
+def overrun(
+    function: Callable[..., Any], delay: float, *args: Any, **kwargs: Any
+) -> Any:
     """Sleep ``delay`` seconds, then run the task (to overrun its limit)."""
     time.sleep(delay)
     return function(*args, **kwargs)
@@ -87,7 +88,7 @@ def overrun(function: Callable[..., Any], delay: float, *args: Any, **kwargs: An
 
 def fail_upstream() -> None:
     """A task whose failure its dependants inherit."""
-    raise InjectedFailure('injected failure of an upstream task')
+    raise InjectedFailureError('injected failure of an upstream task')
 
 
 class _FaultyEngine:
@@ -149,7 +150,9 @@ def check(config: RunConfig, params: BaseModel) -> None:
 
     assert isinstance(params, Params)
     if params.app == 'failures':
-        raise InvalidParameterError('the failures app cannot wrap itself: app=synthetic')
+        raise InvalidParameterError(
+            'the failures app cannot wrap itself: app=synthetic'
+        )
     inner = parse_params(params.app, params.app_params)
     inner_check = getattr(get_app(params.app), 'check', None)
     if inner_check is not None:
@@ -171,7 +174,9 @@ def run(engine: Engine, params: Params) -> dict[str, Any]:
     app_error = None
     output: dict[str, Any] = {}
     try:
-        output = inner.run(cast(Engine, faulty), parse_params(params.app, params.app_params))
+        output = inner.run(
+            cast(Engine, faulty), parse_params(params.app, params.app_params)
+        )
     except Exception as e:
         app_error = f'{type(e).__name__}: {e}'.splitlines()[0]
     engine.drain()
@@ -207,5 +212,6 @@ def run(engine: Engine, params: Params) -> dict[str, Any]:
         'injected': injected,
         'failed': observed,
         'succeeded': len(futures) - len(failed),
-        'app_outcome': app_error or 'finished: ' + ', '.join(f'{k}={v}' for k, v in output.items()),
+        'app_outcome': app_error
+        or 'finished: ' + ', '.join(f'{k}={v}' for k, v in output.items()),
     }

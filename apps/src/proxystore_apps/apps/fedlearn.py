@@ -37,6 +37,7 @@ __all__ = [
 
 SUMMARY = 'federated averaging of a numpy model on scikit-learn digits'
 Array = NDArray[numpy.float64]
+Labels = NDArray[numpy.int64]
 CLASSES = 10
 
 
@@ -69,8 +70,8 @@ class Params(BaseModel):
     seed: int = 0
 
 
-def load_data(test_fraction: float, seed: int) -> tuple[Array, Array, Array, Array]:
-    """Digits scaled to [0, 1], shuffled and split: ``x_train, y_train, x_test, y_test``."""
+def load_data(test_fraction: float, seed: int) -> tuple[Array, Labels, Array, Labels]:
+    """The digits in [0, 1], shuffled and split: train x, y, then test x, y."""
     digits = load_digits()
     x = numpy.asarray(digits.data, dtype=numpy.float64) / 16.0
     y = numpy.asarray(digits.target, dtype=numpy.int64)
@@ -81,8 +82,8 @@ def load_data(test_fraction: float, seed: int) -> tuple[Array, Array, Array, Arr
 
 
 def partition(
-    x: Array, y: Array, clients: int, alpha: float | None, seed: int
-) -> list[tuple[Array, Array]]:
+    x: Array, y: Labels, clients: int, alpha: float | None, seed: int
+) -> list[tuple[Array, Labels]]:
     """Shares of the training data, one per client (none empty)."""
     rng = numpy.random.default_rng(seed)
     if alpha is None:
@@ -105,13 +106,14 @@ def partition(
 
 def _logits(model: Array, x: Array) -> Array:
     weights, bias = model[:-1], model[-1]
-    return x @ weights + bias
+    logits: Array = x @ weights + bias
+    return logits
 
 
 def local_train(
     model: Array,
     x: Array,
-    y: Array,
+    y: Labels,
     *,
     epochs: int,
     batch_size: int,
@@ -149,7 +151,7 @@ def aggregate(*updates: tuple[Array, int]) -> Array:
     return average
 
 
-def evaluate(model: Array, x: Array, y: Array) -> float:
+def evaluate(model: Array, x: Array, y: Labels) -> float:
     """Accuracy of the model on ``x, y``."""
     return float(numpy.mean(numpy.argmax(_logits(model, x), axis=1) == y))
 

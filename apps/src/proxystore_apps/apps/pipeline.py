@@ -36,7 +36,6 @@ from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.futures import Future
 from proxystore.proxy import Proxy
 from proxystore.proxy import extract
-
 from proxystore_apps.engine import Engine
 from proxystore_apps.engine import TaskFuture
 from proxystore_apps.errors import AppCheckError
@@ -146,7 +145,9 @@ def _population(params: Params, population: int) -> NDArray[numpy.int64]:
 
 
 def _overlap(
-    matrix: NDArray[numpy.int8], mask: NDArray[numpy.bool_], members: NDArray[numpy.int64]
+    matrix: NDArray[numpy.int8],
+    mask: NDArray[numpy.bool_],
+    members: NDArray[numpy.int64],
 ) -> dict[str, Any]:
     carried = (matrix[members][:, mask] > 0).sum(axis=1)
     return {
@@ -157,7 +158,9 @@ def _overlap(
 
 
 def _frequency(
-    matrix: NDArray[numpy.int8], mask: NDArray[numpy.bool_], members: NDArray[numpy.int64]
+    matrix: NDArray[numpy.int8],
+    mask: NDArray[numpy.bool_],
+    members: NDArray[numpy.int64],
 ) -> list[int]:
     if not len(members):
         return [0] * 10
@@ -201,7 +204,9 @@ def mutation_overlap(
     return _finish(_overlap(matrix, mask, members), None, start, ready)
 
 
-def frequency(params: Params, matrix: Any, mask: Any, population: int) -> dict[str, Any]:
+def frequency(
+    params: Params, matrix: Any, mask: Any, population: int
+) -> dict[str, Any]:
     """Stage 5: allele frequencies of the deleterious variants in a population."""
     start = time.time()
     members = _population(params, population)
@@ -212,9 +217,7 @@ def frequency(params: Params, matrix: Any, mask: Any, population: int) -> dict[s
 
 
 def _submit_by_value(engine: Engine, params: Params) -> dict[str, list[TaskFuture]]:
-    chunks = [
-        engine.submit(individuals, params, c, None) for c in range(params.chunks)
-    ]
+    chunks = [engine.submit(individuals, params, c, None) for c in range(params.chunks)]
     mask = engine.submit(sifting, params, None)
     matrix = engine.submit(merge, params, *chunks, out=None)
     pops = range(params.populations)
@@ -255,8 +258,7 @@ def _submit_by_proxy(engine: Engine, params: Params) -> dict[str, list[TaskFutur
     chunk_futures = [future() for _ in range(params.chunks)]
     mask_future, matrix_future = future(), future()
     chunks = [
-        engine.submit(individuals, params, c, f)
-        for c, f in enumerate(chunk_futures)
+        engine.submit(individuals, params, c, f) for c, f in enumerate(chunk_futures)
     ]
     mask = engine.submit(sifting, params, mask_future)
     matrix = engine.submit(

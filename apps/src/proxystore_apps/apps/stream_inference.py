@@ -33,7 +33,6 @@ from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
 from proxystore.stream.shims.zmq import ZeroMQPublisher
 from proxystore.stream.shims.zmq import ZeroMQSubscriber
-
 from proxystore_apps.config import RunConfig
 from proxystore_apps.engine import Engine
 from proxystore_apps.errors import AppCheckError
@@ -110,7 +109,9 @@ def _weights(seed: int, size: int) -> Array:
 def model_scores(frames: Array, weights: Array) -> NDArray[numpy.float64]:
     """The model: a fixed projection and a tanh, one score per frame."""
     flat = frames.reshape(len(frames), -1)
-    return numpy.tanh(flat @ weights).astype(numpy.float64).sum(axis=1)
+    scores: NDArray[numpy.float64] = numpy.tanh(flat @ weights).astype(numpy.float64)
+    totals: NDArray[numpy.float64] = scores.sum(axis=1)
+    return totals
 
 
 def simulate(
@@ -211,13 +212,14 @@ def run(engine: Engine, params: Params) -> dict[str, Any]:
     """
     port = _free_port()
     store_config = engine.store().config() if engine.proxying else None
-    common = {'timeout': params.timeout, 'seed': params.seed, 'store_config': store_config}
     consumer = engine.submit(
         infer,
         port,
         frame_size=params.frame_size,
         batch_size=params.batch_size,
-        **common,
+        timeout=params.timeout,
+        seed=params.seed,
+        store_config=store_config,
     )
     producer = engine.submit(
         simulate,
@@ -225,7 +227,9 @@ def run(engine: Engine, params: Params) -> dict[str, Any]:
         frames=params.frames,
         frame_size=params.frame_size,
         interval=params.interval,
-        **common,
+        timeout=params.timeout,
+        seed=params.seed,
+        store_config=store_config,
     )
     sent, received = engine.wait([producer, consumer])
     sent, received = dict(sent), dict(received)
@@ -235,7 +239,11 @@ def run(engine: Engine, params: Params) -> dict[str, Any]:
         )
     weights = _weights(params.seed, params.frame_size)
     expected = sum(
-        float(model_scores(make_frame(params.seed, i, params.frame_size)[None], weights)[0])
+        float(
+            model_scores(make_frame(params.seed, i, params.frame_size)[None], weights)[
+                0
+            ]
+        )
         for i in range(params.frames)
     )
     if not numpy.isclose(received['checksum'], expected, rtol=1e-4, atol=1e-3):

@@ -37,9 +37,7 @@ class ExecutorInfo(NamedTuple):
 
 EXECUTORS: dict[str, ExecutorInfo] = {
     'thread': ExecutorInfo('threads', None, None, 'concurrent.futures thread pool'),
-    'process': ExecutorInfo(
-        'processes', None, None, 'concurrent.futures process pool'
-    ),
+    'process': ExecutorInfo('processes', None, None, 'concurrent.futures process pool'),
     'dask': ExecutorInfo(
         'dask_cluster',
         'distributed',

@@ -25,14 +25,10 @@ def open_executor(config: ExecutorConfig) -> Generator[Executor]:
     Raises:
         MissingPackageError: If dask.distributed is not installed.
     """
-    distributed: Any = require(
-        'distributed', extra='dask', what='The dask executor'
-    )
+    distributed: Any = require('distributed', extra='dask', what='The dask executor')
     with contextlib.ExitStack() as stack:
         if config.address is not None:
-            client = stack.enter_context(
-                distributed.Client(config.address, timeout=30)
-            )
+            client = stack.enter_context(distributed.Client(config.address, timeout=30))
         else:
             cluster = stack.enter_context(
                 distributed.LocalCluster(

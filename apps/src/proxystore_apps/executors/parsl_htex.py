@@ -37,11 +37,10 @@ class ParslExecutor(Executor):
     """
 
     def __init__(self, dfk: Any, label: str) -> None:
-        from parsl.app.app import python_app
+        parsl_app: Any = require('parsl.app.app', extra='parsl', what='Parsl')
+        self._app = parsl_app.python_app(_call, data_flow_kernel=dfk, executors=[label])
 
-        self._app = python_app(_call, data_flow_kernel=dfk, executors=[label])
-
-    def submit(  # type: ignore[override]
+    def submit(
         self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` as a Parsl app."""
@@ -56,28 +55,29 @@ def open_executor(config: ExecutorConfig) -> Generator[Executor]:
     Raises:
         MissingPackageError: If Parsl is not installed.
     """
-    require('parsl', extra='parsl', what='The parsl executor')
-    from parsl.config import Config
-    from parsl.dataflow.dflow import DataFlowKernel
-    from parsl.executors import HighThroughputExecutor
-    from parsl.providers import LocalProvider
+    # Imported as untyped modules: Parsl's annotations are partial.
+    what = 'The parsl executor'
+    config_module: Any = require('parsl.config', extra='parsl', what=what)
+    dflow: Any = require('parsl.dataflow.dflow', extra='parsl', what=what)
+    executors: Any = require('parsl.executors', extra='parsl', what=what)
+    providers: Any = require('parsl.providers', extra='parsl', what=what)
 
     with tempfile.TemporaryDirectory(prefix='proxystore-apps-parsl-') as run_dir:
-        htex = HighThroughputExecutor(
+        htex = executors.HighThroughputExecutor(
             label=LABEL,
             address='127.0.0.1',
             loopback_address='127.0.0.1',
             max_workers_per_node=config.workers,
             cores_per_worker=1,
-            provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1),
+            provider=providers.LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1),
         )
-        parsl_config = Config(
+        parsl_config = config_module.Config(
             executors=[htex],
             run_dir=run_dir,
             strategy='none',
             initialize_logging=False,
         )
-        dfk = DataFlowKernel(parsl_config)
+        dfk = dflow.DataFlowKernel(parsl_config)
         try:
             yield ParslExecutor(dfk, LABEL)
         finally:

@@ -13,9 +13,12 @@ __all__ = ['open_executor', 'warm_up']
 
 
 def limit_threads() -> None:
-    """One BLAS thread per worker: a pool of busy workers would oversubscribe
-    the cores (OpenBLAS threads spin while they wait), as Dask and Ray also
-    avoid for their workers."""
+    """One BLAS thread per worker.
+
+    A pool of busy workers with a BLAS thread pool each would oversubscribe
+    the cores (OpenBLAS threads spin while they wait); Dask and Ray limit
+    their workers the same way.
+    """
     import threadpoolctl
 
     threadpoolctl.threadpool_limits(limits=1)

@@ -34,7 +34,7 @@ class RayExecutor(Executor):
 
         self._remote = ray.remote(_call)
 
-    def submit(  # type: ignore[override]
+    def submit(
         self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` as a Ray task."""
