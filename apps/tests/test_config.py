@@ -180,3 +180,16 @@ def test_nothing_runs_on_a_bad_config(tmp_path: pathlib.Path) -> None:
     with pytest.raises(UnknownExecutorError):
         run_app(config(executor={'kind': 'nope'}, run_dir=str(tmp_path)))
     assert not list(tmp_path.iterdir())  # no run directory
+
+
+def test_check_installed_does_not_import() -> None:
+    import sys
+
+    from proxystore_apps._require import check_installed
+
+    check_installed('json', extra='x', what='y')
+    with pytest.raises(
+        MissingPackageError, match=r"needs the package 'no_such_engine'"
+    ):
+        check_installed('no_such_engine', extra='x', what='The x executor')
+    assert 'no_such_engine' not in sys.modules

@@ -26,6 +26,8 @@ from proxystore.store import Store
 from proxystore.store.config import connector_kinds
 from proxystore_apps.apps import get_app
 from proxystore_apps.apps import parse_params
+from proxystore_apps.apps import prepare_app
+from proxystore_apps.apps import run_prepared
 from proxystore_apps.config import DataConfig
 from proxystore_apps.config import RunConfig
 from proxystore_apps.datamgmt import DataPolicy
@@ -267,11 +269,12 @@ def run_app(
             Engine(pool, policy, on_submit=on_submit, on_record=record)
         )
         preload(pool, resolved.app.__name__, config.executor.workers)
+        prepared = prepare_app(resolved.app, resolved.params)
         error = None
         output: dict[str, Any] = {}
         start = time.perf_counter()
         try:
-            output = resolved.app.run(engine, resolved.params)
+            output = run_prepared(resolved.app, engine, resolved.params, prepared)
         except Exception as e:
             error = f'{type(e).__name__}: {e}'
             logger.error('App %s failed:\n%s', config.app, traceback.format_exc())

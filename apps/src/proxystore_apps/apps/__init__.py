@@ -8,6 +8,9 @@ An app module has:
   `proxystore_apps.engine.Engine`, checks its output and returns what it
   reports (raising `proxystore_apps.errors.AppCheckError` if the output is
   wrong);
+- optionally ``prepare(params)``: makes the app's input data (and what its
+  check compares with) before the makespan is timed; ``run`` then takes it as
+  a third argument;
 - optionally ``check(config, params)``: rejects a run it cannot do (raising
   `proxystore_apps.errors.InvalidParameterError`).
 """
@@ -25,7 +28,7 @@ from proxystore_apps.config import describe_validation_error
 from proxystore_apps.errors import InvalidParameterError
 from proxystore_apps.errors import UnknownAppError
 
-__all__ = ['APPS', 'get_app', 'parse_params']
+__all__ = ['APPS', 'get_app', 'parse_params', 'prepare_app', 'run_prepared']
 
 APPS: dict[str, str] = {
     'cholesky': 'cholesky',
@@ -68,3 +71,20 @@ def parse_params(name: str, params: dict[str, Any]) -> BaseModel:
         valid = ', '.join(model.model_fields)
         message = describe_validation_error(e, f'parameters of app {name!r}')
         raise InvalidParameterError(f'{message}\nIts parameters: {valid}.') from None
+
+
+def prepare_app(app: ModuleType, params: BaseModel) -> Any:
+    """The app's prepared data (``None`` if it prepares nothing)."""
+    prepare = getattr(app, 'prepare', None)
+    return None if prepare is None else prepare(params)
+
+
+def run_prepared(
+    app: ModuleType, engine: Any, params: BaseModel, prepared: Any
+) -> dict[str, Any]:
+    """Run an app with the data `prepare_app` made for it."""
+    if hasattr(app, 'prepare'):
+        output: dict[str, Any] = app.run(engine, params, prepared)
+    else:
+        output = app.run(engine, params)
+    return output

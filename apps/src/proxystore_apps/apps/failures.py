@@ -34,7 +34,7 @@ from proxystore_apps.engine import failure_kind
 from proxystore_apps.errors import AppCheckError
 from proxystore_apps.errors import InvalidParameterError
 
-__all__ = ['SUMMARY', 'InjectedFailureError', 'Params', 'check', 'run']
+__all__ = ['SUMMARY', 'InjectedFailureError', 'Params', 'check', 'prepare', 'run']
 
 SUMMARY = 'another app with injected failures (exceptions, timeouts, dependencies)'
 Kind = Literal['exception', 'timeout', 'dependency']
@@ -159,7 +159,16 @@ def check(config: RunConfig, params: BaseModel) -> None:
         inner_check(config, inner)
 
 
-def run(engine: Engine, params: Params) -> dict[str, Any]:
+def prepare(params: Params) -> Any:
+    """What the wrapped app prepares."""
+    from proxystore_apps.apps import get_app
+    from proxystore_apps.apps import parse_params
+    from proxystore_apps.apps import prepare_app
+
+    return prepare_app(get_app(params.app), parse_params(params.app, params.app_params))
+
+
+def run(engine: Engine, params: Params, prepared: Any) -> dict[str, Any]:
     """Run the wrapped app with failures; wait for every task; check the reports.
 
     Raises:
@@ -168,15 +177,15 @@ def run(engine: Engine, params: Params) -> dict[str, Any]:
     """
     from proxystore_apps.apps import get_app
     from proxystore_apps.apps import parse_params
+    from proxystore_apps.apps import run_prepared
 
     inner = get_app(params.app)
     faulty = _FaultyEngine(engine, params)
     app_error = None
     output: dict[str, Any] = {}
     try:
-        output = inner.run(
-            cast(Engine, faulty), parse_params(params.app, params.app_params)
-        )
+        inner_params = parse_params(params.app, params.app_params)
+        output = run_prepared(inner, cast(Engine, faulty), inner_params, prepared)
     except Exception as e:
         app_error = f'{type(e).__name__}: {e}'.splitlines()[0]
     engine.drain()

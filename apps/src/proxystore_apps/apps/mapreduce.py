@@ -21,7 +21,15 @@ from pydantic import Field
 from proxystore_apps.engine import Engine
 from proxystore_apps.errors import AppCheckError
 
-__all__ = ['SUMMARY', 'Params', 'count_words', 'make_corpus', 'merge_counts', 'run']
+__all__ = [
+    'SUMMARY',
+    'Params',
+    'count_words',
+    'make_corpus',
+    'merge_counts',
+    'prepare',
+    'run',
+]
 
 SUMMARY = 'word count over a generated text corpus (map tasks, one reduce)'
 
@@ -90,18 +98,25 @@ def merge_counts(*counts: dict[str, int], top: int) -> dict[str, Any]:
     }
 
 
-def run(engine: Engine, params: Params) -> dict[str, Any]:
+def prepare(params: Params) -> tuple[list[str], dict[str, int]]:
+    """The corpus and its count on the driver (made before the timing starts)."""
+    texts = make_corpus(params)
+    return texts, count_words(*texts)
+
+
+def run(
+    engine: Engine, params: Params, prepared: tuple[list[str], dict[str, int]]
+) -> dict[str, Any]:
     """Count the corpus with map tasks and a reduce task; check the count.
 
     Raises:
         AppCheckError: If the count differs from the driver's own.
     """
-    texts = make_corpus(params)
+    texts, expected = prepared
     shares = [texts[i :: params.map_tasks] for i in range(params.map_tasks)]
     maps = [engine.submit(count_words, *share) for share in shares if share]
     reduced = engine.submit(merge_counts, *maps, top=params.top)
     result = dict(engine.wait([reduced])[0])
-    expected = count_words(*texts)
     if [tuple(pair) for pair in result['top']] != _ranked(expected, params.top) or (
         result['words'] != params.files * params.words_per_file
     ):

@@ -14,7 +14,7 @@ from collections.abc import Generator
 from concurrent.futures import Executor
 from typing import NamedTuple
 
-from proxystore_apps._require import require
+from proxystore_apps._require import check_installed
 from proxystore_apps.config import ExecutorConfig
 from proxystore_apps.errors import InvalidParameterError
 from proxystore_apps.errors import UnknownExecutorError
@@ -74,7 +74,9 @@ def check_executor(config: ExecutorConfig) -> ExecutorInfo:
         )
     if info.requires is not None:
         assert info.extra is not None
-        require(info.requires, extra=info.extra, what=f'The {config.kind} executor')
+        check_installed(
+            info.requires, extra=info.extra, what=f'The {config.kind} executor'
+        )
     if config.address is not None and config.kind != 'dask':
         raise InvalidParameterError(
             f'--address is for the dask executor only, not {config.kind!r}.',
