@@ -17,6 +17,7 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = [
     'tests',
     'mpi',
+    'engines',
     'lint',
     'types',
     'docs',
@@ -28,6 +29,8 @@ PYTHON = '3.11'
 ROOT = pathlib.Path(__file__).parent
 SOURCES = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/src'))
 TESTS = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/tests'))
+# Tests of the default sessions: those with a marker have a session of their own.
+UNMARKED = 'not slow and not mpi and not engines'
 
 
 def sync(session: nox.Session, *groups: str) -> None:
@@ -49,6 +52,7 @@ def pytest(session: nox.Session, marker: str, **kwargs: Any) -> None:
         'pytest',
         *TESTS,
         'benchmarks/tests',
+        'apps/tests',
         'tests',
         '-m',
         marker,
@@ -62,7 +66,7 @@ def pytest(session: nox.Session, marker: str, **kwargs: Any) -> None:
 def tests(session: nox.Session, impl: str) -> None:
     """Unit and integration tests, once per proxy implementation."""
     sync(session, 'test')
-    pytest(session, 'not slow and not mpi', env={'PROXYSTORE_PROXY_IMPL': impl})
+    pytest(session, UNMARKED, env={'PROXYSTORE_PROXY_IMPL': impl})
 
 
 @nox.session(python=PYTHON)
@@ -80,8 +84,16 @@ def mpi(session: nox.Session) -> None:
             '-m', 'pytest', f'{tests}/mpi', '-m', 'mpi', '-q', '-p', 'no:cacheprovider',
             env={'MPIEXEC_TIMEOUT': '600'},
         )  # fmt: skip
-    # Whole jobs launched by the tests: ranks that leave, fail, mpi4py.futures.
-    session.run('pytest', tests, '-m', 'mpi', *session.posargs)
+    # Whole jobs launched by the tests: ranks that leave, fail, mpi4py.futures,
+    # and the apps under mpiexec (the mpi executor, the MPI connector).
+    session.run('pytest', tests, 'apps/tests', '-m', 'mpi', *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def engines(session: nox.Session) -> None:
+    """The apps on the heavy task engines, Parsl and Ray (tests marked ``engines``)."""
+    sync(session, 'test', 'engines')
+    session.run('pytest', 'apps/tests', '-m', 'engines', *session.posargs)
 
 
 @nox.session(python=['3.12', '3.13'])
@@ -89,7 +101,7 @@ def mpi(session: nox.Session) -> None:
 def compat(session: nox.Session, impl: str) -> None:
     """The test suite on newer Pythons, where installed (not in the default set)."""
     sync(session, 'test')
-    pytest(session, 'not slow and not mpi', env={'PROXYSTORE_PROXY_IMPL': impl})
+    pytest(session, UNMARKED, env={'PROXYSTORE_PROXY_IMPL': impl})
 
 
 @nox.session(python=PYTHON)
@@ -109,9 +121,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def types(session: nox.Session) -> None:
-    """mypy --strict over every package's src/ and the benchmarks."""
+    """mypy --strict over every package's src/, the benchmarks and the apps."""
     sync(session, 'types')
-    session.run('mypy', *SOURCES, 'benchmarks/src')
+    session.run('mypy', *SOURCES, 'benchmarks/src', 'apps/src')
 
 
 @nox.session(python=PYTHON)
@@ -135,7 +147,12 @@ def wheels(session: nox.Session) -> None:
     session.run('uv', 'build', '--all-packages', '--out-dir', str(dist), external=True)
     built = sorted(p.name for p in dist.glob('*.whl'))
     session.log('built: %s', ', '.join(built))
-    for name in ('proxystore_proxy_core', 'proxystore_bench', 'proxystore-'):
+    for name in (
+        'proxystore_proxy_core',
+        'proxystore_bench',
+        'proxystore_apps',
+        'proxystore-',
+    ):
         if not any(p.startswith(name) for p in built):
             session.error(f'no wheel built for {name}')
 
