@@ -70,7 +70,10 @@ class RawPeer:
             self.worker.progress()
             if all(request.completed for request in requests):
                 break
-            if time.perf_counter() < spin_until or not self.worker.arm():
+            if time.perf_counter() < spin_until:
+                os.sched_yield()
+                continue
+            if not self.worker.arm():
                 continue
             select.select([fd], [], [], 1.0)
         for request in requests:

@@ -105,7 +105,12 @@ def wait(
     while pending:
         worker.progress()
         pending = [request for request in pending if not request.completed]
-        if not pending or time.perf_counter() < spin_until:
+        if not pending:
+            continue
+        if time.perf_counter() < spin_until:
+            # Polling, but yielding the core: on a busy node the peer (or the
+            # server) may need it to answer.
+            os.sched_yield()
             continue
         now = time.monotonic()
         if now >= deadline:

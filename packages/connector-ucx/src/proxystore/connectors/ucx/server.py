@@ -36,7 +36,7 @@ __all__ = ['DataServer', 'serve']
 
 logger = logging.getLogger(__name__)
 
-POLL = 200e-6
+POLL = 100e-6
 """Seconds the server polls after a request before it sleeps again."""
 HANDSHAKE_TIMEOUT = 5.0
 """Seconds a new connection has to complete its hello."""
@@ -149,6 +149,7 @@ class DataServer:
         if self._greeting:
             self._expire_greetings()
         if time.perf_counter() < self._poll_until:
+            os.sched_yield()  # polling, but not at the expense of the clients
             return
         if not self._worker.arm():
             return  # events arrived while arming: progress them first
