@@ -400,10 +400,9 @@ class DataServer:
             else:
                 kind = wire.Kind.DATA if size == expected else wire.Kind.DATA_OTHER_SIZE
                 large.append((kind, index, data))
-        # The bytes first: the client may have posted their receive already.
+        self._reply(peer, sequence, self._ok(count) + b''.join(sizes + inline))
         for kind, index, data in large:
             self._send(peer, kind, sequence + index, data)
-        self._reply(peer, sequence, self._ok(count) + b''.join(sizes + inline))
 
     # --- replies --------------------------------------------------------------------
 
