@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import re
 import socket
@@ -10,6 +11,13 @@ from collections.abc import Generator
 import pytest
 
 from proxystore.testing.redis import RedisServer
+
+# The examples share this process, and the MPI guide's imports mpi4py: MPICH's
+# wheel would load its own UCX first, which keeps ucxx's out (see the UCX guide).
+with contextlib.suppress(ImportError):
+    from proxystore.connectors.ucx import load_ucx
+
+    load_ucx()
 
 ROOT = pathlib.Path(__file__).parents[1]
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').rglob('*.md'))]

@@ -288,3 +288,38 @@ def test_a_silent_or_bad_hello_holds_up_no_one(server: UCXServer) -> None:
             assert sock.recv(64) == b''  # closed by the server
         silent.settimeout(10)
         assert silent.recv(64) == b''  # closed after the handshake timeout
+
+
+MPI_FIRST = """
+from mpi4py import MPI
+from proxystore.connectors.ucx import UCXConnectorError, load_ucx
+try:
+    load_ucx()
+except UCXConnectorError as error:
+    print(error)
+"""
+
+UCX_FIRST = """
+from proxystore.connectors.ucx import load_ucx
+load_ucx()
+from mpi4py import MPI
+print(MPI.COMM_WORLD.allgather('both loaded'))
+"""
+
+
+def test_mpich_and_ucx_in_one_process() -> None:
+    """MPICH's wheel brings its own UCX: loaded first, it keeps ucxx's out."""
+    first = subprocess.run(
+        [sys.executable, '-c', MPI_FIRST],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    if 'another copy of UCX' not in first.stdout:
+        pytest.skip('the MPI library here does not bring a UCX of its own')
+    assert 'call proxystore.connectors.ucx.load_ucx() before importing mpi4py' in (
+        first.stdout.replace('\n', ' ')
+    )
+    second = subprocess.run(
+        [sys.executable, '-c', UCX_FIRST],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert second.stdout.strip() == "['both loaded']"

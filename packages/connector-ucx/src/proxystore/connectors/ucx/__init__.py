@@ -9,6 +9,7 @@ See the UCX guide of the documentation.
 
 from __future__ import annotations
 
+from proxystore.connectors.ucx._transport import ucxx as _ucxx
 from proxystore.connectors.ucx.connector import DEFAULT_PORT
 from proxystore.connectors.ucx.connector import UCXConnector
 from proxystore.connectors.ucx.connector import UCXKey
@@ -25,4 +26,18 @@ __all__ = [
     'UCXServerGoneError',
     'UCXServerNotRunningError',
     'UCXTimeoutError',
+    'load_ucx',
 ]
+
+
+def load_ucx() -> None:
+    """Import ucxx and its UCX libraries now (the connector does it on first use).
+
+    Call it before importing mpi4py in a program that uses both with MPICH's
+    wheel: that wheel brings an older UCX of its own, and whichever copy loads
+    first serves both. With ucxx's first, both work.
+
+    Raises:
+        UCXConnectorError: If ucxx is not installed or will not load.
+    """
+    _ucxx()

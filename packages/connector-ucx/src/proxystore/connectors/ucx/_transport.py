@@ -10,6 +10,7 @@ the peer is gone) until there is something to progress.
 from __future__ import annotations
 
 import os
+import pathlib
 import select
 import socket
 import time
@@ -44,8 +45,33 @@ def ucxx() -> tuple[ModuleType, Any]:
                 f'the UCX connector needs ucxx, which did not import ({error}); '
                 "install it with `pip install 'proxystore[ucx]'` (Linux only)",
             ) from error
+        except OSError as error:
+            other = _foreign_ucx()
+            if other is None:
+                raise UCXConnectorError(
+                    f'the UCX libraries of ucxx would not load: {error}'
+                ) from error
+            raise UCXConnectorError(
+                f'another copy of UCX ({other}) was loaded in this process '
+                "before ucxx's, and ucxx cannot load its own beside it. MPICH's "
+                'wheel brings one: call proxystore.connectors.ucx.load_ucx() '
+                'before importing mpi4py (MPICH then uses the same UCX).',
+            ) from error
         _ucxx = (libucxx, Array)
     return _ucxx
+
+
+def _foreign_ucx() -> str | None:
+    """The path of a UCX library loaded from elsewhere than the libucx wheel."""
+    try:
+        maps = pathlib.Path('/proc/self/maps').read_text()
+    except OSError:
+        return None
+    for line in maps.splitlines():
+        path = line.rsplit(' ', 1)[-1]
+        if '/libucs.so' in path and '/libucx/' not in path:
+            return path
+    return None
 
 
 def transports_option(transports: str | Sequence[str] | None) -> str | None:
