@@ -6,6 +6,7 @@ unless one is given, so nothing of a test reaches beyond this host.
 
 from __future__ import annotations
 
+import http.client
 import os
 import pathlib
 import signal
@@ -25,7 +26,7 @@ from proxystore.endpoint.config import StorageConfig
 from proxystore.endpoint.config import write_config
 from proxystore.testing.ports import free_port
 
-__all__ = ['TEST_HOST_ADDRESSES', 'EndpointProcess', 'ServerProcess']
+__all__ = ['TEST_HOST_ADDRESSES', 'EndpointProcess', 'RelayProcess', 'ServerProcess']
 
 TEST_HOST_ADDRESSES = ['127.0.0.1']
 _START_TIMEOUT = 30.0
@@ -221,3 +222,81 @@ class EndpointProcess(ServerProcess):
         """The endpoint's log so far."""
         path = self.home / self.config.name / 'log.txt'
         return path.read_text() if path.exists() else ''
+
+
+class RelayProcess(ServerProcess):
+    """A relay (``proxystore-relay serve``) on 127.0.0.1.
+
+    Args:
+        tokens: ``{user: token}`` accepted by the relay (through
+            ``PROXYSTORE_RELAY_TOKENS``); ``None``: ``--no-auth``.
+        port: Its port (default: a free one; keep it to restart the relay).
+        max_message_bytes: Largest message a client may send.
+        stun_port: Also answer STUN on this UDP port.
+    """
+
+    def __init__(
+        self,
+        tokens: dict[str, str] | None = None,
+        *,
+        port: int | None = None,
+        max_message_bytes: int | None = None,
+        stun_port: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.tokens = tokens
+        self.port = free_port() if port is None else port
+        self.max_message_bytes = max_message_bytes
+        self.stun_port = stun_port
+
+    def __repr__(self) -> str:
+        return f'RelayProcess(port={self.port})'
+
+    @property
+    def address(self) -> str:
+        """The relay's websocket address."""
+        return f'ws://127.0.0.1:{self.port}'
+
+    def command(self) -> list[str]:
+        """``python -m proxystore.p2p.relay.cli serve ...``."""
+        command = [
+            sys.executable, '-m', 'proxystore.p2p.relay.cli', 'serve',
+            '--host', '127.0.0.1', '--port', str(self.port), '--log-level', 'WARNING',
+        ]  # fmt: skip
+        if self.tokens is None:
+            command.append('--no-auth')
+        if self.max_message_bytes is not None:
+            command += ['--max-message-bytes', str(self.max_message_bytes)]
+        if self.stun_port is not None:
+            command += ['--stun-port', str(self.stun_port)]
+        return command
+
+    def environment(self) -> dict[str, str]:
+        """The environment, with the tokens in ``PROXYSTORE_RELAY_TOKENS``."""
+        env = dict(os.environ)
+        env.pop('PROXYSTORE_RELAY_TOKENS', None)
+        if self.tokens:
+            env['PROXYSTORE_RELAY_TOKENS'] = ','.join(
+                f'{user}={token}' for user, token in self.tokens.items()
+            )
+        return env
+
+    def health(self) -> str:
+        """The relay's ``GET /health`` text (``OK N endpoints``).
+
+        Raises:
+            OSError: If it does not answer.
+        """
+        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
+        try:
+            connection.request('GET', '/health')
+            return connection.getresponse().read().decode()
+        finally:
+            connection.close()
+
+    def ready(self) -> bool:
+        """Whether ``GET /health`` answers."""
+        try:
+            return self.health().startswith('OK')
+        except (OSError, http.client.HTTPException):
+            return False
