@@ -7,6 +7,7 @@ import logging
 import pathlib
 import signal
 from collections.abc import Callable
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -80,11 +81,24 @@ async def run(config: EndpointConfig, stop: asyncio.Event) -> None:
         await endpoint.close()
 
 
+def _run_loop(main: Coroutine[Any, Any, None], use_uvloop: bool) -> None:
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover (not on Windows)
+            pass
+        else:
+            uvloop.run(main)
+            return
+    asyncio.run(main)
+
+
 def serve(
     config: EndpointConfig,
     *,
     log_level: str = 'INFO',
     log_file: pathlib.Path | None = None,
+    use_uvloop: bool = True,
 ) -> None:
     """Serve an endpoint in this process until SIGINT or SIGTERM.
 
@@ -92,6 +106,7 @@ def serve(
         config: The endpoint's configuration.
         log_level: Logging level.
         log_file: Append the log to this file (default: standard error).
+        use_uvloop: Run on uvloop's event loop where it is installed.
 
     Raises:
         OSError: If the HTTP server cannot bind its address.
@@ -118,7 +133,7 @@ def serve(
         await run(config, stop)
 
     try:
-        asyncio.run(main())
+        _run_loop(main(), use_uvloop)
     finally:
         root.removeHandler(handler)
         handler.close()

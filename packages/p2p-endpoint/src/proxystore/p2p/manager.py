@@ -33,6 +33,7 @@ from proxystore.p2p.connection import PeerConnection
 from proxystore.p2p.connection import SupersededError
 from proxystore.p2p.ice import configuration
 from proxystore.p2p.ice import restrict_host_addresses
+from proxystore.p2p.ice import set_udp_buffers
 from proxystore.p2p.messages import Kind
 from proxystore.p2p.messages import Op
 from proxystore.p2p.messages import PeerMessage
@@ -128,6 +129,7 @@ class PeerManager:
     async def start(self) -> None:
         """Apply the ICE settings and start connecting to the relay."""
         restrict_host_addresses(self.host_addresses)
+        set_udp_buffers()
         await self.relay.start()
 
     async def close(self) -> None:
