@@ -312,24 +312,27 @@ class PeerManager:
             )
 
     async def _probe(self, connection: PeerConnection) -> None:
-        """The peer left the relay: end the connection unless it shows it is alive."""
+        """The peer left the relay: end the connection unless it shows it is alive.
+
+        It is alive if it answers a ping, or while its frames keep coming (a
+        ping may wait behind a large answer); it is gone once nothing has
+        come from it for `PROBE_TIMEOUT` seconds.
+        """
         if not connection.is_ready:
             connection.fail(
                 PeerUnreachableError(f'endpoint {connection.peer} left the relay')
             )
             return
-        started = time.monotonic()
         try:
             await self._request(connection, Op.PING, '-', timeout=PROBE_TIMEOUT)
-            return
-        except PeerRequestError:
-            if connection.last_activity > started:
-                return  # data still flows from it
-        connection.fail(
-            PeerUnreachableError(
-                f'endpoint {connection.peer} left the relay and stopped answering'
+        except PeerTimeoutError:
+            connection.fail(
+                PeerUnreachableError(
+                    f'endpoint {connection.peer} left the relay and stopped answering'
+                )
             )
-        )
+        except PeerRequestError:
+            pass  # the connection ended anyway
 
     # --- requests -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import socket
 from typing import Any
+from typing import cast
 
 from aioice import stun
 
@@ -54,8 +55,7 @@ class _ServerProtocol(asyncio.DatagramProtocol):
         self.answered = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         try:
@@ -108,7 +108,6 @@ class StunServer:
         transport, protocol = await loop.create_datagram_endpoint(
             _ServerProtocol, local_addr=(self.host, self.port)
         )
-        assert isinstance(transport, asyncio.DatagramTransport)
         self._transport, self._protocol = transport, protocol
         self.port = transport.get_extra_info('sockname')[1]
         logger.info('STUN server on udp %s:%d', self.host, self.port)
