@@ -28,14 +28,17 @@ def _wait_for(condition: object, seconds: float = 20) -> None:
 
 
 def test_peer_dies_mid_transfer(tmp_path: pathlib.Path) -> None:
-    with (
-        RelayProcess({'u': TOKEN}) as relay,
-        EndpointProcess(tmp_path, 'a', relay=relay.address, token=TOKEN) as a,
-        EndpointProcess(tmp_path, 'b', relay=relay.address, token=TOKEN) as b,
-    ):
-        with b.connector() as on_b:
+    # Standard-size packets (about 30 MB/s): the transfer lasts long enough to
+    # be cut short.
+    with RelayProcess({'u': TOKEN}) as relay:
+        a = EndpointProcess(
+            tmp_path, 'a', relay=relay.address, token=TOKEN, peer_packet_bytes=1172
+        )
+        b = EndpointProcess(
+            tmp_path, 'b', relay=relay.address, token=TOKEN, peer_packet_bytes=1172
+        )
+        with a, b, b.connector() as on_b, a.connector(timeout=60) as on_a:
             key = on_b.put(bytes(48 * MIB))
-        with a.connector(timeout=60) as on_a:
             assert on_a.exists(key)  # peered
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 started = time.monotonic()

@@ -247,3 +247,37 @@ async def test_stun_server_that_does_not_answer() -> None:
 
 def test_frame_header_size() -> None:
     assert FRAME.size == struct.calcsize('!BxxxQQQ') == 28
+
+
+def test_packet_sizes() -> None:
+    import aiortc.rtcsctptransport as sctp
+
+    from proxystore.p2p.packets import STANDARD_PACKET_BYTES
+    from proxystore.p2p.packets import PacketSizes
+    from proxystore.p2p.packets import all_loopback
+
+    assert all_loopback(['127.0.0.1', '::1', '127.3.2.1'])
+    assert not all_loopback(['127.0.0.1', '10.0.0.1'])
+    assert not all_loopback(['host.local'])
+    assert not all_loopback([])
+    sizes = PacketSizes()
+    one, two = object(), object()
+    try:
+        sizes.allow(one, 16_000)
+        assert sctp.USERDATA_MAX_LENGTH == sizes.current == 16_000
+        sizes.allow(two, 1_000)  # the smallest allowance wins
+        assert sizes.current == 1_000
+        sizes.release(two)
+        assert sizes.current == 16_000
+        sizes.allow(two, 99_999)  # capped at one DTLS record
+        assert sizes.current == 16_000
+    finally:
+        sizes.release(one)
+        sizes.release(two)
+    assert sctp.USERDATA_MAX_LENGTH == STANDARD_PACKET_BYTES
+
+
+def test_packet_size_config() -> None:
+    assert RelayConfig(peer_packet_bytes=8972).peer_packet_bytes == 8972
+    with pytest.raises(EndpointConfigError, match='between 256 and 16000, not 100'):
+        RelayConfig(peer_packet_bytes=100)

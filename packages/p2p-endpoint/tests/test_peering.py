@@ -52,7 +52,7 @@ def via_alpha(alpha: EndpointProcess) -> Generator[EndpointConnector]:
 
 
 def test_remote_put_get_exists_evict(
-    via_alpha: EndpointConnector, beta: EndpointProcess
+    via_alpha: EndpointConnector, alpha: EndpointProcess, beta: EndpointProcess
 ) -> None:
     key = EndpointKey(str(uuid.uuid4()), str(beta.uuid))
     assert not via_alpha.exists(key)
@@ -67,6 +67,9 @@ def test_remote_put_get_exists_evict(
     with beta.connector() as local:
         assert not local.exists(key)
     assert str(beta.uuid) in via_alpha_status(via_alpha)
+    # Every candidate is loopback: large SCTP packets on both sides.
+    for endpoint in (alpha, beta):
+        assert 'SCTP packets now carry up to 16000 bytes' in endpoint.log()
 
 
 def via_alpha_status(connector: EndpointConnector) -> list[str]:

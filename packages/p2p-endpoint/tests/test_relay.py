@@ -206,6 +206,8 @@ async def clients(
         )
         await client.start()
         made.append((client, inbox))
+    for client, _ in made:  # both registered before either signals the other
+        await client.wait_connected(10)
     yield made
     for client, _ in made:
         await client.close()

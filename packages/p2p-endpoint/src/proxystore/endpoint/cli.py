@@ -111,6 +111,13 @@ def configure(
     persist: Annotated[
         bool, typer.Option(help='Keep objects in a SQLite file across restarts.')
     ] = False,
+    peer_packet_bytes: Annotated[
+        int | None,
+        typer.Option(
+            help='Data bytes per SCTP packet to peers (default: large on '
+            'loopback, 1172 elsewhere; raise it on LANs with jumbo frames).'
+        ),
+    ] = None,
 ) -> None:
     """Create the configuration of endpoint NAME."""
     try:
@@ -133,6 +140,7 @@ def configure(
                 peer_channels=peer_channels,
                 ice_servers=list(stun or []),
                 host_addresses=list(host_address or []),
+                peer_packet_bytes=peer_packet_bytes,
             ),
             storage=StorageConfig(
                 database_path=str(endpoint_dir(name) / 'blobs.db') if persist else None,

@@ -107,6 +107,9 @@ class RelayConfig:
             (empty: every address of the host except loopback).
         timeout: Seconds to wait for a peer connection or a peer's answer.
         verify_certificate: Check the relay's TLS certificate (``wss://``).
+        peer_packet_bytes: Data bytes per SCTP packet of peer connections
+            (``None``: large packets where every ICE candidate is loopback,
+            the standard 1,172 bytes elsewhere; see `proxystore.p2p.packets`).
     """
 
     address: str | None = None
@@ -116,6 +119,7 @@ class RelayConfig:
     host_addresses: list[str] = dataclasses.field(default_factory=list)
     timeout: float = 30.0
     verify_certificate: bool = True
+    peer_packet_bytes: int | None = None
 
     def __post_init__(self) -> None:
         _check(
@@ -133,6 +137,15 @@ class RelayConfig:
         _check(
             isinstance(self.timeout, int | float) and self.timeout > 0,
             f'relay.timeout must be positive, not {self.timeout!r}',
+        )
+        _check(
+            self.peer_packet_bytes is None
+            or (
+                isinstance(self.peer_packet_bytes, int)
+                and 256 <= self.peer_packet_bytes <= 16_000
+            ),
+            'relay.peer_packet_bytes must be between 256 and 16000, '
+            f'not {self.peer_packet_bytes!r}',
         )
         for url in self.ice_servers:
             _check(

@@ -53,6 +53,7 @@ async def make_endpoint(
         host_addresses=config.relay.host_addresses,
         timeout=config.relay.timeout,
         verify_certificate=config.relay.verify_certificate,
+        packet_bytes=config.relay.peer_packet_bytes,
     )
     endpoint.peering = manager
     await manager.start()

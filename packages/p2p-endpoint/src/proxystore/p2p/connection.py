@@ -31,6 +31,11 @@ from aiortc import RTCSessionDescription
 
 from proxystore.endpoint.errors import PeerTimeoutError
 from proxystore.endpoint.errors import PeerUnreachableError
+from proxystore.p2p.packets import LARGE_PACKET_BYTES
+from proxystore.p2p.packets import STANDARD_PACKET_BYTES
+from proxystore.p2p.packets import all_loopback
+from proxystore.p2p.packets import packet_sizes
+from proxystore.p2p.packets import widen_records
 
 __all__ = [
     'FRAME',
@@ -113,6 +118,9 @@ class PeerConnection:
         on_oversized: Called with the first frame's data (header and key) of
             a message longer than ``max_message`` (it is not received).
         on_closed: Called once when the connection ends, with the reason.
+        packet_bytes: Data bytes per SCTP packet (``None``: large packets on
+            loopback paths, the standard size elsewhere; see
+            `proxystore.p2p.packets`).
     """
 
     def __init__(
@@ -127,12 +135,14 @@ class PeerConnection:
         on_message: Callable[[PeerConnection, bytearray], None],
         on_oversized: Callable[[PeerConnection, bytes], None],
         on_closed: Callable[[PeerConnection, Exception], None],
+        packet_bytes: int | None = None,
     ) -> None:
         self.peer = peer
         self.session = session
         self.initiator = initiator
         self.channel_count = channels
         self.max_message = max_message
+        self.packet_bytes = packet_bytes
         self._on_message = on_message
         self._on_oversized = on_oversized
         self._on_closed = on_closed
@@ -180,18 +190,53 @@ class PeerConnection:
         for index in range(self.channel_count):
             channel = self._pc.createDataChannel(f'proxystore-{index}')
             self._add_channel(channel)
+        self._watch_dtls()
         await self._pc.setLocalDescription(await self._pc.createOffer())
         return str(self._pc.localDescription.sdp)
 
     async def accept_offer(self, sdp: str) -> str:
         """Take the peer's offer and return this side's answer (SDP)."""
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp, 'offer'))
+        self._watch_dtls()
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         return str(self._pc.localDescription.sdp)
 
     async def accept_answer(self, sdp: str) -> None:
         """Take the peer's answer to this side's offer."""
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp, 'answer'))
+
+    # --- packets --------------------------------------------------------------------
+
+    def _watch_dtls(self) -> None:
+        """Read DTLS records whole once the handshake is done (large packets)."""
+        sctp_transport = self._pc.sctp
+        if sctp_transport is None:
+            return
+        dtls = sctp_transport.transport
+
+        def changed() -> None:
+            if dtls.state == 'connected' and not widen_records(dtls):
+                logger.debug('this aiortc version keeps DTLS reads of 1500 bytes')
+
+        dtls.on('statechange', changed)
+        changed()
+
+    def path_is_loopback(self) -> bool:
+        """Whether every ICE candidate, local and remote, is a loopback address."""
+        if self._pc.sctp is None:
+            return False
+        ice = self._pc.sctp.transport.transport
+        addresses = [c.ip for c in ice.iceGatherer.getLocalCandidates()]
+        addresses += [c.ip for c in ice.getRemoteCandidates()]
+        return all_loopback(addresses)
+
+    def _choose_packets(self) -> None:
+        size = self.packet_bytes
+        if size is None:
+            size = (
+                LARGE_PACKET_BYTES if self.path_is_loopback() else STANDARD_PACKET_BYTES
+            )
+        packet_sizes.allow(self, size)
 
     # --- channels -------------------------------------------------------------------
 
@@ -212,6 +257,7 @@ class PeerConnection:
         # The initiator waits for all its channels; the answerer for the first.
         wanted = self.channel_count if self.initiator else 1
         if len(self._channels) >= wanted and not self.ready.done():
+            self._choose_packets()
             self.ready.set_result(None)
             logger.info(
                 'connected to endpoint %s (%d channels)', self.peer, len(self._channels)
@@ -348,6 +394,7 @@ class PeerConnection:
         for event in self._drained.values():
             event.set()
         self._assemblies.clear()
+        packet_sizes.release(self)
         logger.info('connection to endpoint %s ended: %s', self.peer, error)
         self._on_closed(self, error)
         self._closing = asyncio.get_running_loop().create_task(self._pc.close())

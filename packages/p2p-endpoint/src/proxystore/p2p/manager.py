@@ -86,6 +86,8 @@ class PeerManager:
         timeout: Seconds to make a connection, and that a peer may take or
             send no data before a request fails.
         verify_certificate: Check the relay's TLS certificate.
+        packet_bytes: Data bytes per SCTP packet (``None``: chosen per path,
+            see `proxystore.p2p.packets`).
     """
 
     def __init__(
@@ -99,8 +101,10 @@ class PeerManager:
         host_addresses: Sequence[str] = (),
         timeout: float = 30.0,
         verify_certificate: bool = True,
+        packet_bytes: int | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.packet_bytes = packet_bytes
         self.channels = channels
         self.ice_servers = list(ice_servers)
         self.host_addresses = list(host_addresses)
@@ -178,6 +182,7 @@ class PeerManager:
             on_message=self._on_peer_message,
             on_oversized=self._on_oversized,
             on_closed=self._on_connection_closed,
+            packet_bytes=self.packet_bytes,
         )
         self._connections[peer] = connection
         return connection

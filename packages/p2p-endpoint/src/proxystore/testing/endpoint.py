@@ -123,6 +123,8 @@ class EndpointProcess(ServerProcess):
         max_object_size: Per-object size limit.
         database_path: SQLite file (default: memory).
         port: HTTP port (default: a free one).
+        peer_packet_bytes: Data bytes per SCTP packet (default: chosen per
+            path, large on loopback).
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class EndpointProcess(ServerProcess):
         max_object_size: int | None = 100_000_000,
         database_path: str | None = None,
         port: int | None = None,
+        peer_packet_bytes: int | None = None,
     ) -> None:
         super().__init__()
         self.home = home
@@ -154,6 +157,7 @@ class EndpointProcess(ServerProcess):
                 ice_servers=list(ice_servers),
                 host_addresses=list(host_addresses),
                 timeout=timeout,
+                peer_packet_bytes=peer_packet_bytes,
             ),
             storage=StorageConfig(
                 database_path=database_path, max_object_size=max_object_size
