@@ -32,3 +32,15 @@ class TestSQLite(ConnectorContract):
     def connector(self, sqlite: EndpointProcess) -> Generator[EndpointConnector]:
         with sqlite.connector(timeout=30) as connector:
             yield connector
+
+
+def test_found_by_name(solo: EndpointProcess) -> None:
+    from proxystore.store.config import ConnectorConfig
+
+    config = ConnectorConfig(
+        kind='endpoint',
+        options={'endpoints': [str(solo.uuid)], 'proxystore_dir': str(solo.home)},
+    )
+    assert config.get_connector_type() is EndpointConnector
+    with config.get_connector() as connector:
+        assert connector.endpoint_uuid == solo.uuid
