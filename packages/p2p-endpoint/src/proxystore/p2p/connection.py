@@ -58,6 +58,8 @@ HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 MAX_ASSEMBLIES = 256
 """Messages of one peer being received at once, at most."""
+ASSEMBLY_BUDGET = 4
+"""Bytes of one peer's messages being received at once, in largest messages."""
 
 Payload = bytes | bytearray | memoryview
 
@@ -152,6 +154,7 @@ class PeerConnection:
         self._next_channel = itertools.count()
         self._message_ids = itertools.count(1)
         self._assemblies: dict[int, _Assembly] = {}
+        self._assembling = 0
         self._refused: collections.OrderedDict[int, None] = collections.OrderedDict()
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
@@ -356,21 +359,27 @@ class PeerConnection:
             return
         assembly = self._assemblies.get(message_id)
         if assembly is None:
-            if len(self._assemblies) >= MAX_ASSEMBLIES:
+            if total == data.nbytes:  # the whole message in one frame
+                self._on_message(self, bytearray(data))
+                return
+            budget = ASSEMBLY_BUDGET * self.max_message
+            if (
+                len(self._assemblies) >= MAX_ASSEMBLIES
+                or self._assembling + total > budget
+            ):
                 logger.warning(
-                    'endpoint %s has too many messages in flight; dropping one',
+                    'endpoint %s has too much in flight; dropping a message',
                     self.peer,
                 )
                 self._refused[message_id] = None
                 return
-            if total == data.nbytes:  # the whole message in one frame
-                self._on_message(self, bytearray(data))
-                return
             assembly = self._assemblies[message_id] = _Assembly(total)
+            self._assembling += total
         assembly.buffer[offset:end] = data
         assembly.received += data.nbytes
         if assembly.received >= total:
             del self._assemblies[message_id]
+            self._assembling -= total
             self._on_message(self, assembly.buffer)
 
     def _refuse(self, message_id: int, offset: int, data: bytes) -> None:
@@ -394,6 +403,7 @@ class PeerConnection:
         for event in self._drained.values():
             event.set()
         self._assemblies.clear()
+        self._assembling = 0
         packet_sizes.release(self)
         logger.info('connection to endpoint %s ended: %s', self.peer, error)
         self._on_closed(self, error)
