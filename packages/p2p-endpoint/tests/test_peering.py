@@ -79,6 +79,9 @@ def via_alpha_status(connector: EndpointConnector) -> list[str]:
         connector._host, connector._port, 'GET', '/', {}, timeout=10
     ).json()
     assert status['peering'] == 'connected'
+    # alpha opened the connection, with its 4 channels (beta would open 2).
+    assert set(status['channels'].values()) == {4}
+    assert status['packet_bytes'] == 16000
     peers = status['peers']
     assert isinstance(peers, list)
     return peers

@@ -182,6 +182,11 @@ class PeerConnection:
         return self.ready.done() and not self.ready.exception() and not self.closed
 
     @property
+    def open_channels(self) -> int:
+        """Data channels open to the peer."""
+        return len(self._channels)
+
+    @property
     def ice_state(self) -> str:
         """The ICE connection state (for messages)."""
         return str(self._pc.iceConnectionState)

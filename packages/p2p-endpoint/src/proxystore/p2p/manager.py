@@ -39,6 +39,7 @@ from proxystore.p2p.messages import Op
 from proxystore.p2p.messages import PeerMessage
 from proxystore.p2p.messages import PeerMessageError
 from proxystore.p2p.messages import Status
+from proxystore.p2p.packets import packet_sizes
 from proxystore.p2p.relay.client import RelayClient
 from proxystore.p2p.relay.errors import RelayError
 from proxystore.p2p.relay.messages import ErrorMessage
@@ -155,6 +156,12 @@ class PeerManager:
             'peering': self.relay.state,
             'relay': self.relay.address,
             'peers': sorted(str(p) for p, c in self._connections.items() if c.is_ready),
+            'channels': {
+                str(p): c.open_channels
+                for p, c in self._connections.items()
+                if c.is_ready
+            },
+            'packet_bytes': packet_sizes.current,
         }
         if self.relay.refused is not None:
             status['relay_error'] = str(self.relay.refused)
