@@ -12,6 +12,7 @@ import pytest
 
 from proxystore.connectors.endpoint import EndpointKey
 from proxystore.connectors.endpoint import EndpointPeerError
+from proxystore.connectors.endpoint import EndpointTimeoutError
 from proxystore.testing.endpoint import EndpointProcess
 from proxystore.testing.endpoint import RelayProcess
 from proxystore.testing.ports import free_port
@@ -58,6 +59,28 @@ def test_peer_dies_mid_transfer(tmp_path: pathlib.Path) -> None:
             assert bytes(on_a.get(local) or b'') == b'still here'
             with pytest.raises(EndpointPeerError, match='not connected to the relay'):
                 on_a.get(key)
+
+
+def test_frozen_peer_times_out(tmp_path: pathlib.Path) -> None:
+    """A peer that stops (SIGSTOP) without leaving: the silence ends the request."""
+    options = {'token': TOKEN, 'peer_packet_bytes': 1172, 'timeout': 2.0}
+    with RelayProcess({'u': TOKEN}) as relay:
+        a = EndpointProcess(tmp_path, 'a', relay=relay.address, **options)  # type: ignore[arg-type]
+        b = EndpointProcess(tmp_path, 'b', relay=relay.address, **options)  # type: ignore[arg-type]
+        with a, b, b.connector() as on_b, a.connector(timeout=60) as on_a:
+            key = on_b.put(bytes(48 * MIB))
+            assert on_a.exists(key)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                started = time.monotonic()
+                transfer = pool.submit(on_a.get, key)
+                time.sleep(0.3)
+                b.freeze()
+                with pytest.raises(EndpointTimeoutError) as info:
+                    transfer.result(timeout=30)
+                elapsed = time.monotonic() - started
+            assert f'endpoint {b.uuid} did not answer get of' in str(info.value)
+            assert 'within 2.0 s' in str(info.value)
+            assert elapsed < 10
 
 
 def test_endpoints_reconnect_after_a_relay_restart(tmp_path: pathlib.Path) -> None:
