@@ -145,6 +145,7 @@ class PeerConnection:
         self.channel_count = channels
         self.max_message = max_message
         self.packet_bytes = packet_bytes
+        self._whole_records = False
         self._on_message = on_message
         self._on_oversized = on_oversized
         self._on_closed = on_closed
@@ -223,8 +224,10 @@ class PeerConnection:
         dtls = sctp_transport.transport
 
         def changed() -> None:
-            if dtls.state == 'connected' and not widen_records(dtls):
-                logger.debug('this aiortc version keeps DTLS reads of 1500 bytes')
+            if dtls.state == 'connected':
+                self._whole_records = widen_records(dtls)
+                if not self._whole_records:
+                    logger.info('this aiortc keeps DTLS reads of 1500 bytes')
 
         dtls.on('statechange', changed)
         changed()
@@ -241,9 +244,8 @@ class PeerConnection:
     def _choose_packets(self) -> None:
         size = self.packet_bytes
         if size is None:
-            size = (
-                LARGE_PACKET_BYTES if self.path_is_loopback() else STANDARD_PACKET_BYTES
-            )
+            large = self._whole_records and self.path_is_loopback()
+            size = LARGE_PACKET_BYTES if large else STANDARD_PACKET_BYTES
         packet_sizes.allow(self, size)
 
     # --- channels -------------------------------------------------------------------
