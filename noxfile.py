@@ -195,7 +195,9 @@ def bench(session: nox.Session) -> None:
         'install',
         '--python',
         python,
-        'proxystore==1.1.0',
+        # The endpoints extra brings 1.x's relay, endpoints and aiortc, for
+        # the endpoint benchmark's side-by-side peering.
+        'proxystore[endpoints]==1.1.0',
         'numpy',
         'redis',
         'hiredis',
@@ -203,7 +205,7 @@ def bench(session: nox.Session) -> None:
     )
     args = session.posargs or ['--quick']
     out = str(ROOT / 'bench-results')
-    for benchmark in ('proxy', 'store'):
+    for benchmark in ('proxy', 'store', 'endpoint'):
         session.run(
             'proxystore-bench',
             benchmark,

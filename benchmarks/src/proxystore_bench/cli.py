@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from proxystore_bench import endpoint_bench
+from proxystore_bench import endpoint_report
 from proxystore_bench import memory as memory_module
 from proxystore_bench import memory_report
 from proxystore_bench import mpi_report
@@ -356,6 +358,64 @@ def ucx(
         markdown=ucx_report.write_ucx_markdown,
         table=ucx_report.print_ucx_table,
         plot=(lambda path: ucx_report.plot_ucx(records, path)) if plot else None,
+    )
+
+
+@app.command()
+def endpoint(
+    quick: Quick = True,
+    baseline_python: BaselinePython = None,
+    out: Out = pathlib.Path('bench-results'),
+    plot: Plot = True,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Object sizes in bytes, e.g. 1024,1048576.'),
+    ] = None,
+    channels: Annotated[
+        int, typer.Option(min=1, max=64, help='Data channels per peer connection.')
+    ] = 4,
+    redis: Annotated[
+        bool, typer.Option(help='Also measure the Redis connector.')
+    ] = True,
+) -> None:
+    """Endpoint get/put, local and peer to peer, vs Redis and ProxyStore 1.x."""
+    console = Console()
+    settings = (
+        endpoint_bench.EndpointSettings.quick()
+        if quick
+        else endpoint_bench.EndpointSettings()
+    )
+    settings = dataclasses.replace(
+        settings,
+        channels=channels,
+        redis=redis,
+        baseline_python=None if baseline_python is None else str(baseline_python),
+    )
+    chosen = _sizes(sizes)
+    if chosen is not None:
+        settings = dataclasses.replace(settings, sizes=chosen)
+    try:
+        settings.validate()
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    if baseline_python is None:
+        _no_baseline_note(console)
+    with console.status('measuring endpoint gets and puts...'):
+        try:
+            records = endpoint_bench.run_endpoint_benchmark(settings)
+        except BenchmarkError as e:
+            console.print(f'[red]{e}[/]')
+            raise typer.Exit(1) from e
+    report.save_results(
+        console,
+        out,
+        'endpoint',
+        records,
+        markdown=endpoint_report.write_endpoint_markdown,
+        table=endpoint_report.print_endpoint_table,
+        plot=(lambda path: endpoint_report.plot_endpoint(records, path))
+        if plot
+        else None,
     )
 
 

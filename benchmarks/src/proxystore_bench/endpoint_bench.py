@@ -1,0 +1,271 @@
+"""Endpoint get/put latency and bandwidth: local, peer to peer, Redis, and 1.x.
+
+Everything runs on this host, each server in a process of its own on
+127.0.0.1. At each size:
+
+- ``local``: `EndpointConnector` get / put on its own endpoint (HTTP);
+- ``peer``: the same connector on keys owned by a second endpoint: the
+  local endpoint forwards them over WebRTC (a relay for signaling; ICE on
+  127.0.0.1 only);
+- ``redis``: `RedisConnector` against a redis-server on 127.0.0.1;
+- ``v1-local`` / ``v1-peer`` (with a ProxyStore 1.1.0 venv): the same two
+  cases with 1.x's relay, endpoints and HTTP client (`endpoint_v1`).
+
+Each case runs as many operations as fit in ``seconds`` (at least 3, at most
+``count``) after one warm-up; the best of ``repeat`` runs is kept. Puts are
+evicted after each operation, outside the timing. With ``rounds`` > 1 the
+whole measurement (ours, Redis, then 1.x) is made again and the best of every
+case is kept, so that load from other programs on a shared machine weighs on
+both sides alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from proxystore.connectors.endpoint import EndpointKey
+from proxystore.connectors.redis import RedisConnector
+from proxystore.testing.endpoint import EndpointProcess
+from proxystore.testing.endpoint import RelayProcess
+from proxystore.testing.redis import RedisServer
+from proxystore_bench._subprocess import run_json
+
+__all__ = ['EndpointRecord', 'EndpointSettings', 'run_endpoint_benchmark']
+
+MIB = 1024 * 1024
+LATENCY_TARGET_US = 1000.0
+"""Local endpoint get of 1 KB (1.x: 1.68 ms on Perlmutter, SC'23)."""
+PEER_TARGET = 2.0
+"""Peer-to-peer bandwidth against 1.x peering, objects of 1 MiB and more."""
+SMALL = 1024
+V1_WORKER = pathlib.Path(__file__).with_name('endpoint_v1.py')
+
+
+@dataclasses.dataclass(frozen=True)
+class EndpointSettings:
+    """Shape of a run."""
+
+    sizes: tuple[int, ...] = (1024, 64 * 1024, MIB, 4 * MIB, 16 * MIB, 64 * MIB)
+    count: int = 2000
+    seconds: float = 1.0
+    repeat: int = 3
+    channels: int = 4
+    v1_channels: int = 2
+    """1.x's peer channels (its paper's peering runs used 2)."""
+    redis: bool = True
+    baseline_python: str | None = None
+    rounds: int = 2
+
+    @classmethod
+    def quick(cls) -> EndpointSettings:
+        """1 KiB, 1 MiB and 4 MiB, a fraction of a second each, one round."""
+        return cls(
+            sizes=(1024, MIB, 4 * MIB), count=300, seconds=0.2, repeat=1, rounds=1
+        )
+
+    def validate(self) -> None:
+        """Raise `ValueError` for a run that cannot be made."""
+        if not self.sizes or min(self.sizes) < 1:
+            raise ValueError('sizes must be at least 1 byte.')
+        if self.count < 3 or self.repeat < 1 or self.seconds <= 0 or self.rounds < 1:
+            raise ValueError(
+                'count must be >= 3, repeat >= 1, rounds >= 1, seconds > 0.'
+            )
+        if self.channels < 1 or self.v1_channels < 1:
+            raise ValueError('channels must be at least 1.')
+
+
+@dataclasses.dataclass(frozen=True)
+class EndpointRecord:
+    """The best of one method at one size and operation."""
+
+    op: str
+    method: str
+    size: int
+    operations: int
+    seconds: float
+    latency_us: float
+    mib_per_s: float
+    vs_v1: float | None
+    """Bandwidth against 1.x's same case (``local``/``peer`` only)."""
+
+    @property
+    def target(self) -> str | None:
+        """The issue's target for this record."""
+        if self.method == 'local' and self.op == 'get' and self.size <= SMALL:
+            return f'latency <= {LATENCY_TARGET_US:g} us'
+        if self.method == 'peer' and self.size >= MIB:
+            return f'bandwidth >= {PEER_TARGET:g}x 1.x peering'
+        return None
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the record meets its target (``None``: none, or no 1.x run)."""
+        if self.target is None:
+            return None
+        if self.method == 'local':
+            return self.latency_us <= LATENCY_TARGET_US
+        if self.vs_v1 is None:
+            return None
+        return self.vs_v1 >= PEER_TARGET
+
+
+def _best(
+    operation: Callable[[], float], settings: EndpointSettings
+) -> tuple[int, float]:
+    """``(operations, seconds)`` of the fastest run; ``operation`` times itself."""
+    best: tuple[int, float] | None = None
+    for _ in range(settings.repeat):
+        operation()  # warm-up
+        done, spent, start = 0, 0.0, time.perf_counter()
+        while done < settings.count:
+            spent += operation()
+            done += 1
+            if done >= 3 and time.perf_counter() - start >= settings.seconds:
+                break
+        if best is None or spent / done < best[1] / best[0]:
+            best = (done, spent)
+    assert best is not None
+    return best
+
+
+def _cases(
+    connector: Any, size: int, owner: str | None
+) -> dict[str, Callable[[], float]]:
+    """Get and put of ``size`` bytes; ``owner``: the endpoint holding the keys."""
+    data = bytes(size)
+    if owner is None:
+        key = connector.put(data)
+    else:
+        key = EndpointKey(str(uuid.uuid4()), owner)
+        connector.set(key, data)
+
+    def get() -> float:
+        start = time.perf_counter()
+        found = connector.get(key)
+        elapsed = time.perf_counter() - start
+        assert found is not None
+        assert len(memoryview(found)) == size
+        return elapsed
+
+    def put() -> float:
+        if owner is None:
+            start = time.perf_counter()
+            written = connector.put(data)
+        else:
+            written = EndpointKey(str(uuid.uuid4()), owner)
+            start = time.perf_counter()
+            connector.set(written, data)
+        elapsed = time.perf_counter() - start
+        connector.evict(written)
+        return elapsed
+
+    return {'get': get, 'put': put}
+
+
+def _ours(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, float]]:
+    times: dict[tuple[str, str, int], tuple[int, float]] = {}
+    limit = 2 * max(settings.sizes)
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        RelayProcess(None) as relay,
+        EndpointProcess(
+            pathlib.Path(directory),
+            'bench-local',
+            relay=relay.address,
+            peer_channels=settings.channels,
+            max_object_size=limit,
+            timeout=60,
+        ) as local,
+        EndpointProcess(
+            pathlib.Path(directory),
+            'bench-remote',
+            relay=relay.address,
+            peer_channels=settings.channels,
+            max_object_size=limit,
+            timeout=60,
+        ) as remote,
+        local.connector(timeout=300) as connector,
+    ):
+        for size in settings.sizes:
+            for method, owner in (('local', None), ('peer', str(remote.uuid))):
+                for op, case in _cases(connector, size, owner).items():
+                    times[op, method, size] = _best(case, settings)
+    return times
+
+
+def _redis(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, float]]:
+    times: dict[tuple[str, str, int], tuple[int, float]] = {}
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        RedisServer(pathlib.Path(directory) / 'redis') as server,
+    ):
+        redis = RedisConnector('127.0.0.1', server.port)
+        for size in settings.sizes:
+            for op, case in _cases(redis, size, None).items():
+                times[op, 'redis', size] = _best(case, settings)
+        redis.close()
+    return times
+
+
+def _v1(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, float]]:
+    assert settings.baseline_python is not None
+    result = run_json(
+        'ProxyStore 1.x endpoints',
+        [
+            settings.baseline_python, str(V1_WORKER),
+            '--sizes', ','.join(str(s) for s in settings.sizes),
+            '--count', str(settings.count), '--seconds', str(settings.seconds),
+            '--repeat', str(settings.repeat), '--channels', str(settings.v1_channels),
+        ],
+    )  # fmt: skip
+    return {
+        (r['op'], f'v1-{r["method"]}', int(r['size'])): (
+            int(r['operations']),
+            float(r['seconds']),
+        )
+        for r in result['results']
+    }
+
+
+def run_endpoint_benchmark(settings: EndpointSettings) -> list[EndpointRecord]:
+    """Measure every method at every size (see the module's docstring)."""
+    settings.validate()
+    times: dict[tuple[str, str, int], tuple[int, float]] = {}
+
+    def keep_best(found: dict[tuple[str, str, int], tuple[int, float]]) -> None:
+        for case, (done, spent) in found.items():
+            best = times.get(case)
+            if best is None or spent / done < best[1] / best[0]:
+                times[case] = (done, spent)
+
+    for _ in range(settings.rounds):
+        keep_best(_ours(settings))
+        if settings.redis:
+            keep_best(_redis(settings))
+        if settings.baseline_python is not None:
+            keep_best(_v1(settings))
+    records = []
+    for (op, method, size), (done, spent) in times.items():
+        per_op = spent / done
+        v1 = times.get((op, f'v1-{method}', size))
+        records.append(
+            EndpointRecord(
+                op=op,
+                method=method,
+                size=size,
+                operations=done,
+                seconds=spent,
+                latency_us=per_op * 1e6,
+                mib_per_s=size / per_op / MIB,
+                vs_v1=None if v1 is None else (v1[1] / v1[0]) / per_op,
+            )
+        )
+    order = {'local': 0, 'v1-local': 1, 'peer': 2, 'v1-peer': 3, 'redis': 4}
+    return sorted(records, key=lambda r: (r.op, r.size, order[r.method]))

@@ -1,0 +1,202 @@
+"""A small blocking HTTP client for the local endpoint, with kept-alive connections.
+
+Connections are pooled per address for the whole process (any thread, any
+connector) and closed when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import http.client
+import json
+import threading
+import urllib.parse
+from collections.abc import Sequence
+from typing import Any
+
+from proxystore.connectors.endpoint.errors import EndpointConnectorError
+from proxystore.connectors.endpoint.errors import EndpointNotRunningError
+from proxystore.connectors.endpoint.errors import EndpointObjectTooLargeError
+from proxystore.connectors.endpoint.errors import EndpointPeerError
+from proxystore.connectors.endpoint.errors import EndpointTimeoutError
+
+__all__ = ['Response', 'request']
+
+_SMALL = 64 * 1024
+
+
+class Response:
+    """A status, a JSON error or value, and a body."""
+
+    def __init__(self, status: int, body: bytearray) -> None:
+        self.status = status
+        self.body = body
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+class _Pool:
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.idle: list[http.client.HTTPConnection] = []
+        self.lock = threading.Lock()
+
+    def take(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        with self.lock:
+            if self.idle:
+                connection = self.idle.pop()
+                connection.timeout = timeout
+                if connection.sock is not None:
+                    connection.sock.settimeout(timeout)
+                return connection, True
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout), False
+
+    def give(self, connection: http.client.HTTPConnection) -> None:
+        with self.lock:
+            self.idle.append(connection)
+
+    def close(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for connection in idle:
+            connection.close()
+
+
+_pools: dict[tuple[str, int], _Pool] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(host: str, port: int) -> _Pool:
+    with _pools_lock:
+        pool = _pools.get((host, port))
+        if pool is None:
+            pool = _pools[(host, port)] = _Pool(host, port)
+        return pool
+
+
+@atexit.register
+def close_all() -> None:
+    """Close every pooled connection."""
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.close()
+
+
+def _send(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    frames: Sequence[memoryview],
+) -> None:
+    size = sum(frame.nbytes for frame in frames)
+    connection.putrequest(method, path, skip_accept_encoding=True)
+    if method == 'POST':
+        connection.putheader('Content-Length', str(size))
+    if size <= _SMALL:
+        # Headers and body in one segment: one write, one wake-up of the server.
+        connection.endheaders(b''.join(frames) if frames else None)
+    else:
+        connection.endheaders()
+        for frame in frames:
+            connection.send(frame)
+
+
+def _receive(connection: http.client.HTTPConnection) -> Response:
+    response = connection.getresponse()
+    length = response.length
+    if length is None:
+        body = bytearray(response.read())
+    else:
+        body = bytearray(length)
+        view = memoryview(body)
+        filled = 0
+        while filled < length:
+            count = response.readinto(view[filled:])
+            if not count:
+                raise http.client.IncompleteRead(bytes(view[:filled]), length - filled)
+            filled += count
+        if not response.isclosed():
+            response.read()  # marks the (fully read) response done
+    if response.will_close:
+        connection.close()
+    return Response(response.status, body)
+
+
+def request(
+    host: str,
+    port: int,
+    method: str,
+    route: str,
+    params: dict[str, str],
+    frames: Sequence[memoryview] = (),
+    *,
+    timeout: float,
+) -> Response:
+    """One request to the endpoint at ``host:port``.
+
+    A kept-alive connection that the server closed meanwhile is replaced once
+    (every endpoint operation is idempotent).
+
+    Raises:
+        EndpointNotRunningError: If nothing answers at the address.
+        EndpointTimeoutError: If no answer comes within ``timeout``.
+        EndpointConnectorError: If the connection fails during the request.
+    """
+    path = f'{route}?{urllib.parse.urlencode(params)}'
+    pool = _pool(host, port)
+    for attempt in range(2):
+        connection, reused = pool.take(timeout)
+        try:
+            _send(connection, method, path, frames)
+            response = _receive(connection)
+        except TimeoutError:
+            connection.close()
+            raise EndpointTimeoutError(
+                f'the endpoint at {host}:{port} did not answer {route} within '
+                f'{timeout} s'
+            ) from None
+        except ConnectionRefusedError:
+            connection.close()
+            raise EndpointNotRunningError(
+                f'no endpoint answers at {host}:{port} (is it started?)'
+            ) from None
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            if reused and attempt == 0:
+                continue
+            raise EndpointConnectorError(
+                f'the connection to the endpoint at {host}:{port} failed during '
+                f'{route}: {error!r}'
+            ) from error
+        pool.give(connection)
+        return response
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
+def raise_for_status(response: Response, operation: str) -> None:
+    """Raise the typed error for a failed answer (not for 200 and 404).
+
+    Raises:
+        EndpointObjectTooLargeError: On 413.
+        EndpointTimeoutError: On 504.
+        EndpointPeerError: On 502.
+        EndpointConnectorError: On any other failure.
+    """
+    if response.status in (200, 404):
+        return
+    try:
+        message = str(response.json()['message'])
+    except (ValueError, KeyError, TypeError):
+        message = bytes(response.body[:200]).decode(errors='replace')
+    text = f'{operation} failed with status {response.status}: {message}'
+    if response.status == 413:
+        raise EndpointObjectTooLargeError(text)
+    if response.status == 504:
+        raise EndpointTimeoutError(text)
+    if response.status == 502:
+        raise EndpointPeerError(text)
+    raise EndpointConnectorError(text)

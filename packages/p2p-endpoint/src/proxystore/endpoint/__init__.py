@@ -1,0 +1,43 @@
+"""ProxyStore endpoints: an object store per host, peered with other hosts' endpoints.
+
+An `Endpoint` keeps objects in memory or SQLite and serves them over HTTP on
+its host (`proxystore.endpoint.app`). Given a relay server, it reaches other
+endpoints over WebRTC data channels (`proxystore.p2p`), so a key owned by any
+peer can be read through the local endpoint. The ``proxystore-endpoint`` CLI
+configures, starts and stops endpoints; `proxystore.connectors.endpoint`
+is the connector for a Store.
+"""
+
+from __future__ import annotations
+
+from proxystore.endpoint.config import EndpointConfig
+from proxystore.endpoint.config import RelayConfig
+from proxystore.endpoint.config import StorageConfig
+from proxystore.endpoint.endpoint import Endpoint
+from proxystore.endpoint.errors import BadRequestError
+from proxystore.endpoint.errors import EndpointConfigError
+from proxystore.endpoint.errors import EndpointError
+from proxystore.endpoint.errors import ObjectSizeExceededError
+from proxystore.endpoint.errors import PeeringNotAvailableError
+from proxystore.endpoint.errors import PeerRequestError
+from proxystore.endpoint.errors import PeerTimeoutError
+from proxystore.endpoint.errors import PeerUnreachableError
+from proxystore.endpoint.storage import DictStorage
+from proxystore.endpoint.storage import SQLiteStorage
+
+__all__ = [
+    'BadRequestError',
+    'DictStorage',
+    'Endpoint',
+    'EndpointConfig',
+    'EndpointConfigError',
+    'EndpointError',
+    'ObjectSizeExceededError',
+    'PeerRequestError',
+    'PeerTimeoutError',
+    'PeerUnreachableError',
+    'PeeringNotAvailableError',
+    'RelayConfig',
+    'SQLiteStorage',
+    'StorageConfig',
+]

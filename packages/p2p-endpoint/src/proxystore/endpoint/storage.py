@@ -1,0 +1,229 @@
+"""Where an endpoint keeps its objects: in memory or in a SQLite database.
+
+Both storages enforce a per-object size limit (`ObjectSizeExceededError`).
+SQLite runs in a thread of its own so that the endpoint's event loop never
+waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import pathlib
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+from typing import Protocol
+from typing import TypeVar
+from typing import runtime_checkable
+
+from proxystore.endpoint.errors import ObjectSizeExceededError
+
+__all__ = [
+    'DEFAULT_MAX_OBJECT_SIZE',
+    'Blob',
+    'DictStorage',
+    'SQLiteStorage',
+    'Storage',
+    'check_size',
+]
+
+DEFAULT_MAX_OBJECT_SIZE = 100_000_000
+"""Default per-object size limit in bytes (as ProxyStore 1.x endpoints)."""
+
+Blob = bytes | bytearray | memoryview
+_T = TypeVar('_T')
+
+
+def check_size(size: int, limit: int | None) -> None:
+    """Refuse an object of ``size`` bytes when it exceeds ``limit``.
+
+    Raises:
+        ObjectSizeExceededError: If ``limit`` is set and ``size > limit``.
+    """
+    if limit is not None and size > limit:
+        raise ObjectSizeExceededError(
+            f'object of {size} bytes exceeds the endpoint limit of {limit} bytes '
+            'per object (storage.max_object_size in the endpoint configuration)',
+        )
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Async storage of bytes under string keys."""
+
+    max_object_size: int | None
+
+    async def get(self, key: str) -> Blob | None:
+        """The bytes under ``key``, or ``None``."""
+        ...
+
+    async def set(self, key: str, blob: Blob) -> None:
+        """Store ``blob`` under ``key`` (replacing any object there)."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+        ...
+
+    async def evict(self, key: str) -> None:
+        """Remove the object under ``key``; a missing key is not an error."""
+        ...
+
+    async def close(self) -> None:
+        """Release the storage (idempotent)."""
+        ...
+
+
+class DictStorage:
+    """Objects in this process's memory.
+
+    Args:
+        max_object_size: Largest object in bytes (``None``: no limit).
+    """
+
+    def __init__(
+        self, *, max_object_size: int | None = DEFAULT_MAX_OBJECT_SIZE
+    ) -> None:
+        self.max_object_size = max_object_size
+        self._data: dict[str, Blob] = {}
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def nbytes(self) -> int:
+        """Total size of the stored objects."""
+        return sum(memoryview(blob).nbytes for blob in self._data.values())
+
+    async def get(self, key: str) -> Blob | None:
+        """The bytes under ``key``, or ``None``."""
+        return self._data.get(key)
+
+    async def set(self, key: str, blob: Blob) -> None:
+        """Store ``blob`` under ``key``.
+
+        Raises:
+            ObjectSizeExceededError: If the object is larger than the limit.
+        """
+        check_size(memoryview(blob).nbytes, self.max_object_size)
+        self._data[key] = blob
+
+    async def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+        return key in self._data
+
+    async def evict(self, key: str) -> None:
+        """Remove the object under ``key``; a missing key is not an error."""
+        self._data.pop(key, None)
+
+    async def close(self) -> None:
+        """Drop every object."""
+        self._data.clear()
+
+
+class SQLiteStorage:
+    """Objects in a SQLite database file (they outlive the endpoint's process).
+
+    Args:
+        database_path: The database file (created if missing), or
+            ``':memory:'``.
+        max_object_size: Largest object in bytes (``None``: no limit).
+    """
+
+    def __init__(
+        self,
+        database_path: str | pathlib.Path = ':memory:',
+        *,
+        max_object_size: int | None = DEFAULT_MAX_OBJECT_SIZE,
+    ) -> None:
+        self.database_path = str(database_path)
+        self.max_object_size = max_object_size
+        # One thread owns the connection: sqlite3 objects stay on their thread.
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix='endpoint-sqlite'
+        )
+        self._db: sqlite3.Connection | None = None
+        self._closed = False
+        self._executor.submit(self._open).result()
+
+    def _open(self) -> None:
+        if self.database_path != ':memory:':
+            pathlib.Path(self.database_path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.database_path)
+        self._db.execute('PRAGMA journal_mode=WAL')
+        self._db.execute(
+            'CREATE TABLE IF NOT EXISTS blobs '
+            '(key TEXT PRIMARY KEY, value BLOB NOT NULL)'
+        )
+        self._db.commit()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError('the SQLite storage is closed')
+        return self._db
+
+    async def _run(self, function: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    def _get(self, key: str) -> bytes | None:
+        row = (
+            self._connection()
+            .execute('SELECT value FROM blobs WHERE key = ?', (key,))
+            .fetchone()
+        )
+        return None if row is None else bytes(row[0])
+
+    def _set(self, key: str, blob: Blob) -> None:
+        db = self._connection()
+        db.execute(
+            'INSERT OR REPLACE INTO blobs (key, value) VALUES (?, ?)', (key, blob)
+        )
+        db.commit()
+
+    def _exists(self, key: str) -> bool:
+        row = (
+            self._connection()
+            .execute('SELECT 1 FROM blobs WHERE key = ?', (key,))
+            .fetchone()
+        )
+        return row is not None
+
+    def _evict(self, key: str) -> None:
+        db = self._connection()
+        db.execute('DELETE FROM blobs WHERE key = ?', (key,))
+        db.commit()
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def get(self, key: str) -> Blob | None:
+        """The bytes under ``key``, or ``None``."""
+        return await self._run(self._get, key)
+
+    async def set(self, key: str, blob: Blob) -> None:
+        """Store ``blob`` under ``key``.
+
+        Raises:
+            ObjectSizeExceededError: If the object is larger than the limit.
+        """
+        check_size(memoryview(blob).nbytes, self.max_object_size)
+        await self._run(self._set, key, blob)
+
+    async def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+        return await self._run(self._exists, key)
+
+    async def evict(self, key: str) -> None:
+        """Remove the object under ``key``; a missing key is not an error."""
+        await self._run(self._evict, key)
+
+    async def close(self) -> None:
+        """Close the database (its objects stay in the file)."""
+        if not self._closed:
+            self._closed = True
+            await self._run(self._close)
+            self._executor.shutdown(wait=True)

@@ -1,0 +1,306 @@
+"""Real endpoint and relay processes for tests, all on 127.0.0.1.
+
+Endpoints offer only loopback ICE host candidates and use no STUN server
+unless one is given, so nothing of a test reaches beyond this host.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import uuid as uuid_module
+from collections.abc import Sequence
+from typing import Any
+
+from proxystore.connectors.endpoint import EndpointConnector
+from proxystore.connectors.endpoint import EndpointConnectorError
+from proxystore.connectors.endpoint import _http
+from proxystore.endpoint.config import EndpointConfig
+from proxystore.endpoint.config import RelayConfig
+from proxystore.endpoint.config import StorageConfig
+from proxystore.endpoint.config import write_config
+from proxystore.testing.ports import free_port
+
+__all__ = ['TEST_HOST_ADDRESSES', 'EndpointProcess', 'RelayProcess', 'ServerProcess']
+
+TEST_HOST_ADDRESSES = ['127.0.0.1']
+_START_TIMEOUT = 30.0
+
+
+class ServerProcess:
+    """A server in a process of its own, stopped by `stop` (or ``with``)."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        assert self.process is not None, 'not started'
+        return self.process.pid
+
+    def command(self) -> list[str]:
+        """The command line of the server."""
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        """The server's environment."""
+        return dict(os.environ)
+
+    def ready(self) -> bool:
+        """Whether the server answers."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the process and wait until it answers.
+
+        Raises:
+            RuntimeError: If it exits or does not answer within 30 s.
+        """
+        self.process = subprocess.Popen(
+            self.command(), stdin=subprocess.DEVNULL, env=self.environment()
+        )
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self.ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                code = self.process.poll()
+                self.stop()
+                raise RuntimeError(f'{self!r} did not start (exit code {code})')
+            time.sleep(0.05)
+
+    def freeze(self) -> None:
+        """Suspend the process (SIGSTOP)."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL), as a crash would."""
+        assert self.process is not None, 'not started'
+        os.kill(self.process.pid, signal.SIGCONT)
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """End the process (SIGTERM, then SIGKILL after 10 s)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class EndpointProcess(ServerProcess):
+    """An endpoint (``proxystore-endpoint start NAME``) on 127.0.0.1.
+
+    Its configuration is written under ``home`` (``PROXYSTORE_HOME``).
+
+    Args:
+        home: The endpoints' configuration folder.
+        name: Endpoint name.
+        relay: Relay address (``None``: no peering).
+        token: Relay token.
+        peer_channels: Data channels per peer connection.
+        ice_servers: STUN servers (default: none).
+        host_addresses: ICE host candidate addresses (default: loopback).
+        timeout: Peer timeout in seconds.
+        max_object_size: Per-object size limit.
+        database_path: SQLite file (default: memory).
+        port: HTTP port (default: a free one).
+        peer_packet_bytes: Data bytes per SCTP packet (default: chosen per
+            path, large on loopback).
+    """
+
+    def __init__(
+        self,
+        home: pathlib.Path,
+        name: str,
+        *,
+        relay: str | None = None,
+        token: str | None = None,
+        peer_channels: int = 4,
+        ice_servers: Sequence[str] = (),
+        host_addresses: Sequence[str] = TEST_HOST_ADDRESSES,
+        timeout: float = 10.0,
+        max_object_size: int | None = 100_000_000,
+        database_path: str | None = None,
+        port: int | None = None,
+        peer_packet_bytes: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.home = home
+        self.config = EndpointConfig(
+            name=name,
+            uuid=uuid_module.uuid4(),
+            port=free_port() if port is None else port,
+            host='127.0.0.1',
+            relay=RelayConfig(
+                address=relay,
+                token=token,
+                peer_channels=peer_channels,
+                ice_servers=list(ice_servers),
+                host_addresses=list(host_addresses),
+                timeout=timeout,
+                peer_packet_bytes=peer_packet_bytes,
+            ),
+            storage=StorageConfig(
+                database_path=database_path, max_object_size=max_object_size
+            ),
+        )
+        write_config(self.config, home)
+
+    def __repr__(self) -> str:
+        return f'EndpointProcess({self.config.name!r}, port={self.config.port})'
+
+    @property
+    def uuid(self) -> uuid_module.UUID:
+        """The endpoint's UUID."""
+        return self.config.uuid
+
+    @property
+    def address(self) -> str:
+        """The endpoint's HTTP address."""
+        return self.config.address
+
+    def command(self) -> list[str]:
+        """``python -m proxystore.endpoint.cli start NAME``."""
+        return [
+            sys.executable, '-m', 'proxystore.endpoint.cli',
+            'start', self.config.name, '--no-detach', '--log-level', 'INFO',
+        ]  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        """The test's environment with ``PROXYSTORE_HOME`` set to ``home``."""
+        return {**os.environ, 'PROXYSTORE_HOME': str(self.home)}
+
+    def request(
+        self, method: str, route: str, params: dict[str, str], body: bytes = b''
+    ) -> _http.Response:
+        """One raw HTTP request to the endpoint."""
+        frames = [memoryview(body)] if method == 'POST' else []
+        return _http.request(
+            '127.0.0.1',
+            self.config.port,
+            method,
+            route,
+            params,
+            frames,
+            timeout=60,
+        )
+
+    def ready(self) -> bool:
+        """Whether ``GET /endpoint`` answers with this endpoint's UUID."""
+        try:
+            response = self.request('GET', '/endpoint', {})
+        except EndpointConnectorError:
+            return False
+        return response.status == 200 and response.json()['uuid'] == str(self.uuid)
+
+    def status(self) -> dict[str, Any]:
+        """The endpoint's ``GET /`` status."""
+        status = self.request('GET', '/', {}).json()
+        assert isinstance(status, dict)
+        return status
+
+    def connector(self, **options: Any) -> EndpointConnector:
+        """A connector whose local endpoint is this one."""
+        return EndpointConnector([self.uuid], str(self.home), **options)
+
+    def log(self) -> str:
+        """The endpoint's log so far."""
+        path = self.home / self.config.name / 'log.txt'
+        return path.read_text() if path.exists() else ''
+
+
+class RelayProcess(ServerProcess):
+    """A relay (``proxystore-relay serve``) on 127.0.0.1.
+
+    Args:
+        tokens: ``{user: token}`` accepted by the relay (through
+            ``PROXYSTORE_RELAY_TOKENS``); ``None``: ``--no-auth``.
+        port: Its port (default: a free one; keep it to restart the relay).
+        max_message_bytes: Largest message a client may send.
+        stun_port: Also answer STUN on this UDP port.
+    """
+
+    def __init__(
+        self,
+        tokens: dict[str, str] | None = None,
+        *,
+        port: int | None = None,
+        max_message_bytes: int | None = None,
+        stun_port: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.tokens = tokens
+        self.port = free_port() if port is None else port
+        self.max_message_bytes = max_message_bytes
+        self.stun_port = stun_port
+
+    def __repr__(self) -> str:
+        return f'RelayProcess(port={self.port})'
+
+    @property
+    def address(self) -> str:
+        """The relay's websocket address."""
+        return f'ws://127.0.0.1:{self.port}'
+
+    def command(self) -> list[str]:
+        """``python -m proxystore.p2p.relay.cli serve ...``."""
+        command = [
+            sys.executable, '-m', 'proxystore.p2p.relay.cli', 'serve',
+            '--host', '127.0.0.1', '--port', str(self.port), '--log-level', 'WARNING',
+        ]  # fmt: skip
+        if self.tokens is None:
+            command.append('--no-auth')
+        if self.max_message_bytes is not None:
+            command += ['--max-message-bytes', str(self.max_message_bytes)]
+        if self.stun_port is not None:
+            command += ['--stun-port', str(self.stun_port)]
+        return command
+
+    def environment(self) -> dict[str, str]:
+        """The environment, with the tokens in ``PROXYSTORE_RELAY_TOKENS``."""
+        env = dict(os.environ)
+        env.pop('PROXYSTORE_RELAY_TOKENS', None)
+        if self.tokens:
+            env['PROXYSTORE_RELAY_TOKENS'] = ','.join(
+                f'{user}={token}' for user, token in self.tokens.items()
+            )
+        return env
+
+    def health(self) -> str:
+        """The relay's ``GET /health`` text (``OK N endpoints``).
+
+        Raises:
+            OSError: If it does not answer.
+        """
+        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
+        try:
+            connection.request('GET', '/health')
+            return connection.getresponse().read().decode()
+        finally:
+            connection.close()
+
+    def ready(self) -> bool:
+        """Whether ``GET /health`` answers."""
+        try:
+            return self.health().startswith('OK')
+        except (OSError, http.client.HTTPException):
+            return False
