@@ -1,4 +1,4 @@
-"""Proxy runs over the other connectors: file, a real Redis server, a UCX server."""
+"""Proxy runs over other connectors: file, and Redis, UCX and endpoint servers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from proxystore.testing.endpoint import EndpointProcess
 from proxystore.testing.redis import RedisServer
 from proxystore.testing.ucx import TEST_DEVICES
 from proxystore.testing.ucx import UCXServer
@@ -75,6 +76,29 @@ def test_ucx_connector(
     }
     config = small_config(
         app, 'process', 'proxy', tmp_path, connector='ucx', options=options
+    )
+    result = run_app(config, executor=process_executor)
+    assert result.ok, result.error
+    assert sum(r['results_proxied'] for r in result.records) > 0
+
+
+@pytest.fixture(scope='module')
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Generator[EndpointProcess]:
+    home = tmp_path_factory.mktemp('proxystore-home')
+    with EndpointProcess(home, 'apps', max_object_size=64 * 1024 * 1024) as endpoint:
+        yield endpoint
+
+
+@pytest.mark.parametrize('app', ['cholesky', 'synthetic'])
+def test_endpoint_connector(
+    app: str, tmp_path: pathlib.Path, endpoint: EndpointProcess, process_executor: Any
+) -> None:
+    options = {
+        'endpoints': [str(endpoint.uuid)],
+        'proxystore_dir': str(endpoint.home),
+    }
+    config = small_config(
+        app, 'process', 'proxy', tmp_path, connector='endpoint', options=options
     )
     result = run_app(config, executor=process_executor)
     assert result.ok, result.error
