@@ -30,9 +30,25 @@ HOST = {'a': '10.201.1.2', 'b': '10.201.2.2'}
 GATEWAY = {'a': '10.201.1.1', 'b': '10.201.2.1'}
 
 
+# Where ip and nft live, also when the caller's PATH has no sbin folder.
+_SBIN = ('/usr/local/sbin', '/usr/sbin', '/sbin')
+
+
+def _find(tool: str) -> str | None:
+    path = os.pathsep.join([os.environ.get('PATH', ''), *_SBIN])
+    return shutil.which(tool, path=path)
+
+
+def _resolve(command: Sequence[str]) -> list[str]:
+    """``command`` with ip, nft or sysctl as its program given by absolute path."""
+    if command and command[0] in ('ip', 'nft', 'sysctl'):
+        return [_find(command[0]) or command[0], *command[1:]]
+    return list(command)
+
+
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=30, check=False
+        _resolve(command), capture_output=True, text=True, timeout=30, check=False
     )
 
 
@@ -41,7 +57,7 @@ def unavailable_reason() -> str | None:
     if os.geteuid() != 0:
         return 'network namespaces need root'
     for tool in ('ip', 'nft'):
-        if shutil.which(tool) is None:
+        if _find(tool) is None:
             return f'{tool!r} is not installed (nftables and iproute2 are needed)'
     name = f'ps-probe-{os.getpid()}'
     made = _run('ip', 'netns', 'add', name)
@@ -49,7 +65,8 @@ def unavailable_reason() -> str | None:
         return f'cannot make a network namespace: {made.stderr.strip()}'
     try:
         table = _run(
-            'ip', 'netns', 'exec', name, 'nft', 'add', 'table', 'ip', 'probe'
+            'ip', 'netns', 'exec', name, _find('nft') or 'nft', 'add', 'table', 'ip',
+            'probe',
         )  # fmt: skip
         if table.returncode != 0:
             return f'nftables does not work in a namespace: {table.stderr.strip()}'
@@ -87,7 +104,7 @@ class NatLab:
 
     def command(self, role: str, command: Sequence[str]) -> list[str]:
         """``command`` run inside the namespace of ``role``."""
-        return ['ip', 'netns', 'exec', self.names[role], *command]
+        return _resolve(['ip', 'netns', 'exec', self.names[role], *_resolve(command)])
 
     def _do(self, *command: str, role: str | None = None) -> None:
         full = list(command) if role is None else self.command(role, command)
