@@ -35,6 +35,7 @@ from proxystore.testing.endpoint import EndpointProcess
 from proxystore.testing.endpoint import RelayProcess
 from proxystore.testing.redis import RedisServer
 from proxystore_bench._subprocess import run_json
+from proxystore_bench.timing import best_run
 
 __all__ = ['EndpointRecord', 'EndpointSettings', 'run_endpoint_benchmark']
 
@@ -119,20 +120,12 @@ class EndpointRecord:
 def _best(
     operation: Callable[[], float], settings: EndpointSettings
 ) -> tuple[int, float]:
-    """``(operations, seconds)`` of the fastest run; ``operation`` times itself."""
-    best: tuple[int, float] | None = None
-    for _ in range(settings.repeat):
-        operation()  # warm-up
-        done, spent, start = 0, 0.0, time.perf_counter()
-        while done < settings.count:
-            spent += operation()
-            done += 1
-            if done >= 3 and time.perf_counter() - start >= settings.seconds:
-                break
-        if best is None or spent / done < best[1] / best[0]:
-            best = (done, spent)
-    assert best is not None
-    return best
+    return best_run(
+        operation,
+        count=settings.count,
+        seconds=settings.seconds,
+        repeat=settings.repeat,
+    )
 
 
 def _cases(

@@ -38,6 +38,7 @@ from proxystore.connectors.ucx import UCXServerNotRunningError
 from proxystore.testing.ports import free_port
 from proxystore.testing.redis import RedisServer
 from proxystore_bench import ucx_raw
+from proxystore_bench.timing import best_run
 
 __all__ = ['UCXRecord', 'UCXSettings', 'run_ucx_benchmark']
 
@@ -122,20 +123,12 @@ class UCXRecord:
 
 
 def _best(operation: Callable[[], float], settings: UCXSettings) -> tuple[int, float]:
-    """``(operations, seconds)`` of the fastest run; ``operation`` times itself."""
-    best: tuple[int, float] | None = None
-    for _ in range(settings.repeat):
-        operation()  # warm-up
-        done, spent, start = 0, 0.0, time.perf_counter()
-        while done < settings.count:
-            spent += operation()
-            done += 1
-            if done >= 3 and time.perf_counter() - start >= settings.seconds:
-                break
-        if best is None or spent / done < best[1] / best[0]:
-            best = (done, spent)
-    assert best is not None
-    return best
+    return best_run(
+        operation,
+        count=settings.count,
+        seconds=settings.seconds,
+        repeat=settings.repeat,
+    )
 
 
 def _raw_cases(
