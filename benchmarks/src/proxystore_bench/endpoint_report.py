@@ -12,6 +12,7 @@ from proxystore_bench.endpoint_bench import LATENCY_TARGET_US
 from proxystore_bench.endpoint_bench import PEER_TARGET
 from proxystore_bench.endpoint_bench import EndpointRecord
 from proxystore_bench.report import format_size
+from proxystore_bench.report import plot_get_put_bandwidth
 
 __all__ = ['plot_endpoint', 'print_endpoint_table', 'write_endpoint_markdown']
 
@@ -57,24 +58,6 @@ def print_endpoint_table(records: Sequence[EndpointRecord], console: Console) ->
 
 def plot_endpoint(records: Sequence[EndpointRecord], path: pathlib.Path) -> None:
     """Bandwidth against size for gets and puts, one line per method."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    figure, panels = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for axes, op in zip(panels, ('get', 'put'), strict=True):
-        chosen = [r for r in records if r.op == op]
-        for method in dict.fromkeys(r.method for r in chosen):
-            points = sorted((r.size, r.mib_per_s) for r in chosen if r.method == method)
-            axes.plot(*zip(*points, strict=True), marker='o', label=method)
-        axes.set_xscale('log', base=2)
-        axes.set_yscale('log')
-        axes.set_xlabel('object size (bytes)')
-        axes.set_title(f'{op}, one at a time')
-        axes.legend()
-    panels[0].set_ylabel('MiB/s')
-    figure.suptitle('Endpoints on one host: local, peer to peer (WebRTC), Redis')
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    plot_get_put_bandwidth(
+        records, path, 'Endpoints on one host: local, peer to peer (WebRTC), Redis'
+    )

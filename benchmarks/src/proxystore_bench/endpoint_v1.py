@@ -110,6 +110,8 @@ def _wait_http(address: str, process: subprocess.Popen[bytes]) -> None:
 def _best(
     operation: Callable[[], float], count: int, seconds: float, repeat: int
 ) -> tuple[int, float]:
+    # proxystore_bench.timing.best_run, repeated: this script runs in the 1.x
+    # venv, where proxystore_bench is not installed.
     best: tuple[int, float] | None = None
     for _ in range(repeat):
         operation()  # warm-up

@@ -85,3 +85,33 @@ def save_results(
         write(out / filename)
     table(records, console)
     console.print(f'Wrote {", ".join(writers)} to {out}/')
+
+
+def plot_get_put_bandwidth(
+    records: Sequence[Any], path: pathlib.Path, title: str
+) -> None:
+    """Bandwidth against size, a panel for gets and one for puts, a line per method.
+
+    ``records`` have ``op``, ``method``, ``size`` and ``mib_per_s``.
+    """
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for axes, op in zip(panels, ('get', 'put'), strict=True):
+        chosen = [r for r in records if r.op == op]
+        for method in dict.fromkeys(r.method for r in chosen):
+            points = sorted((r.size, r.mib_per_s) for r in chosen if r.method == method)
+            axes.plot(*zip(*points, strict=True), marker='o', label=method)
+        axes.set_xscale('log', base=2)
+        axes.set_yscale('log')
+        axes.set_xlabel('object size (bytes)')
+        axes.set_title(f'{op}, one at a time')
+        axes.legend()
+    panels[0].set_ylabel('MiB/s')
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

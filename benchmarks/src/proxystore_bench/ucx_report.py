@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from proxystore_bench.report import format_size
+from proxystore_bench.report import plot_get_put_bandwidth
 from proxystore_bench.ucx_bench import BANDWIDTH_TARGET
 from proxystore_bench.ucx_bench import LATENCY_TARGET_US
 from proxystore_bench.ucx_bench import UCXRecord
@@ -66,24 +67,6 @@ def print_ucx_table(records: Sequence[UCXRecord], console: Console) -> None:
 
 def plot_ucx(records: Sequence[UCXRecord], path: pathlib.Path) -> None:
     """Bandwidth against size for gets and puts, one line per method."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    figure, panels = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for axes, op in zip(panels, ('get', 'put'), strict=True):
-        chosen = [r for r in records if r.op == op]
-        for method in dict.fromkeys(r.method for r in chosen):
-            points = sorted((r.size, r.mib_per_s) for r in chosen if r.method == method)
-            axes.plot(*zip(*points, strict=True), marker='o', label=method)
-        axes.set_xscale('log', base=2)
-        axes.set_yscale('log')
-        axes.set_xlabel('object size (bytes)')
-        axes.set_title(f'{op}, one at a time')
-        axes.legend()
-    panels[0].set_ylabel('MiB/s')
-    figure.suptitle('UCX connector vs raw ucxx and Redis, two processes')
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    plot_get_put_bandwidth(
+        records, path, 'UCX connector vs raw ucxx and Redis, two processes'
+    )
