@@ -23,6 +23,7 @@ from proxystore.store.exceptions import StoreExistsError
 
 if TYPE_CHECKING:
     from proxystore.store.base import Store
+    from proxystore.store.config import ConnectorConfig
     from proxystore.store.config import StoreConfig
 
 __all__ = [
@@ -105,7 +106,7 @@ def get_or_create_store(
     with _stores_lock:
         store = _stores.get(store_config.name)
         if store is not None:
-            if store.config().connector == store_config.connector:
+            if _same_connector(store.config().connector, store_config.connector):
                 return store
             if _implicit.get(store.name) is not store:
                 return Store.from_config(store_config)
@@ -121,6 +122,15 @@ def get_or_create_store(
     if stale is not None:
         close_keeping_data(stale)
     return store
+
+
+def _same_connector(a: ConnectorConfig, b: ConnectorConfig) -> bool:
+    if a == b:
+        return True
+    try:
+        return a.normalized() == b.normalized()
+    except ValueError:
+        return False
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import inspect
 import os
 import pathlib
 import pickle
@@ -116,6 +117,28 @@ class ConnectorConfig(BaseModel):
             f'proxystore-connector-{short}).',
         )
 
+    def normalized(self) -> tuple[type[Any], dict[str, Any]]:
+        """The connector class and the options that differ from its defaults.
+
+        Two configs that make the same connector (``'local'`` and ProxyStore
+        1.x's ``'proxystore.connectors.local.LocalConnector'``, an option left out
+        or given its default value) normalize alike.
+
+        Raises:
+            ValueError: If no installed connector has the config's `kind`.
+        """
+        connector_type = self.get_connector_type()
+        try:
+            parameters = inspect.signature(connector_type).parameters
+        except (TypeError, ValueError):  # pragma: no cover - no signature
+            parameters = {}  # type: ignore[assignment]
+        options = {
+            name: value
+            for name, value in self.options.items()
+            if name not in parameters or parameters[name].default != value
+        }
+        return connector_type, options
+
     def get_connector(self) -> Any:
         """Make the connector (``type.from_config(options)``)."""
         return self.get_connector_type().from_config(dict(self.options))
@@ -181,6 +204,16 @@ class StoreConfig(BaseModel):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_config_from_compact, (self.compact(),))
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        # ProxyStore 1.x pickled configs by pydantic's state, without the fields
+        # added since (the secret): those take their defaults.
+        fields = state.get('__dict__')
+        if isinstance(fields, dict):
+            for name, info in type(self).model_fields.items():
+                if name not in fields and not info.is_required():
+                    fields[name] = info.get_default(call_default_factory=True)
+        super().__setstate__(state)
 
     @classmethod
     def from_toml(cls, filepath: str | os.PathLike[str]) -> StoreConfig:

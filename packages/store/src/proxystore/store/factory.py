@@ -247,6 +247,21 @@ class StoreFactory(Generic[ConnectorT, T]):
         state['_config'] = None
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # ProxyStore 1.x pickled its factories by __dict__: key, store_config,
+        # evict, deserializer and _obj_future (and, for polling factories, the
+        # polling options). Current pickles carry the attributes of this class.
+        if 'store_config' in state and '_config' not in state:
+            state = dict(state)
+            self._key = state.pop('key')
+            self._config = state.pop('store_config')
+            state.pop('_obj_future', None)
+            self._key_compacted = False
+            self._blob = None
+            self._store = None
+            self._obj_future = None
+        self.__dict__.update(state)
+
     def __reduce__(self) -> tuple[Any, ...]:
         blob = self._compact()
         key: Any = self.key
