@@ -152,7 +152,7 @@ def test_another_protocol_version() -> None:
 
 def test_server_refuses_a_malformed_request(server: UCXServer) -> None:
     with server.connector() as connector:
-        client = get_client((server.address, server.port, None, TEST_DEVICES), 10)
+        client = get_client((server.address, server.port, None, TEST_DEVICES, True), 10)
         bad = wire.HEADER.pack(wire.Op.EXISTS, wire.VERSION, 0, 3) + b'short'
         with pytest.raises(
             UCXConnectorError, match='the data server refused an exists: 3 ids need'

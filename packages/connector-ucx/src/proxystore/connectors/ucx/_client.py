@@ -31,7 +31,8 @@ from proxystore.connectors.ucx.errors import UCXServerNotRunningError
 from proxystore.connectors.ucx.errors import UCXTimeoutError
 from proxystore.serialize import BytesLike
 
-Address = tuple[str, int, str | None, str | None]
+Address = tuple[str, int, str | None, str | None, bool]
+"""Host, port, transports, devices and endpoint error handling of a client."""
 """``(host, port, transports, devices)``: what a client is made for."""
 
 
@@ -106,7 +107,7 @@ class Client:
     """A connection to one data server, for every connector of this process."""
 
     def __init__(self, address: Address, timeout: float) -> None:
-        host, port, transports, devices = address
+        host, port, transports, devices, error_handling = address
         self.address = address
         self.name = f'{host}:{port}'
         self._lock = threading.Lock()
@@ -116,7 +117,8 @@ class Client:
         libucxx, self._array = ucxx()
         self._tag = libucxx.UCXXTag
         mine = self._worker.address.tobytes()
-        hello = wire.HELLO.pack(wire.MAGIC, wire.VERSION, 0, len(mine)) + mine
+        flags = wire.FLAG_ERROR_HANDLING if error_handling else 0
+        hello = wire.HELLO.pack(wire.MAGIC, wire.VERSION, flags, len(mine)) + mine
         self.control, welcome = handshake(host, port, timeout, hello)
         self.control.settimeout(None)
         try:
@@ -129,7 +131,7 @@ class Client:
         self.client_id = welcome[3]
         self.server_pid = welcome[4]
         self._endpoint = self._worker.create_endpoint_from_worker_address(
-            libucxx.UCXAddress.create_from_buffer(theirs), False
+            libucxx.UCXAddress.create_from_buffer(theirs), error_handling
         )
 
     def __repr__(self) -> str:
@@ -247,8 +249,12 @@ class Client:
                     )
             reply = bytearray(reply_size)
             answer = self._recv(wire.Kind.REPLY, first, reply)
-            sent = self._send(wire.Kind.REQUEST, first, wire.encode_get(items))
+            # Referenced until the send completes: UCX may send it later (on a
+            # new endpoint still connecting) from this very memory.
+            message = wire.encode_get(items)
+            sent = self._send(wire.Kind.REQUEST, first, message)
             self._wait([answer, sent], timeout, 'a get')
+            del message
             view = memoryview(reply)
             self._check_reply(view, 'a get')
             results: list[BytesLike | None] = []
@@ -304,13 +310,17 @@ class Client:
 
     def close(self) -> None:
         """Close the endpoint and the control connection (the server forgets us)."""
+        failed = self.broken or peer_gone(self.control)
         self.broken = True
         self.control.close()
-        # Without error handling, a blocking close (what the endpoint's
-        # destructor does) waits forever for a peer that stopped answering;
-        # a non-blocking close first makes the destructor return at once.
-        with contextlib.suppress(Exception):
-            self._endpoint.close()
+        if not failed and self._endpoint.alive:
+            # Without error handling, a blocking close (what the endpoint's
+            # destructor does) waits forever for a peer that stopped
+            # answering; a non-blocking close first makes the destructor
+            # return at once. An endpoint whose peer failed is not closed at
+            # all: ucxx crashes closing an endpoint that UCX already failed.
+            with contextlib.suppress(Exception):
+                self._endpoint.close()
         _retired.append(self)  # its buffers may still be in posted requests
 
 

@@ -5,8 +5,8 @@ connection), sends its UCX worker address and gets the server's back, with a
 client number. Each side then makes a UCX endpoint to the other's worker: there
 is no UCX listener, so UCX is free to pick shared memory within a node. The
 control connection stays open, idle, for as long as the client is connected:
-its end tells either side that the other is gone, which UCX, with endpoint
-error handling off (the price of shared memory), would not.
+its end tells either side that the other is gone, whatever UCX's error
+handling (on by default: see ``UCXConnector``'s ``error_handling``).
 
 Requests, replies and object bytes are UCX tagged messages. A tag is
 ``kind (8 bits) | client (24 bits) | sequence (32 bits)``; a request takes a
@@ -35,6 +35,8 @@ STATS = struct.Struct('!QQ')
 
 FLAG_PING = 1
 """A hello that only asks whether a server answers (and its stats)."""
+FLAG_ERROR_HANDLING = 2
+"""The client's endpoint has UCX error handling on; the server's must match."""
 
 
 class Welcome(enum.IntEnum):

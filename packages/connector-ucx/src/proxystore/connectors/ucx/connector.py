@@ -121,9 +121,17 @@ class UCXConnector:
             or ``'mlx5_0:1'``). Default: all.
         spawn_server: Start this node's server on the first put if none
             answers; with ``False`` a put raises `UCXServerNotRunningError`.
+        error_handling: UCX endpoint error handling. On (the default), a
+            server that dies mid-transfer fails the operation with
+            `UCXServerGoneError`, and UCX moves bytes within a node over TCP on
+            loopback. Off, UCX may use shared memory and cross-memory attach
+            within a node (about twice the bandwidth here), but a peer process
+            that dies while UCX moves its bytes makes UCX abort *this* process:
+            turn it off only where a dying server may take its clients along.
 
     Raises:
         ValueError: If ``port`` or ``timeout`` is out of range.
+        TypeError: If ``error_handling`` is not a bool.
         UCXConnectorError: If ``interface`` has no address.
     """
 
@@ -139,6 +147,7 @@ class UCXConnector:
         transports: str | Sequence[str] | None = None,
         devices: str | None = None,
         spawn_server: bool = True,
+        error_handling: bool = True,
     ) -> None:
         if not isinstance(port, int) or not 0 < port < 65536:
             raise ValueError(f'port must be between 1 and 65535, not {port!r}.')
@@ -157,6 +166,11 @@ class UCXConnector:
         self.transports = transports_option(transports)
         self.devices = devices
         self.spawn_server = spawn_server
+        if not isinstance(error_handling, bool):
+            raise TypeError(
+                f'error_handling must be True or False, not {error_handling!r}.'
+            )
+        self.error_handling = error_handling
 
     def __repr__(self) -> str:
         return f'UCXConnector(address={self.address!r}, port={self.port})'
@@ -181,11 +195,13 @@ class UCXConnector:
             'transports': self.transports,
             'devices': self.devices,
             'spawn_server': self.spawn_server,
+            'error_handling': self.error_handling,
         }
         defaults = {
             'port': DEFAULT_PORT,
             'timeout': DEFAULT_TIMEOUT,
             'spawn_server': True,
+            'error_handling': True,
         }
         return {
             name: value
@@ -218,7 +234,10 @@ class UCXConnector:
     # --- servers and keys -----------------------------------------------------------
 
     def _client(self, host: str, port: int) -> Client:
-        return get_client((host, port, self.transports, self.devices), self.timeout)
+        return get_client(
+            (host, port, self.transports, self.devices, self.error_handling),
+            self.timeout,
+        )
 
     def _local(self) -> Client:
         try:

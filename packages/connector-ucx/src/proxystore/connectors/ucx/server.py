@@ -232,7 +232,8 @@ class DataServer:
         client_id = self._next_client
         self._next_client = self._next_client % 0xFFFFFF + 1
         endpoint = self._worker.create_endpoint_from_worker_address(
-            self._libucxx.UCXAddress.create_from_buffer(theirs), False
+            self._libucxx.UCXAddress.create_from_buffer(theirs),
+            bool(flags & wire.FLAG_ERROR_HANDLING),
         )
         mine = self._worker.address.tobytes()
         self._send_control(
@@ -275,10 +276,13 @@ class DataServer:
         peer.control.close()
         self._puts = [put for put in self._puts if put.peer is not peer]
         # A non-blocking close: a blocking one (the endpoint's destructor) waits
-        # forever for a client that stopped answering. The endpoint and the
-        # buffers of sends in flight stay referenced until the server exits.
-        with contextlib.suppress(self._libucxx.UCXError):
-            peer.endpoint.close()
+        # forever for a client that stopped answering. An endpoint that UCX
+        # already failed (error handling on, the client died) is not closed:
+        # ucxx crashes closing one. The endpoint and the buffers of sends in
+        # flight stay referenced until the server exits.
+        if peer.endpoint.alive:
+            with contextlib.suppress(self._libucxx.UCXError):
+                peer.endpoint.close()
         self._retired.append(peer)
         logger.debug('client %d left', client_id)
 
