@@ -170,6 +170,38 @@ def test_server_refuses_a_malformed_request(server: UCXServer) -> None:
         assert connector.get(connector.put(b'after')) == b'after'
 
 
+def test_server_survives_a_put_announcing_2_62_bytes(server: UCXServer) -> None:
+    """A hostile length is refused before anything is allocated."""
+    with server.connector() as connector:
+        kept = connector.put(b'kept')
+        client = get_client((server.address, server.port, None, TEST_DEVICES, True), 10)
+        huge = 1 << 62
+        request = wire.encode_put([wire.PutEntry(b'h' * 16, huge, (huge,))], [])
+        with pytest.raises(
+            UCXConnectorError,
+            match=rf'refused a put: a put of {huge} bytes is more than this server '
+            'can hold',
+        ):
+            client._call(request, 512, 10, 'a put')
+        assert connector.get(kept) == b'kept'
+        assert connector.get(connector.put(b'after')) == b'after'
+
+
+def test_a_refused_put_does_not_wait_for_its_payloads(server: UCXServer) -> None:
+    """A put the server refuses fails at once, though its bytes were never taken."""
+    with server.connector(timeout=30) as connector:
+        client = get_client((server.address, server.port, None, TEST_DEVICES, True), 10)
+        # A malformed put (a stray byte after its entries) of a large object:
+        # the server refuses it and never receives the object's bytes.
+        request = wire.encode_put([wire.PutEntry(b'p' * 16, 20000, (20000,))], [])
+        bad = request[: wire.HEADER.size] + request[wire.HEADER.size :] + b'!'
+        start = time.monotonic()
+        with pytest.raises(UCXConnectorError, match='extra bytes after a put'):
+            client._call(bad, 512, 30, 'a put', [bytes(20000)])
+        assert time.monotonic() - start < 10
+        assert connector.get(connector.put(b'after')) == b'after'
+
+
 @pytest.fixture
 def own_server() -> Generator[UCXServer]:
     with UCXServer() as server:

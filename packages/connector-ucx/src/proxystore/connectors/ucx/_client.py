@@ -182,15 +182,22 @@ class Client:
         """Send a request (and its payloads); wait for and return its reply."""
         first = self._sequences(1 + len(payloads))
         reply = bytearray(reply_size)
-        requests = [
-            self._recv(wire.Kind.REPLY, first, reply),
-            self._send(wire.Kind.REQUEST, first, request),
-        ]
+        answer = self._recv(wire.Kind.REPLY, first, reply)
+        sends = [self._send(wire.Kind.REQUEST, first, request)]
         for index, payload in enumerate(payloads, start=1):
-            requests.append(self._send(wire.Kind.PAYLOAD, first + index, payload))
-        self._wait(requests, timeout, what)
+            sends.append(self._send(wire.Kind.PAYLOAD, first + index, payload))
+        deadline = time.monotonic() + timeout
+        self._wait([answer], timeout, what)
         view = memoryview(reply)
-        self._check_reply(view, what)
+        try:
+            self._check_reply(view, what)
+        except UCXConnectorError:
+            # A refused request (a put too large for the server) leaves its
+            # payloads unreceived: withdraw them rather than wait for ever.
+            if not all(send.completed for send in sends):
+                self._worker.cancel_inflight_requests()
+            raise
+        self._wait(sends, max(deadline - time.monotonic(), 0.001), what)
         return first, view
 
     @staticmethod

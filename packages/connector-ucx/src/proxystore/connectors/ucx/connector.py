@@ -63,11 +63,8 @@ def interface_address(interface: str) -> str:
     return socket.inet_ntoa(packed[20:24])
 
 
-def _node_address() -> str:
-    try:
-        return socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return '127.0.0.1'
+LOOPBACK = '127.0.0.1'
+"""Where a server binds unless given an address or interface."""
 
 
 # Servers this process started, stopped when it exits (unless started by hand).
@@ -109,8 +106,9 @@ class UCXConnector:
     Args:
         port: Port of the data servers' control sockets.
         address: Address of this node's server (to bind to, and for other
-            nodes to reach it). Default: ``interface``'s address, or else the
-            address of this host's name.
+            nodes to reach it). Default: ``interface``'s address, or else
+            loopback (127.0.0.1): a server reachable from other nodes must be
+            asked for, since it has no authentication.
         interface: Network interface whose address is ``address``.
         timeout: Most seconds an operation waits for a server.
         transports: UCX transports to use (UCX's ``TLS`` option, e.g.
@@ -161,7 +159,7 @@ class UCXConnector:
         elif interface is not None:
             self.address = interface_address(interface)
         else:
-            self.address = _node_address()
+            self.address = LOOPBACK
         self.timeout = timeout
         self.transports = transports_option(transports)
         self.devices = devices

@@ -46,6 +46,17 @@ REPLY_MIN = 512
 """Every client posts at least this much room for a reply (errors fit in it)."""
 
 
+def _physical_memory() -> int:
+    try:
+        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (ValueError, OSError):  # pragma: no cover - not on Linux
+        return 1 << 40
+
+
+MAX_PUT_BYTES = _physical_memory()
+"""Most bytes one put may announce: more than this node's memory never fits."""
+
+
 @dataclass
 class _Peer:
     """A connected client."""
@@ -336,19 +347,38 @@ class DataServer:
 
     def _put(self, peer: _Peer, sequence: int, message: memoryview, count: int) -> None:
         entries, offset = wire.decode_put(message, count)
+        # Lengths come from the client: bound them before allocating anything.
+        announced = sum(entry.size for entry in entries if entry.size > wire.INLINE)
+        if announced > MAX_PUT_BYTES:
+            raise wire.ProtocolError(
+                f'a put of {announced} bytes is more than this server can hold '
+                f'({MAX_PUT_BYTES} bytes of memory)'
+            )
         objects: list[tuple[bytes, bytes | memoryview]] = []
+        large: list[tuple[wire.PutEntry, memoryview]] = []
+        try:
+            for entry in entries:
+                if entry.size <= wire.INLINE:
+                    end = offset + entry.size
+                    if end > len(message):
+                        raise wire.ProtocolError('truncated inline object')
+                    objects.append((entry.object_id, message[offset:end].tobytes()))
+                    offset = end
+                    continue
+                # Not a bytearray: numpy leaves the memory for UCX to fill.
+                view = numpy.empty(entry.size, dtype=numpy.uint8).data
+                large.append((entry, view))
+                objects.append((entry.object_id, view))
+        except MemoryError:
+            raise wire.ProtocolError(
+                f'the server could not allocate {announced} bytes for a put'
+            ) from None
+        if offset != len(message):
+            raise wire.ProtocolError('extra bytes after a put request')
+        # Every buffer exists: only now are receives posted into them.
         requests = []
         index = 1
-        for entry in entries:
-            if entry.size <= wire.INLINE:
-                end = offset + entry.size
-                if end > len(message):
-                    raise wire.ProtocolError('truncated inline object')
-                objects.append((entry.object_id, message[offset:end].tobytes()))
-                offset = end
-                continue
-            # Not a bytearray: numpy leaves the memory for UCX to fill, unzeroed.
-            view = numpy.empty(entry.size, dtype=numpy.uint8).data
+        for entry, view in large:
             start = 0
             for frame in entry.frames:
                 tag = wire.tag(wire.Kind.PAYLOAD, peer.client_id, sequence + index)
@@ -360,9 +390,6 @@ class DataServer:
                 )
                 start += frame
                 index += 1
-            objects.append((entry.object_id, view))
-        if offset != len(message):
-            raise wire.ProtocolError('extra bytes after a put request')
         self._puts.append(_PendingPut(peer, sequence, objects, requests))
 
     def _finish_puts(self) -> None:
