@@ -24,7 +24,10 @@ from proxystore.testing.ucx import TEST_DEVICES
 from proxystore.testing.ucx import UCXServer
 
 SIZE = 32 * 1024 * 1024
-KILLS = [2, pytest.param(50, marks=pytest.mark.slow)]
+KILLS = [
+    2,
+    pytest.param(50, marks=[pytest.mark.slow, pytest.mark.timeout(1800)]),
+]
 
 # A client that loops over one operation until its server goes; it prints the
 # error that ended it and exits 0, or exits 3 if the server never went.
