@@ -355,3 +355,31 @@ def test_mpich_and_ucx_in_one_process() -> None:
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert second.stdout.strip() == "['both loaded']"
+
+
+def test_a_slow_connect_blocks_no_other_server(server: UCXServer) -> None:
+    """Connecting to a server that never answers holds up only its own callers."""
+    with socket.create_server(('127.0.0.1', 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        stuck = UCXConnector(
+            port, '127.0.0.1', timeout=8, devices=TEST_DEVICES, spawn_server=False
+        )
+        outcome: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                stuck.get(UCXKey(uuid.uuid4().hex, 4, '127.0.0.1', port))
+            except BaseException as error:
+                outcome.append(error)
+
+        thread = threading.Thread(target=connect)
+        thread.start()
+        try:
+            time.sleep(0.5)  # the connect is under way (it lasts 8 s)
+            with server.connector() as connector:
+                assert connector.get(connector.put(b'meanwhile')) == b'meanwhile'
+            assert thread.is_alive(), 'the connect should still be waiting'
+        finally:
+            thread.join(timeout=30)
+        assert not thread.is_alive()
+        assert isinstance(outcome[0], UCXConnectorError), outcome

@@ -336,25 +336,48 @@ class Client:
 _retired: list[Client] = []
 _clients: dict[Address, Client] = {}
 _clients_lock = threading.Lock()
+# One lock per server being connected to, so a slow connect blocks no other.
+_connecting: dict[Address, threading.Lock] = {}
 _pid = os.getpid()
 
 
-def get_client(address: Address, timeout: float) -> Client:
-    """This process's client for ``address``, connecting if there is none."""
+def _usable(address: Address) -> Client | None:
+    """The live client of ``address``, if any (call with ``_clients_lock``)."""
     global _pid
+    if _pid != os.getpid():
+        # A forked child: the parent's UCX state is not ours to use, nor to
+        # free (its destructors would talk to the parent's peers): leaked. The
+        # parent's connect locks may have been held by its threads: new ones.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(list(_clients.values())))
+        _clients.clear()
+        _connecting.clear()
+        _pid = os.getpid()
+    client = _clients.get(address)
+    if client is not None and (client.broken or peer_gone(client.control)):
+        _clients.pop(address).close()
+        client = None
+    return client
+
+
+def get_client(address: Address, timeout: float) -> Client:
+    """This process's client for ``address``, connecting if there is none.
+
+    A connect (up to ``timeout`` seconds to a server that does not answer)
+    holds only its own address's lock: operations on other servers go on.
+    """
     with _clients_lock:
-        if _pid != os.getpid():
-            # A forked child: the parent's UCX state is not ours to use, nor to
-            # free (its destructors would talk to the parent's peers): leaked.
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(list(_clients.values())))
-            _clients.clear()
-            _pid = os.getpid()
-        client = _clients.get(address)
-        if client is not None and (client.broken or peer_gone(client.control)):
-            _clients.pop(address).close()
-            client = None
-        if client is None:
-            client = _clients[address] = Client(address, timeout)
+        client = _usable(address)
+        if client is not None:
+            return client
+        connecting = _connecting.setdefault(address, threading.Lock())
+    with connecting:
+        with _clients_lock:
+            client = _usable(address)  # another thread may have connected
+        if client is not None:
+            return client
+        client = Client(address, timeout)
+        with _clients_lock:
+            _clients[address] = client
         return client
 
 
