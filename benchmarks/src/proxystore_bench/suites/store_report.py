@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from proxystore_bench.report import format_size
-from proxystore_bench.store_bench import StoreRecord
+from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import format_size
+from proxystore_bench.suites.store import StoreRecord
 
-__all__ = ['plot_store', 'print_store_table', 'write_store_markdown']
+__all__ = ['REPORT', 'plot_store', 'print_store_table', 'write_store_markdown']
 
 _TITLES = {
     'put_get': 'put + get vs pickle + raw channel',
@@ -127,3 +128,7 @@ def plot_store(records: Sequence[StoreRecord], path: pathlib.Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+REPORT = Report(StoreRecord, write_store_markdown, print_store_table, plot_store)
+"""How the store suite shows its records."""

@@ -8,9 +8,15 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from proxystore_bench.pipelining import PipelineRecord
+from proxystore_bench.harness.report import Report
+from proxystore_bench.suites.pipelining import PipelineRecord
 
-__all__ = ['plot_pipelining', 'print_pipelining_table', 'write_pipelining_markdown']
+__all__ = [
+    'REPORT',
+    'plot_pipelining',
+    'print_pipelining_table',
+    'write_pipelining_markdown',
+]
 
 _HEADER = ('overhead', 'method', 'connector', 'makespan', 'ideal', 'over ideal')
 
@@ -98,3 +104,12 @@ def plot_pipelining(records: Sequence[PipelineRecord], path: pathlib.Path) -> No
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+REPORT = Report(
+    PipelineRecord,
+    write_pipelining_markdown,
+    print_pipelining_table,
+    plot_pipelining,
+)
+"""How the pipelining suite shows its records."""

@@ -1,4 +1,4 @@
-"""Launch the MPI benchmark, and its records, table and plot."""
+"""The MPI suite: launch the worker under ``mpiexec -n 2``, read its records."""
 
 from __future__ import annotations
 
@@ -8,22 +8,21 @@ import pathlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 
-from rich.console import Console
-from rich.table import Table
-
-from proxystore_bench.report import format_size
+from proxystore_bench.harness import options
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.settings import Settings
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
 
 __all__ = [
     'BANDWIDTH_TARGET',
     'LATENCY_TARGET',
     'MPIRecord',
     'MPISettings',
-    'plot_mpi',
-    'print_mpi_table',
+    'command',
     'run_mpi_benchmark',
-    'write_mpi_markdown',
 ]
 
 BANDWIDTH_TARGET = 0.8  # connector / raw, objects >= 1 MiB
@@ -33,7 +32,7 @@ SMALL = 4096
 
 
 @dataclasses.dataclass(frozen=True)
-class MPISettings:
+class MPISettings(Settings):
     """Shape of a run."""
 
     sizes: tuple[int, ...] = (
@@ -64,7 +63,7 @@ class MPISettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class MPIRecord:
+class MPIRecord(Record):
     """The best of one method at one size (a round trip gets ``size`` bytes)."""
 
     method: str
@@ -116,7 +115,7 @@ def run_mpi_benchmark(settings: MPISettings) -> list[MPIRecord]:
     settings.validate()
     command = [
         _mpiexec(), '-n', '2', sys.executable, '-m', 'mpi4py',
-        '-m', 'proxystore_bench.mpi_bench',
+        '-m', 'proxystore_bench.workers.mpi_worker',
         '--sizes', ','.join(str(s) for s in settings.sizes),
         '--count', str(settings.count), '--seconds', str(settings.seconds),
         '--repeat', str(settings.repeat),
@@ -152,60 +151,14 @@ def run_mpi_benchmark(settings: MPISettings) -> list[MPIRecord]:
     return records
 
 
-def _rows(records: Sequence[MPIRecord]) -> list[list[str]]:
-    rows = []
-    for r in records:
-        ratio = '-' if r.vs_raw is None else f'{int(r.vs_raw * 100) / 100:.2f}x'
-        if r.meets_target is not None:
-            ratio += ' ok' if r.meets_target else ' below'
-        rows.append([
-            format_size(r.size), r.method, str(r.round_trips), f'{r.latency_us:,.1f}',
-            f'{r.mib_per_s:,.1f}', ratio,
-        ])  # fmt: skip
-    return rows
-
-
-_HEADER = ['size', 'method', 'round trips', 'µs per get', 'MiB/s', 'bandwidth vs raw']
-
-
-def write_mpi_markdown(records: Sequence[MPIRecord], path: pathlib.Path) -> None:
-    """A markdown table of the records."""
-    lines = ['| ' + ' | '.join(_HEADER) + ' |', '|---:|---|---:|---:|---:|---:|']
-    lines += ['| ' + ' | '.join(row) + ' |' for row in _rows(records)]
-    path.write_text('\n'.join(lines) + '\n')
-
-
-def print_mpi_table(records: Sequence[MPIRecord], console: Console) -> None:
-    """The records as a rich table."""
-    table = Table(title='MPI connector get vs raw mpi4py, two ranks')
-    for name in _HEADER:
-        table.add_column(name, justify='left' if name == 'method' else 'right')
-    for row in _rows(records):
-        table.add_row(*row)
-    console.print(table)
-    console.print(
-        f'targets: connector >= {BANDWIDTH_TARGET}x raw bandwidth from 1 MiB; '
-        f'latency <= {LATENCY_TARGET:g}x raw up to {SMALL} B',
+def command(
+    quick: options.Quick = True,
+    sizes: options.Sizes = None,
+) -> Results:
+    """MPI connector get bandwidth and latency vs raw mpi4py, mpiexec -n 2."""
+    settings = choose(MPISettings, quick=quick, sizes=options.sizes(sizes))
+    records = measure(
+        'measuring MPI gets under mpiexec -n 2...',
+        lambda _: run_mpi_benchmark(settings),
     )
-
-
-def plot_mpi(records: Sequence[MPIRecord], path: pathlib.Path) -> None:
-    """Bandwidth against size, one line per method."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4))
-    for method in dict.fromkeys(r.method for r in records):
-        points = sorted((r.size, r.mib_per_s) for r in records if r.method == method)
-        axes.plot(*zip(*points, strict=True), marker='o', label=method)
-    axes.set_xscale('log', base=2)
-    axes.set_yscale('log')
-    axes.set_xlabel('object size (bytes)')
-    axes.set_ylabel('MiB/s (one get at a time)')
-    axes.set_title('MPI connector get vs raw mpi4py Send/Recv, two ranks')
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return Results('mpi', records)

@@ -27,9 +27,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
+from typing import Annotated
 from typing import Any
 
 import numpy
+import typer
 
 from proxystore.connectors.buffers import allocate
 from proxystore.connectors.redis import RedisConnector
@@ -37,10 +39,16 @@ from proxystore.connectors.ucx import UCXConnector
 from proxystore.connectors.ucx import UCXServerNotRunningError
 from proxystore.testing.ports import free_port
 from proxystore.testing.redis import RedisServer
-from proxystore_bench import ucx_raw
-from proxystore_bench.timing import best_run
+from proxystore_bench.harness import options
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.settings import Settings
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
+from proxystore_bench.harness.timing import best_run
+from proxystore_bench.workers import ucx_raw
 
-__all__ = ['UCXRecord', 'UCXSettings', 'run_ucx_benchmark']
+__all__ = ['UCXRecord', 'UCXSettings', 'command', 'run_ucx_benchmark']
 
 MIB = 1024 * 1024
 BANDWIDTH_TARGET = 0.8
@@ -51,7 +59,7 @@ SMALL = 4096
 
 
 @dataclasses.dataclass(frozen=True)
-class UCXSettings:
+class UCXSettings(Settings):
     """Shape of a run."""
 
     sizes: tuple[int, ...] = (
@@ -88,7 +96,7 @@ class UCXSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class UCXRecord:
+class UCXRecord(Record):
     """The best of one method at one size and operation."""
 
     op: str
@@ -198,7 +206,7 @@ def _peer(settings: UCXSettings) -> Iterator[tuple[ucx_raw.RawPeer, int]]:
 
     raw_port, server_port = free_port(), free_port()
     command = [
-        sys.executable, '-m', 'proxystore_bench.ucx_peer',
+        sys.executable, '-m', 'proxystore_bench.workers.ucx_peer',
         '--raw-port', str(raw_port), '--server-port', str(server_port),
     ]  # fmt: skip
     if settings.transports:
@@ -316,3 +324,29 @@ def run_ucx_benchmark(settings: UCXSettings) -> list[UCXRecord]:
         )
     order = {'raw': 0, 'raw-new-buffer': 1, 'connector': 2, 'redis': 3}
     return sorted(records, key=lambda r: (r.op, r.size, order[r.method]))
+
+
+def command(
+    quick: options.Quick = True,
+    sizes: options.Sizes = None,
+    transports: Annotated[
+        str | None,
+        typer.Option(help="UCX transports, e.g. 'tcp,self'; default: UCX's choice."),
+    ] = None,
+    redis: Annotated[
+        bool, typer.Option(help='Also measure the Redis connector.')
+    ] = True,
+) -> Results:
+    """UCX connector get/put vs raw ucxx and the Redis connector, two processes."""
+    settings = choose(
+        UCXSettings,
+        quick=quick,
+        sizes=options.sizes(sizes),
+        transports=transports,
+        redis=redis,
+    )
+    records = measure(
+        'measuring UCX gets and puts...', lambda _: run_ucx_benchmark(settings)
+    )
+    name = 'ucx' if transports is None else f'ucx-{transports.replace(",", "-")}'
+    return Results(name, records)

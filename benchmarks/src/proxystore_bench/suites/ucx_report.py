@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from proxystore_bench.report import format_size
-from proxystore_bench.report import plot_get_put_bandwidth
-from proxystore_bench.ucx_bench import BANDWIDTH_TARGET
-from proxystore_bench.ucx_bench import LATENCY_TARGET_US
-from proxystore_bench.ucx_bench import UCXRecord
+from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import format_size
+from proxystore_bench.harness.report import plot_get_put_bandwidth
+from proxystore_bench.suites.ucx import BANDWIDTH_TARGET
+from proxystore_bench.suites.ucx import LATENCY_TARGET_US
+from proxystore_bench.suites.ucx import UCXRecord
 
 __all__ = [
+    'REPORT',
     'meets_target',
     'plot_ucx',
     'print_ucx_table',
@@ -70,3 +72,7 @@ def plot_ucx(records: Sequence[UCXRecord], path: pathlib.Path) -> None:
     plot_get_put_bandwidth(
         records, path, 'UCX connector vs raw ucxx and Redis, two processes'
     )
+
+
+REPORT = Report(UCXRecord, write_ucx_markdown, print_ucx_table, plot_ucx)
+"""How the UCX suite shows its records."""

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from proxystore_bench.report import format_size
-from proxystore_bench.stream_bench import METHODS
-from proxystore_bench.stream_bench import PUBSUB_TARGET
-from proxystore_bench.stream_bench import RAW_TARGET
-from proxystore_bench.stream_bench import StreamRecord
+from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import format_size
+from proxystore_bench.suites.stream import METHODS
+from proxystore_bench.suites.stream import PUBSUB_TARGET
+from proxystore_bench.suites.stream import RAW_TARGET
+from proxystore_bench.suites.stream import StreamRecord
 
-__all__ = ['plot_stream', 'print_stream_table', 'write_stream_markdown']
+__all__ = ['REPORT', 'plot_stream', 'print_stream_table', 'write_stream_markdown']
 
 _HEADER = (
     'size',
@@ -119,3 +120,7 @@ def plot_stream(records: Sequence[StreamRecord], path: pathlib.Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+REPORT = Report(StreamRecord, write_stream_markdown, print_stream_table, plot_stream)
+"""How the stream suite shows its records."""

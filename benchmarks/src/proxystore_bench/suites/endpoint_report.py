@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from proxystore_bench.endpoint_bench import LATENCY_TARGET_US
-from proxystore_bench.endpoint_bench import PEER_TARGET
-from proxystore_bench.endpoint_bench import EndpointRecord
-from proxystore_bench.report import format_size
-from proxystore_bench.report import plot_get_put_bandwidth
+from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import format_size
+from proxystore_bench.harness.report import plot_get_put_bandwidth
+from proxystore_bench.suites.endpoint import LATENCY_TARGET_US
+from proxystore_bench.suites.endpoint import PEER_TARGET
+from proxystore_bench.suites.endpoint import EndpointRecord
 
-__all__ = ['plot_endpoint', 'print_endpoint_table', 'write_endpoint_markdown']
+__all__ = ['REPORT', 'plot_endpoint', 'print_endpoint_table', 'write_endpoint_markdown']
 
 _HEADER = ['op', 'size', 'method', 'operations', 'µs per op', 'MiB/s', 'vs 1.x']
 
@@ -61,3 +62,9 @@ def plot_endpoint(records: Sequence[EndpointRecord], path: pathlib.Path) -> None
     plot_get_put_bandwidth(
         records, path, 'Endpoints on one host: local, peer to peer (WebRTC), Redis'
     )
+
+
+REPORT = Report(
+    EndpointRecord, write_endpoint_markdown, print_endpoint_table, plot_endpoint
+)
+"""How the endpoint suite shows its records."""

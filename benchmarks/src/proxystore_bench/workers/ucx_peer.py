@@ -13,7 +13,7 @@ import argparse
 import socket
 
 from proxystore.connectors.ucx.server import serve
-from proxystore_bench.ucx_raw import serve_raw
+from proxystore_bench.workers.ucx_raw import serve_raw
 
 
 def main(argv: list[str] | None = None) -> int:

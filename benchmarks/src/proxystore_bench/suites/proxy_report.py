@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from proxystore_bench.proxy_overhead import Record
+from proxystore_bench.harness.report import Report
+from proxystore_bench.suites.proxy import ProxyRecord
 
-__all__ = ['plot_ratios', 'print_table', 'write_markdown']
+__all__ = ['REPORT', 'plot_ratios', 'print_table', 'write_markdown']
 
 
-def _pivot(records: Sequence[Record]) -> tuple[list[str], list[list[Record | None]]]:
+def _pivot(
+    records: Sequence[ProxyRecord],
+) -> tuple[list[str], list[list[ProxyRecord | None]]]:
     """Operations as rows, subjects as columns."""
     subjects = list(dict.fromkeys(r.subject for r in records))
     ops = list(dict.fromkeys(r.op for r in records))
@@ -22,7 +25,7 @@ def _pivot(records: Sequence[Record]) -> tuple[list[str], list[list[Record | Non
     return subjects, rows
 
 
-def _plain(record: Record | None) -> str:
+def _plain(record: ProxyRecord | None) -> str:
     if record is None:
         return '-'
     if record.unit == 'bytes':
@@ -34,7 +37,7 @@ def _plain(record: Record | None) -> str:
     return f'{record.ratio:.2f}x ({record.value:.0f} ns)'
 
 
-def write_markdown(records: Sequence[Record], path: pathlib.Path) -> None:
+def write_markdown(records: Sequence[ProxyRecord], path: pathlib.Path) -> None:
     """A Markdown table: one row per operation, one column per subject."""
     subjects, rows = _pivot(records)
     lines = [
@@ -55,7 +58,7 @@ def write_markdown(records: Sequence[Record], path: pathlib.Path) -> None:
     path.write_text('\n'.join(lines) + '\n')
 
 
-def _cell(record: Record) -> str:
+def _cell(record: ProxyRecord) -> str:
     if record.unit == 'bytes':
         text = f'{record.value:.0f} B'
     elif record.unit == 'ms':
@@ -69,7 +72,7 @@ def _cell(record: Record) -> str:
     return text
 
 
-def print_table(records: Sequence[Record], console: Console | None = None) -> None:
+def print_table(records: Sequence[ProxyRecord], console: Console | None = None) -> None:
     """Print one row per operation, one column per subject."""
     console = console or Console()
     subjects = list(dict.fromkeys(r.subject for r in records))
@@ -97,7 +100,7 @@ def print_table(records: Sequence[Record], console: Console | None = None) -> No
     )
 
 
-def plot_ratios(records: Sequence[Record], path: pathlib.Path) -> None:
+def plot_ratios(records: Sequence[ProxyRecord], path: pathlib.Path) -> None:
     """Bar chart of the proxy/raw ratio per operation and subject (log scale)."""
     import matplotlib
 
@@ -128,3 +131,7 @@ def plot_ratios(records: Sequence[Record], path: pathlib.Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+REPORT = Report(ProxyRecord, write_markdown, print_table, plot_ratios)
+"""How the proxy suite shows its records."""

@@ -27,17 +27,33 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from typing import Annotated
 from typing import Any
+
+import typer
 
 from proxystore.connectors.endpoint import EndpointKey
 from proxystore.connectors.redis import RedisConnector
 from proxystore.testing.endpoint import EndpointProcess
 from proxystore.testing.endpoint import RelayProcess
 from proxystore.testing.redis import RedisServer
-from proxystore_bench._subprocess import run_json
-from proxystore_bench.timing import best_run
+from proxystore_bench.harness import options
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.settings import Settings
+from proxystore_bench.harness.subprocesses import run_json
+from proxystore_bench.harness.subprocesses import worker_script
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
+from proxystore_bench.harness.suite import no_baseline_note
+from proxystore_bench.harness.timing import best_run
 
-__all__ = ['EndpointRecord', 'EndpointSettings', 'run_endpoint_benchmark']
+__all__ = [
+    'EndpointRecord',
+    'EndpointSettings',
+    'command',
+    'run_endpoint_benchmark',
+]
 
 MIB = 1024 * 1024
 LATENCY_TARGET_US = 1000.0
@@ -45,11 +61,11 @@ LATENCY_TARGET_US = 1000.0
 PEER_TARGET = 2.0
 """Peer-to-peer bandwidth against 1.x peering, objects of 1 MiB and more."""
 SMALL = 1024
-V1_WORKER = pathlib.Path(__file__).with_name('endpoint_v1.py')
+V1_WORKER = worker_script('endpoint_v1_worker')
 
 
 @dataclasses.dataclass(frozen=True)
-class EndpointSettings:
+class EndpointSettings(Settings):
     """Shape of a run."""
 
     sizes: tuple[int, ...] = (1024, 64 * 1024, MIB, 4 * MIB, 16 * MIB, 64 * MIB)
@@ -83,7 +99,7 @@ class EndpointSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class EndpointRecord:
+class EndpointRecord(Record):
     """The best of one method at one size and operation."""
 
     op: str
@@ -262,3 +278,31 @@ def run_endpoint_benchmark(settings: EndpointSettings) -> list[EndpointRecord]:
         )
     order = {'local': 0, 'v1-local': 1, 'peer': 2, 'v1-peer': 3, 'redis': 4}
     return sorted(records, key=lambda r: (r.op, r.size, order[r.method]))
+
+
+def command(
+    quick: options.Quick = True,
+    baseline_python: options.BaselinePython = None,
+    sizes: options.Sizes = None,
+    channels: Annotated[
+        int, typer.Option(min=1, max=64, help='Data channels per peer connection.')
+    ] = 4,
+    redis: Annotated[
+        bool, typer.Option(help='Also measure the Redis connector.')
+    ] = True,
+) -> Results:
+    """Endpoint get/put, local and peer to peer, vs Redis and ProxyStore 1.x."""
+    settings = choose(
+        EndpointSettings,
+        quick=quick,
+        sizes=options.sizes(sizes),
+        channels=channels,
+        redis=redis,
+        baseline_python=None if baseline_python is None else str(baseline_python),
+    )
+    no_baseline_note(baseline_python)
+    records = measure(
+        'measuring endpoint gets and puts...',
+        lambda _: run_endpoint_benchmark(settings),
+    )
+    return Results('endpoint', records)

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from proxystore_bench.memory import MemoryRecord
-from proxystore_bench.memory import MemorySample
+from proxystore_bench.harness.report import Report
+from proxystore_bench.suites.memory import MemoryRecord
+from proxystore_bench.suites.memory import MemorySample
 
 __all__ = [
+    'REPORT',
     'plot_memory',
     'print_memory_table',
     'write_memory_markdown',
@@ -107,3 +109,7 @@ def plot_memory(samples: Sequence[MemorySample], path: pathlib.Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+REPORT = Report(MemoryRecord, write_memory_markdown, print_memory_table)
+"""How the memory suite shows its records (its plot is of the samples)."""

@@ -1,0 +1,162 @@
+"""Write a suite's records: CSV, JSON, and the suite's Markdown, table and plot.
+
+Records are `proxystore_bench.harness.records.Record`s; a suite says how it
+shows them with a `Report`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import json
+import pathlib
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.records import load_records
+
+__all__ = [
+    'Report',
+    'Results',
+    'format_size',
+    'plot_get_put_bandwidth',
+    'save_results',
+    'write_csv',
+    'write_json',
+]
+
+
+_BINARY = (('GiB', 1 << 30), ('MiB', 1 << 20), ('KiB', 1 << 10))
+_DECIMAL = (('GB', 10**9), ('MB', 10**6), ('KB', 10**3))
+
+
+def format_size(nbytes: int, *, binary: bool = True) -> str:
+    """``nbytes`` in the largest unit it reaches: KiB/MiB/GiB, or KB/MB/GB."""
+    for unit, scale in _BINARY if binary else _DECIMAL:
+        if nbytes >= scale:
+            return f'{nbytes / scale:.3g} {unit}'
+    return f'{nbytes} B'
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """How a suite shows its records: a Markdown table, a rich table, a plot.
+
+    Attributes:
+        record: The suite's record type (to reload its ``<suite>.json``).
+        markdown: Writes the records as a Markdown table to a path.
+        table: Prints the records on a console.
+        plot: Saves a plot of the records to a path (``None``: no plot).
+    """
+
+    record: type[Record]
+    markdown: Callable[[Sequence[Any], pathlib.Path], None]
+    table: Callable[[Sequence[Any], Console], None]
+    plot: Callable[[Sequence[Any], pathlib.Path], None] | None = None
+
+    def load(self, path: pathlib.Path) -> list[Record]:
+        """The records of a ``<suite>.json``, such as ``benchmarks/results``'."""
+        return list(load_records(self.record, path))
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+    """What a suite's run returns, for the CLI to save.
+
+    Attributes:
+        name: Stem of the files written (``<name>.csv``, ...).
+        records: The measurements.
+        plot: Writes the plot, in place of the report's plot of the records.
+        extra: More file names and the functions that write them.
+    """
+
+    name: str
+    records: Sequence[Record]
+    plot: Callable[[pathlib.Path], None] | None = None
+    extra: Mapping[str, Callable[[pathlib.Path], None]] = dataclasses.field(
+        default_factory=dict
+    )
+
+
+def write_csv(records: Sequence[Record], path: pathlib.Path) -> None:
+    """One row per record."""
+    if not records:
+        path.write_text('')
+        return
+    rows = [r.as_dict() for r in records]
+    with path.open('w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_json(records: Sequence[Record], path: pathlib.Path) -> None:
+    """A list of records."""
+    path.write_text(json.dumps([r.as_dict() for r in records], indent=2) + '\n')
+
+
+def save_results(
+    console: Console,
+    out: pathlib.Path,
+    results: Results,
+    report: Report,
+    *,
+    plot: bool,
+) -> None:
+    """Write ``<name>.csv|json|md`` (and ``.png`` with ``plot``) to ``out``.
+
+    Also prints the table and the files written.
+    """
+    records = results.records
+    out.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, Callable[[pathlib.Path], None]] = {
+        f'{results.name}.csv': lambda path: write_csv(records, path),
+        f'{results.name}.json': lambda path: write_json(records, path),
+        **results.extra,
+        f'{results.name}.md': lambda path: report.markdown(records, path),
+    }
+    draw = results.plot
+    if draw is None and report.plot is not None:
+        draw = functools.partial(report.plot, records)
+    if plot and draw is not None:
+        writers[f'{results.name}.png'] = draw
+    for filename, write in writers.items():
+        write(out / filename)
+    report.table(records, console)
+    console.print(f'Wrote {", ".join(writers)} to {out}/')
+
+
+def plot_get_put_bandwidth(
+    records: Sequence[Any], path: pathlib.Path, title: str
+) -> None:
+    """Bandwidth against size, a panel for gets and one for puts, a line per method.
+
+    ``records`` have ``op``, ``method``, ``size`` and ``mib_per_s``.
+    """
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for axes, op in zip(panels, ('get', 'put'), strict=True):
+        chosen = [r for r in records if r.op == op]
+        for method in dict.fromkeys(r.method for r in chosen):
+            points = sorted((r.size, r.mib_per_s) for r in chosen if r.method == method)
+            axes.plot(*zip(*points, strict=True), marker='o', label=method)
+        axes.set_xscale('log', base=2)
+        axes.set_yscale('log')
+        axes.set_xlabel('object size (bytes)')
+        axes.set_title(f'{op}, one at a time')
+        axes.legend()
+    panels[0].set_ylabel('MiB/s')
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

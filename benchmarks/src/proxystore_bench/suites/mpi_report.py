@@ -1,0 +1,81 @@
+"""Tables and plot of the MPI suite."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import format_size
+from proxystore_bench.suites.mpi import BANDWIDTH_TARGET
+from proxystore_bench.suites.mpi import LATENCY_TARGET
+from proxystore_bench.suites.mpi import SMALL
+from proxystore_bench.suites.mpi import MPIRecord
+
+__all__ = ['REPORT', 'plot_mpi', 'print_mpi_table', 'write_mpi_markdown']
+
+
+def _rows(records: Sequence[MPIRecord]) -> list[list[str]]:
+    rows = []
+    for r in records:
+        ratio = '-' if r.vs_raw is None else f'{int(r.vs_raw * 100) / 100:.2f}x'
+        if r.meets_target is not None:
+            ratio += ' ok' if r.meets_target else ' below'
+        rows.append([
+            format_size(r.size), r.method, str(r.round_trips), f'{r.latency_us:,.1f}',
+            f'{r.mib_per_s:,.1f}', ratio,
+        ])  # fmt: skip
+    return rows
+
+
+_HEADER = ['size', 'method', 'round trips', 'µs per get', 'MiB/s', 'bandwidth vs raw']
+
+
+def write_mpi_markdown(records: Sequence[MPIRecord], path: pathlib.Path) -> None:
+    """A markdown table of the records."""
+    lines = ['| ' + ' | '.join(_HEADER) + ' |', '|---:|---|---:|---:|---:|---:|']
+    lines += ['| ' + ' | '.join(row) + ' |' for row in _rows(records)]
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def print_mpi_table(records: Sequence[MPIRecord], console: Console) -> None:
+    """The records as a rich table."""
+    table = Table(title='MPI connector get vs raw mpi4py, two ranks')
+    for name in _HEADER:
+        table.add_column(name, justify='left' if name == 'method' else 'right')
+    for row in _rows(records):
+        table.add_row(*row)
+    console.print(table)
+    console.print(
+        f'targets: connector >= {BANDWIDTH_TARGET}x raw bandwidth from 1 MiB; '
+        f'latency <= {LATENCY_TARGET:g}x raw up to {SMALL} B',
+    )
+
+
+def plot_mpi(records: Sequence[MPIRecord], path: pathlib.Path) -> None:
+    """Bandwidth against size, one line per method."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4))
+    for method in dict.fromkeys(r.method for r in records):
+        points = sorted((r.size, r.mib_per_s) for r in records if r.method == method)
+        axes.plot(*zip(*points, strict=True), marker='o', label=method)
+    axes.set_xscale('log', base=2)
+    axes.set_yscale('log')
+    axes.set_xlabel('object size (bytes)')
+    axes.set_ylabel('MiB/s (one get at a time)')
+    axes.set_title('MPI connector get vs raw mpi4py Send/Recv, two ranks')
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+REPORT = Report(MPIRecord, write_mpi_markdown, print_mpi_table, plot_mpi)
+"""How the MPI suite shows its records."""
