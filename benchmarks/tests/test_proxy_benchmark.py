@@ -95,7 +95,9 @@ def test_worker_runs_as_a_script() -> None:
 
 
 def test_targets_apply_to_our_c_proxy_only() -> None:
-    def record(subject: str, op: str, value: float, ratio: float | None) -> object:
+    def record(
+        subject: str, op: str, value: float, ratio: float | None
+    ) -> proxy_suite.ProxyRecord:
         unit = 'ms' if op == 'import' else 'ns'
         return proxy_suite.ProxyRecord(subject, '2', 'c', op, unit, 1.0, value, ratio)
 

@@ -1,7 +1,7 @@
 """The UCX benchmark's second process: first a raw ucxx peer, then a data server.
 
-Run by ``proxystore-bench ucx`` as ``python -m proxystore_bench.ucx_peer``. It
-accepts the measuring process on ``--raw-port``, answers raw gets and puts
+Run by ``proxystore-bench ucx`` as ``python -m proxystore_bench.workers.ucx_peer``.
+It accepts the measuring process on ``--raw-port``, answers raw gets and puts
 until told to stop, then serves as the node's `DataServer` on
 ``--server-port`` until SIGTERM: both baselines and the connector move bytes
 between the same two processes.
