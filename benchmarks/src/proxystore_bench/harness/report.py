@@ -12,11 +12,14 @@ import functools
 import json
 import pathlib
 from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
 from proxystore_bench.harness.records import Record
 from proxystore_bench.harness.records import load_records
@@ -25,8 +28,13 @@ __all__ = [
     'Report',
     'Results',
     'format_size',
+    'markdown_table',
     'plot_get_put_bandwidth',
+    'print_table',
+    'ratio',
+    'rich_table',
     'save_results',
+    'verdict',
     'write_csv',
     'write_json',
 ]
@@ -42,6 +50,69 @@ def format_size(nbytes: int, *, binary: bool = True) -> str:
         if nbytes >= scale:
             return f'{nbytes / scale:.3g} {unit}'
     return f'{nbytes} B'
+
+
+def ratio(value: float | None) -> str:
+    """``1.23x``, truncated (0.795 must not read as a met 0.80); ``-`` for none."""
+    return '-' if value is None else f'{int(value * 100) / 100:.2f}x'
+
+
+def verdict(meets: bool | None, *, rich: bool, miss: str = 'below') -> str:
+    """`` ok`` or `` below`` (``miss``) after a cell; coloured on a console.
+
+    Empty without a target (``meets`` is ``None``). In plain text, a ``miss``
+    of ``over`` reads ``over target``.
+    """
+    if meets is None:
+        return ''
+    if rich:
+        return ' [green]ok[/]' if meets else f' [red]{miss}[/]'
+    return ' ok' if meets else ' over target' if miss == 'over' else f' {miss}'
+
+
+def markdown_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    left: Collection[str] = (),
+) -> list[str]:
+    """The lines of a Markdown table; the columns named in ``left`` align left."""
+    align = ''.join('---|' if name in left else '---:|' for name in header)
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + align]
+    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    return lines
+
+
+def rich_table(
+    title: str,
+    header: Sequence[str],
+    *,
+    left: Collection[str] = (),
+    caption: str | None = None,
+) -> Table:
+    """A rich table with these columns; the columns named in ``left`` align left."""
+    table = Table(title=title, caption=caption)
+    for name in header:
+        table.add_column(name, justify='left' if name in left else 'right')
+    return table
+
+
+def print_table(
+    console: Console,
+    title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    left: Collection[str] = (),
+    note: str | None = None,
+) -> None:
+    """Print the rows as a rich table, then ``note`` (the targets, say)."""
+    table = rich_table(title, header, left=left)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if note is not None:
+        console.print(note)
 
 
 @dataclasses.dataclass(frozen=True)

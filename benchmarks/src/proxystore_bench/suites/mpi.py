@@ -12,9 +12,10 @@ import sys
 from proxystore_bench.harness import options
 from proxystore_bench.harness.records import Record
 from proxystore_bench.harness.report import Results
-from proxystore_bench.harness.settings import Settings
 from proxystore_bench.harness.suite import choose
 from proxystore_bench.harness.suite import measure
+from proxystore_bench.harness.transfer import MIB
+from proxystore_bench.harness.transfer import TransferSettings
 
 __all__ = [
     'BANDWIDTH_TARGET',
@@ -27,13 +28,12 @@ __all__ = [
 
 BANDWIDTH_TARGET = 0.8  # connector / raw, objects >= 1 MiB
 LATENCY_TARGET = 3.0  # connector / raw, small objects
-MIB = 1024 * 1024
 SMALL = 4096
 
 
 @dataclasses.dataclass(frozen=True)
-class MPISettings(Settings):
-    """Shape of a run."""
+class MPISettings(TransferSettings):
+    """Shape of a run (`TransferSettings`, up to 256 MiB, 2 s per case)."""
 
     sizes: tuple[int, ...] = (
         1024,
@@ -44,22 +44,8 @@ class MPISettings(Settings):
         64 * MIB,
         256 * MIB,
     )
-    count: int = 2000
     seconds: float = 2.0
-    repeat: int = 3
     timeout: float = 900.0
-
-    @classmethod
-    def quick(cls) -> MPISettings:
-        """1 KiB, 1 MiB and 16 MiB, a fraction of a second each."""
-        return cls(sizes=(1024, MIB, 16 * MIB), count=300, seconds=0.2, repeat=1)
-
-    def validate(self) -> None:
-        """Raise `ValueError` for a run that cannot be made."""
-        if not self.sizes or min(self.sizes) < 1:
-            raise ValueError('sizes must be at least 1 byte.')
-        if self.count < 3 or self.repeat < 1 or self.seconds <= 0:
-            raise ValueError('count must be >= 3, repeat >= 1, seconds > 0.')
 
 
 @dataclasses.dataclass(frozen=True)

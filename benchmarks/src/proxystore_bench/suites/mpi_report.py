@@ -6,10 +6,13 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from proxystore_bench.harness.report import Report
 from proxystore_bench.harness.report import format_size
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import print_table
+from proxystore_bench.harness.report import ratio
+from proxystore_bench.harness.report import verdict
 from proxystore_bench.suites.mpi import BANDWIDTH_TARGET
 from proxystore_bench.suites.mpi import LATENCY_TARGET
 from proxystore_bench.suites.mpi import SMALL
@@ -19,16 +22,14 @@ __all__ = ['REPORT', 'plot_mpi', 'print_mpi_table', 'write_mpi_markdown']
 
 
 def _rows(records: Sequence[MPIRecord]) -> list[list[str]]:
-    rows = []
-    for r in records:
-        ratio = '-' if r.vs_raw is None else f'{int(r.vs_raw * 100) / 100:.2f}x'
-        if r.meets_target is not None:
-            ratio += ' ok' if r.meets_target else ' below'
-        rows.append([
-            format_size(r.size), r.method, str(r.round_trips), f'{r.latency_us:,.1f}',
-            f'{r.mib_per_s:,.1f}', ratio,
-        ])  # fmt: skip
-    return rows
+    return [
+        [
+            format_size(r.size), r.method, str(r.round_trips),
+            f'{r.latency_us:,.1f}', f'{r.mib_per_s:,.1f}',
+            ratio(r.vs_raw) + verdict(r.meets_target, rich=False),
+        ]
+        for r in records
+    ]  # fmt: skip
 
 
 _HEADER = ['size', 'method', 'round trips', 'µs per get', 'MiB/s', 'bandwidth vs raw']
@@ -36,21 +37,19 @@ _HEADER = ['size', 'method', 'round trips', 'µs per get', 'MiB/s', 'bandwidth v
 
 def write_mpi_markdown(records: Sequence[MPIRecord], path: pathlib.Path) -> None:
     """A markdown table of the records."""
-    lines = ['| ' + ' | '.join(_HEADER) + ' |', '|---:|---|---:|---:|---:|---:|']
-    lines += ['| ' + ' | '.join(row) + ' |' for row in _rows(records)]
+    lines = markdown_table(_HEADER, _rows(records), left=('method',))
     path.write_text('\n'.join(lines) + '\n')
 
 
 def print_mpi_table(records: Sequence[MPIRecord], console: Console) -> None:
     """The records as a rich table."""
-    table = Table(title='MPI connector get vs raw mpi4py, two ranks')
-    for name in _HEADER:
-        table.add_column(name, justify='left' if name == 'method' else 'right')
-    for row in _rows(records):
-        table.add_row(*row)
-    console.print(table)
-    console.print(
-        f'targets: connector >= {BANDWIDTH_TARGET}x raw bandwidth from 1 MiB; '
+    print_table(
+        console,
+        'MPI connector get vs raw mpi4py, two ranks',
+        _HEADER,
+        _rows(records),
+        left=('method',),
+        note=f'targets: connector >= {BANDWIDTH_TARGET}x raw bandwidth from 1 MiB; '
         f'latency <= {LATENCY_TARGET:g}x raw up to {SMALL} B',
     )
 

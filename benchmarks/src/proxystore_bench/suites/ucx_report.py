@@ -6,11 +6,12 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
+from proxystore_bench.harness import transfer
 from proxystore_bench.harness.report import Report
-from proxystore_bench.harness.report import format_size
+from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import plot_get_put_bandwidth
+from proxystore_bench.harness.report import print_table
 from proxystore_bench.suites.ucx import BANDWIDTH_TARGET
 from proxystore_bench.suites.ucx import LATENCY_TARGET_US
 from proxystore_bench.suites.ucx import UCXRecord
@@ -29,41 +30,26 @@ def meets_target(record: UCXRecord) -> bool | None:
     return record.meets_target
 
 
-def _rows(records: Sequence[UCXRecord]) -> list[list[str]]:
-    rows = []
-    for r in records:
-        ratio = '-' if r.vs_raw is None else f'{int(r.vs_raw * 100) / 100:.2f}x'
-        verdict = meets_target(r)
-        if verdict is not None:
-            ratio += ' ok' if verdict else ' below'
-        rows.append([
-            r.op, format_size(r.size), r.method, str(r.operations),
-            f'{r.latency_us:,.1f}', f'{r.mib_per_s:,.1f}', ratio,
-        ])  # fmt: skip
-    return rows
-
-
-_HEADER = ['op', 'size', 'method', 'operations', 'µs per op', 'MiB/s', 'vs raw']
+_HEADER = [*transfer.HEADER, 'vs raw']
+_LEFT = ('op', 'method')
 
 
 def write_ucx_markdown(records: Sequence[UCXRecord], path: pathlib.Path) -> None:
     """A markdown table of the records."""
-    lines = ['| ' + ' | '.join(_HEADER) + ' |', '|---|---:|---|---:|---:|---:|---:|']
-    lines += ['| ' + ' | '.join(row) + ' |' for row in _rows(records)]
+    lines = markdown_table(_HEADER, transfer.rows(records), left=_LEFT)
     path.write_text('\n'.join(lines) + '\n')
 
 
 def print_ucx_table(records: Sequence[UCXRecord], console: Console) -> None:
     """The records as a rich table."""
-    table = Table(title='UCX connector vs raw ucxx and the Redis connector')
-    for name in _HEADER:
-        table.add_column(name, justify='left' if name in ('op', 'method') else 'right')
-    for row in _rows(records):
-        table.add_row(*row)
-    console.print(table)
-    console.print(
-        f'targets: connector get >= {BANDWIDTH_TARGET}x raw bandwidth from 1 MiB; '
-        f'small get <= {LATENCY_TARGET_US:g} µs',
+    print_table(
+        console,
+        'UCX connector vs raw ucxx and the Redis connector',
+        _HEADER,
+        transfer.rows(records),
+        left=_LEFT,
+        note=f'targets: connector get >= {BANDWIDTH_TARGET}x raw bandwidth from '
+        f'1 MiB; small get <= {LATENCY_TARGET_US:g} µs',
     )
 
 
