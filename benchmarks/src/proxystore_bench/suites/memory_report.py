@@ -8,9 +8,11 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import print_table
+from proxystore_bench.harness.report import verdict
 from proxystore_bench.suites.memory import MemoryRecord
 from proxystore_bench.suites.memory import MemorySample
 
@@ -39,9 +41,7 @@ def _mb(nbytes: int) -> str:
 
 def _row(record: MemoryRecord, *, rich: bool) -> list[str]:
     ratio = '-' if record.peak_vs_manual is None else f'{record.peak_vs_manual:.3f}x'
-    if record.meets_target is not None:
-        ok, over = ('[green]ok[/]', '[red]over[/]') if rich else ('ok', 'over target')
-        ratio += ' ' + (ok if record.meets_target else over)
+    ratio += verdict(record.meets_target, rich=rich, miss='over')
     return [
         record.mode,
         f'{record.makespan_s:.2f} s',
@@ -55,21 +55,20 @@ def _row(record: MemoryRecord, *, rich: bool) -> list[str]:
 
 def print_memory_table(records: Sequence[MemoryRecord], console: Console) -> None:
     """The records as a table on the console."""
-    table = Table(title='Staged workflow: memory by way of freeing objects')
-    for name in _HEADER:
-        table.add_column(name, justify='left' if name == 'mode' else 'right')
-    for record in records:
-        table.add_row(*_row(record, rich=True))
-    console.print(table)
+    print_table(
+        console,
+        'Staged workflow: memory by way of freeing objects',
+        _HEADER,
+        [_row(r, rich=True) for r in records],
+        left=('mode',),
+    )
 
 
 def write_memory_markdown(records: Sequence[MemoryRecord], path: pathlib.Path) -> None:
     """The records as a Markdown table (included by the docs)."""
-    lines = [
-        '| ' + ' | '.join(_HEADER) + ' |',
-        '|---|' + '---:|' * (len(_HEADER) - 1),
-    ]
-    lines += ['| ' + ' | '.join(_row(r, rich=False)) + ' |' for r in records]
+    lines = markdown_table(
+        _HEADER, [_row(r, rich=False) for r in records], left=('mode',)
+    )
     if records:
         lines.append('')
         lines.append(

@@ -6,9 +6,11 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import print_table
+from proxystore_bench.harness.report import verdict
 from proxystore_bench.suites.pipelining import PipelineRecord
 
 __all__ = [
@@ -19,13 +21,12 @@ __all__ = [
 ]
 
 _HEADER = ('overhead', 'method', 'connector', 'makespan', 'ideal', 'over ideal')
+_LEFT = ('method', 'connector')
 
 
 def _row(record: PipelineRecord, *, rich: bool) -> list[str]:
     over = f'{record.residual_s:+.3f} s'
-    if record.meets_target is not None:
-        ok, bad = ('[green]ok[/]', '[red]over[/]') if rich else ('ok', 'over target')
-        over += ' ' + (ok if record.meets_target else bad)
+    over += verdict(record.meets_target, rich=rich, miss='over')
     return [
         f'{record.overhead:.1f}',
         record.method,
@@ -41,27 +42,21 @@ def print_pipelining_table(records: Sequence[PipelineRecord], console: Console) 
     if not records:
         return
     first = records[0]
-    table = Table(
-        title=(
-            f'Chain of {first.length} tasks of {first.task_sleep:g} s passing '
-            f'{first.size / 1e6:g} MB (best of the repeats)'
-        ),
+    print_table(
+        console,
+        f'Chain of {first.length} tasks of {first.task_sleep:g} s passing '
+        f'{first.size / 1e6:g} MB (best of the repeats)',
+        _HEADER,
+        [_row(r, rich=True) for r in records],
+        left=_LEFT,
     )
-    for name in _HEADER:
-        table.add_column(
-            name, justify='left' if name in ('method', 'connector') else 'right'
-        )
-    for record in records:
-        table.add_row(*_row(record, rich=True))
-    console.print(table)
 
 
 def write_pipelining_markdown(
     records: Sequence[PipelineRecord], path: pathlib.Path
 ) -> None:
     """The records as a Markdown table (included by the docs)."""
-    lines = ['| ' + ' | '.join(_HEADER) + ' |', '|---:|---|---|---:|---:|---:|']
-    lines += ['| ' + ' | '.join(_row(r, rich=False)) + ' |' for r in records]
+    lines = markdown_table(_HEADER, [_row(r, rich=False) for r in records], left=_LEFT)
     path.write_text('\n'.join(lines) + '\n')
 
 

@@ -6,9 +6,11 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import rich_table
+from proxystore_bench.harness.report import verdict
 from proxystore_bench.suites.proxy import ProxyRecord
 
 __all__ = ['REPORT', 'plot_ratios', 'print_table', 'write_markdown']
@@ -25,79 +27,64 @@ def _pivot(
     return subjects, rows
 
 
-def _plain(record: ProxyRecord | None) -> str:
+def _cell(record: ProxyRecord | None, *, rich: bool) -> str:
+    """The value; for a timed op, the ratio (and, in Markdown, the time too)."""
     if record is None:
         return '-'
-    if record.unit == 'bytes':
-        return f'{record.value:.0f} B'
-    if record.unit == 'ms':
-        return f'{record.value:.1f} ms'
-    if record.ratio is None:
-        return f'{record.value:.0f} ns'
-    return f'{record.ratio:.2f}x ({record.value:.0f} ns)'
-
-
-def write_markdown(records: Sequence[ProxyRecord], path: pathlib.Path) -> None:
-    """A Markdown table: one row per operation, one column per subject."""
-    subjects, rows = _pivot(records)
-    lines = [
-        '| operation | raw object | ' + ' | '.join(subjects) + ' |',
-        '|---|---:|' + '---:|' * len(subjects),
-    ]
-    for row in rows:
-        first = next(r for r in row if r is not None)
-        raw = '' if first.raw is None else f'{first.raw:.0f} {first.unit}'
-        lines.append(
-            f'| {first.op} | {raw} | ' + ' | '.join(_plain(r) for r in row) + ' |',
-        )
-    versions = {r.subject: f'{r.version} ({r.implementation})' for r in records}
-    lines.append('')
-    lines.append(
-        'Versions: ' + '; '.join(f'{k} {v}' for k, v in versions.items()) + '.',
-    )
-    path.write_text('\n'.join(lines) + '\n')
-
-
-def _cell(record: ProxyRecord) -> str:
     if record.unit == 'bytes':
         text = f'{record.value:.0f} B'
     elif record.unit == 'ms':
         text = f'{record.value:.1f} ms'
     elif record.ratio is None:
         text = f'{record.value:.0f} ns'
-    else:
+    elif rich:
         text = f'{record.ratio:.2f}x'
-    if record.meets_target is not None:
-        text += ' [green]ok[/]' if record.meets_target else ' [red]over[/]'
-    return text
+    else:
+        return f'{record.ratio:.2f}x ({record.value:.0f} ns)'
+    return text + (verdict(record.meets_target, rich=True, miss='over') if rich else '')
+
+
+def _table(
+    records: Sequence[ProxyRecord], *, rich: bool
+) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows: an operation a row, a subject a column."""
+    subjects, pivot = _pivot(records)
+    rows = []
+    for row in pivot:
+        first = next(r for r in row if r is not None)
+        raw = '' if first.raw is None else f'{first.raw:.0f} {first.unit}'
+        rows.append([first.op, raw, *(_cell(r, rich=rich) for r in row)])
+    return ['operation', 'raw object', *subjects], rows
+
+
+def _versions(records: Sequence[ProxyRecord], joiner: str) -> str:
+    versions = {r.subject: f'{r.version} ({r.implementation})' for r in records}
+    return 'Versions: ' + '; '.join(f'{k}{joiner}{v}' for k, v in versions.items())
+
+
+def write_markdown(records: Sequence[ProxyRecord], path: pathlib.Path) -> None:
+    """A Markdown table: one row per operation, one column per subject."""
+    header, rows = _table(records, rich=False)
+    lines = markdown_table(header, rows, left=('operation',))
+    lines += ['', _versions(records, ' ') + '.']
+    path.write_text('\n'.join(lines) + '\n')
 
 
 def print_table(records: Sequence[ProxyRecord], console: Console | None = None) -> None:
     """Print one row per operation, one column per subject."""
     console = console or Console()
-    subjects = list(dict.fromkeys(r.subject for r in records))
-    ops = list(dict.fromkeys(r.op for r in records))
-    by_key = {(r.subject, r.op): r for r in records}
-    table = Table(
-        title='Proxy overhead: time with proxy / time with raw object',
+    header, rows = _table(records, rich=True)
+    table = rich_table(
+        'Proxy overhead: time with proxy / time with raw object',
+        header,
+        left=('operation',),
         caption='Same process, best of repeats; ns per op in proxy.csv. '
         'Targets (ok/over) apply to proxystore (C).',
     )
-    table.add_column('operation')
-    table.add_column('raw object', justify='right')
-    for subject in subjects:
-        table.add_column(subject, justify='right')
-    for op in ops:
-        reference = next(r for r in records if r.op == op)
-        raw = reference.raw
-        raw_text = '' if raw is None else f'{raw:.0f} {reference.unit}'
-        cells = [_cell(by_key[(s, op)]) if (s, op) in by_key else '-' for s in subjects]
-        table.add_row(op, raw_text, *cells)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
-    versions = {r.subject: f'{r.version} ({r.implementation})' for r in records}
-    console.print(
-        'Versions: ' + '; '.join(f'{k} = {v}' for k, v in versions.items()),
-    )
+    console.print(_versions(records, ' = '))
 
 
 def plot_ratios(records: Sequence[ProxyRecord], path: pathlib.Path) -> None:

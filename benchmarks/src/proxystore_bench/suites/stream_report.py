@@ -6,10 +6,13 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from proxystore_bench.harness.report import Report
 from proxystore_bench.harness.report import format_size
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import ratio
+from proxystore_bench.harness.report import rich_table
+from proxystore_bench.harness.report import verdict
 from proxystore_bench.suites.stream import METHODS
 from proxystore_bench.suites.stream import PUBSUB_TARGET
 from proxystore_bench.suites.stream import RAW_TARGET
@@ -27,17 +30,7 @@ _HEADER = (
     'vs raw',
     'vs pub/sub',
 )
-
-
-def _ratio(value: float | None, meets: bool | None, *, rich: bool) -> str:
-    if value is None:
-        return '-'
-    # Truncated, not rounded: 0.795 must not read as a met 0.80 target.
-    text = f'{int(value * 100) / 100:.2f}x'
-    if meets is not None:
-        ok, below = ('[green]ok[/]', '[red]below[/]') if rich else ('ok', 'below')
-        text += ' ' + (ok if meets else below)
-    return text
+_LEFT = ('method', 'store')
 
 
 def _row(record: StreamRecord, *, rich: bool) -> list[str]:
@@ -48,24 +41,20 @@ def _row(record: StreamRecord, *, rich: bool) -> list[str]:
         str(record.items),
         f'{record.mb_per_s:,.1f}',
         f'{record.items_per_s:,.0f}',
-        _ratio(record.vs_raw, record.meets_raw_target, rich=rich),
-        _ratio(record.vs_pubsub, record.meets_pubsub_target, rich=rich),
+        ratio(record.vs_raw) + verdict(record.meets_raw_target, rich=rich),
+        ratio(record.vs_pubsub) + verdict(record.meets_pubsub_target, rich=rich),
     ]
 
 
 def print_stream_table(records: Sequence[StreamRecord], console: Console) -> None:
     """The records as a table on the console."""
-    table = Table(
-        title=(
-            'Stream throughput, one producer and one consumer process '
-            f'(targets for proxy-resolve, items >= 1 MB: >= {RAW_TARGET}x raw '
-            f'store, >= {PUBSUB_TARGET:g}x pub/sub)'
-        ),
+    table = rich_table(
+        'Stream throughput, one producer and one consumer process '
+        f'(targets for proxy-resolve, items >= 1 MB: >= {RAW_TARGET}x raw '
+        f'store, >= {PUBSUB_TARGET:g}x pub/sub)',
+        _HEADER,
+        left=_LEFT,
     )
-    for name in _HEADER:
-        table.add_column(
-            name, justify='left' if name in ('method', 'store') else 'right'
-        )
     previous = None
     for record in records:
         if previous is not None and record.size != previous:
@@ -77,11 +66,7 @@ def print_stream_table(records: Sequence[StreamRecord], console: Console) -> Non
 
 def write_stream_markdown(records: Sequence[StreamRecord], path: pathlib.Path) -> None:
     """The records as a Markdown table (included by the docs)."""
-    lines = [
-        '| ' + ' | '.join(_HEADER) + ' |',
-        '|---:|---|---|---:|---:|---:|---:|---:|',
-    ]
-    lines += ['| ' + ' | '.join(_row(r, rich=False)) + ' |' for r in records]
+    lines = markdown_table(_HEADER, [_row(r, rich=False) for r in records], left=_LEFT)
     path.write_text('\n'.join(lines) + '\n')
 
 
