@@ -124,3 +124,16 @@ def test_a_record_without_a_target() -> None:
     row = Plain(1.5).as_dict()
     assert row == {'value': 1.5, 'target': None, 'meets_target': None}
     assert Plain.from_dict(row) == Plain(1.5)
+
+
+@pytest.mark.parametrize(
+    'chosen',
+    [s for s in REPORTED if s.report is not None and s.report.plot is not None],
+    ids=lambda s: s.name,
+)
+def test_committed_results_plot(chosen: Suite, tmp_path: pathlib.Path) -> None:
+    report = chosen.report
+    assert report is not None
+    assert report.plot is not None
+    report.plot(report.load(RESULTS / f'{chosen.name}.json'), tmp_path / 'out.png')
+    assert (tmp_path / 'out.png').read_bytes()[:4] == b'\x89PNG'

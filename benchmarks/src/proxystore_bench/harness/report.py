@@ -6,6 +6,7 @@ shows them with a `Report`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import functools
@@ -14,6 +15,7 @@ import pathlib
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -27,8 +29,10 @@ from proxystore_bench.harness.records import load_records
 __all__ = [
     'Report',
     'Results',
+    'figure',
     'format_size',
     'markdown_table',
+    'plot_bandwidth',
     'plot_get_put_bandwidth',
     'print_table',
     'ratio',
@@ -203,6 +207,43 @@ def save_results(
     console.print(f'Wrote {", ".join(writers)} to {out}/')
 
 
+@contextlib.contextmanager
+def figure(
+    path: pathlib.Path, *grid: int, dpi: int = 120, **options: Any
+) -> Iterator[tuple[Any, Any]]:
+    """A matplotlib figure and its axes (``plt.subplots(*grid, **options)``).
+
+    On the Agg backend (no display needed); on leaving the block, the figure
+    is laid out, saved to ``path`` and closed.
+    """
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(*grid, **options)
+    try:
+        yield fig, axes
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+
+
+def plot_bandwidth(axes: Any, records: Sequence[Any]) -> None:
+    """Bandwidth against size on log-log ``axes``, a line per method.
+
+    ``records`` have ``method``, ``size`` and ``mib_per_s``.
+    """
+    for method in dict.fromkeys(r.method for r in records):
+        points = sorted((r.size, r.mib_per_s) for r in records if r.method == method)
+        axes.plot(*zip(*points, strict=True), marker='o', label=method)
+    axes.set_xscale('log', base=2)
+    axes.set_yscale('log')
+    axes.set_xlabel('object size (bytes)')
+    axes.legend()
+
+
 def plot_get_put_bandwidth(
     records: Sequence[Any], path: pathlib.Path, title: str
 ) -> None:
@@ -210,24 +251,9 @@ def plot_get_put_bandwidth(
 
     ``records`` have ``op``, ``method``, ``size`` and ``mib_per_s``.
     """
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    figure, panels = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for axes, op in zip(panels, ('get', 'put'), strict=True):
-        chosen = [r for r in records if r.op == op]
-        for method in dict.fromkeys(r.method for r in chosen):
-            points = sorted((r.size, r.mib_per_s) for r in chosen if r.method == method)
-            axes.plot(*zip(*points, strict=True), marker='o', label=method)
-        axes.set_xscale('log', base=2)
-        axes.set_yscale('log')
-        axes.set_xlabel('object size (bytes)')
-        axes.set_title(f'{op}, one at a time')
-        axes.legend()
-    panels[0].set_ylabel('MiB/s')
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with figure(path, 1, 2, figsize=(11, 4), sharey=True, dpi=110) as (fig, panels):
+        for axes, op in zip(panels, ('get', 'put'), strict=True):
+            plot_bandwidth(axes, [r for r in records if r.op == op])
+            axes.set_title(f'{op}, one at a time')
+        panels[0].set_ylabel('MiB/s')
+        fig.suptitle(title)

@@ -8,13 +8,18 @@ size)``, the fastest run: `Times`.
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 from typing import Self
 
+from rich.console import Console
+
 from proxystore_bench.harness.records import Record
 from proxystore_bench.harness.report import format_size
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import print_table
 from proxystore_bench.harness.report import ratio
 from proxystore_bench.harness.report import verdict
 from proxystore_bench.harness.settings import Settings
@@ -23,17 +28,26 @@ from proxystore_bench.harness.timing import best_run
 __all__ = [
     'HEADER',
     'MIB',
+    'SIZES',
+    'SIZES_TO_256_MIB',
     'Times',
     'TransferRecord',
     'TransferSettings',
     'keep_best',
+    'print_records',
     'rows',
+    'write_markdown',
 ]
 
 MIB = 1024 * 1024
 
 Times = dict[tuple[str, str, int], tuple[int, float]]
 """``(op, method, size)`` to ``(operations, seconds)`` of the fastest run."""
+
+SIZES = (1024, 64 * 1024, MIB, 4 * MIB, 16 * MIB, 64 * MIB)
+"""The default object sizes: 1 KiB to 64 MiB."""
+SIZES_TO_256_MIB = (*SIZES, 256 * MIB)
+"""The object sizes of the MPI and UCX suites: 1 KiB to 256 MiB."""
 
 HEADER = ('op', 'size', 'method', 'operations', 'µs per op', 'MiB/s')
 """The columns of `rows`, but the last (the ratio, named by the suite)."""
@@ -51,7 +65,7 @@ class TransferSettings(Settings):
         rounds: The methods take turns this many times; the best is kept.
     """
 
-    sizes: tuple[int, ...] = (1024, 64 * 1024, MIB, 4 * MIB, 16 * MIB, 64 * MIB)
+    sizes: tuple[int, ...] = SIZES
     count: int = 2000
     seconds: float = 1.0
     repeat: int = 3
@@ -137,3 +151,26 @@ def rows(records: Sequence[TransferRecord]) -> list[list[str]]:
         ]
         for r in records
     ]  # fmt: skip
+
+
+_LEFT = ('op', 'method')
+
+
+def write_markdown(
+    records: Sequence[TransferRecord], path: pathlib.Path, vs: str
+) -> None:
+    """A Markdown table of the records; ``vs`` names the ratio's column."""
+    lines = markdown_table([*HEADER, vs], rows(records), left=_LEFT)
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def print_records(
+    records: Sequence[TransferRecord],
+    console: Console,
+    *,
+    title: str,
+    vs: str,
+    note: str,
+) -> None:
+    """The records as a rich table, then ``note`` (the targets)."""
+    print_table(console, title, [*HEADER, vs], rows(records), left=_LEFT, note=note)

@@ -161,28 +161,27 @@ def _ours(settings: EndpointSettings) -> Times:
     with (
         tempfile.TemporaryDirectory() as directory,
         RelayProcess(None) as relay,
-        EndpointProcess(
-            pathlib.Path(directory),
-            'bench-local',
-            relay=relay.address,
-            peer_channels=settings.channels,
-            max_object_size=limit,
-            timeout=60,
-        ) as local,
-        EndpointProcess(
-            pathlib.Path(directory),
-            'bench-remote',
-            relay=relay.address,
-            peer_channels=settings.channels,
-            max_object_size=limit,
-            timeout=60,
-        ) as remote,
-        local.connector(timeout=300) as connector,
     ):
-        for size in settings.sizes:
-            for method, owner in (('local', None), ('peer', str(remote.uuid))):
-                for op, case in _cases(connector, size, owner).items():
-                    times[op, method, size] = settings.best(case)
+
+        def endpoint(name: str) -> EndpointProcess:
+            return EndpointProcess(
+                pathlib.Path(directory),
+                name,
+                relay=relay.address,
+                peer_channels=settings.channels,
+                max_object_size=limit,
+                timeout=60,
+            )
+
+        with (
+            endpoint('bench-local') as local,
+            endpoint('bench-remote') as remote,
+            local.connector(timeout=300) as connector,
+        ):
+            for size in settings.sizes:
+                for method, owner in (('local', None), ('peer', str(remote.uuid))):
+                    for op, case in _cases(connector, size, owner).items():
+                        times[op, method, size] = settings.best(case)
     return times
 
 

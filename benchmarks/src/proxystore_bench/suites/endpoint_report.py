@@ -9,35 +9,28 @@ from rich.console import Console
 
 from proxystore_bench.harness import transfer
 from proxystore_bench.harness.report import Report
-from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import plot_get_put_bandwidth
-from proxystore_bench.harness.report import print_table
 from proxystore_bench.suites.endpoint import LATENCY_TARGET_US
 from proxystore_bench.suites.endpoint import PEER_TARGET
 from proxystore_bench.suites.endpoint import EndpointRecord
 
 __all__ = ['REPORT', 'plot_endpoint', 'print_endpoint_table', 'write_endpoint_markdown']
 
-_HEADER = [*transfer.HEADER, 'vs 1.x']
-_LEFT = ('op', 'method')
-
 
 def write_endpoint_markdown(
     records: Sequence[EndpointRecord], path: pathlib.Path
 ) -> None:
     """A markdown table of the records."""
-    lines = markdown_table(_HEADER, transfer.rows(records), left=_LEFT)
-    path.write_text('\n'.join(lines) + '\n')
+    transfer.write_markdown(records, path, 'vs 1.x')
 
 
 def print_endpoint_table(records: Sequence[EndpointRecord], console: Console) -> None:
     """The records as a rich table."""
-    print_table(
+    transfer.print_records(
+        records,
         console,
-        'Endpoints: local, peer to peer, Redis, ProxyStore 1.x',
-        _HEADER,
-        transfer.rows(records),
-        left=_LEFT,
+        title='Endpoints: local, peer to peer, Redis, ProxyStore 1.x',
+        vs='vs 1.x',
         note=f'targets: local get of 1 KiB <= {LATENCY_TARGET_US:g} µs; peer-to-peer '
         f'bandwidth >= {PEER_TARGET:g}x 1.x peering from 1 MiB',
     )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
 from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import print_table
 from proxystore_bench.harness.report import verdict
@@ -89,25 +90,17 @@ def write_samples_csv(samples: Sequence[MemorySample], path: pathlib.Path) -> No
 
 def plot_memory(samples: Sequence[MemorySample], path: pathlib.Path) -> None:
     """Store memory and keys over time, one line per mode."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
-    for mode in dict.fromkeys(s.mode for s in samples if s.mode):
-        mine = [s for s in samples if s.mode == mode]
-        base = mine[0].store_bytes
-        times = [s.time_s for s in mine]
-        top.plot(times, [(s.store_bytes - base) / 1e6 for s in mine], label=mode)
-        bottom.plot(times, [s.keys for s in mine], label=mode)
-    top.set_ylabel('store memory (MB)')
-    bottom.set_ylabel('objects in the store')
-    bottom.set_xlabel('time since the mode started (s)')
-    top.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, 2, 1, figsize=(9, 6), sharex=True) as (_, (top, bottom)):
+        for mode in dict.fromkeys(s.mode for s in samples if s.mode):
+            mine = [s for s in samples if s.mode == mode]
+            base = mine[0].store_bytes
+            times = [s.time_s for s in mine]
+            top.plot(times, [(s.store_bytes - base) / 1e6 for s in mine], label=mode)
+            bottom.plot(times, [s.keys for s in mine], label=mode)
+        top.set_ylabel('store memory (MB)')
+        bottom.set_ylabel('objects in the store')
+        bottom.set_xlabel('time since the mode started (s)')
+        top.legend()
 
 
 REPORT = Report(MemoryRecord, write_memory_markdown, print_memory_table)

@@ -15,6 +15,7 @@ from proxystore_bench.harness.report import Results
 from proxystore_bench.harness.suite import choose
 from proxystore_bench.harness.suite import measure
 from proxystore_bench.harness.transfer import MIB
+from proxystore_bench.harness.transfer import SIZES_TO_256_MIB
 from proxystore_bench.harness.transfer import TransferSettings
 
 __all__ = [
@@ -35,15 +36,7 @@ SMALL = 4096
 class MPISettings(TransferSettings):
     """Shape of a run (`TransferSettings`, up to 256 MiB, 2 s per case)."""
 
-    sizes: tuple[int, ...] = (
-        1024,
-        64 * 1024,
-        MIB,
-        4 * MIB,
-        16 * MIB,
-        64 * MIB,
-        256 * MIB,
-    )
+    sizes: tuple[int, ...] = SIZES_TO_256_MIB
     seconds: float = 2.0
     timeout: float = 900.0
 

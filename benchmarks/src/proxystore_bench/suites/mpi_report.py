@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
 from proxystore_bench.harness.report import format_size
 from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import plot_bandwidth
 from proxystore_bench.harness.report import print_table
 from proxystore_bench.harness.report import ratio
 from proxystore_bench.harness.report import verdict
@@ -56,24 +58,10 @@ def print_mpi_table(records: Sequence[MPIRecord], console: Console) -> None:
 
 def plot_mpi(records: Sequence[MPIRecord], path: pathlib.Path) -> None:
     """Bandwidth against size, one line per method."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4))
-    for method in dict.fromkeys(r.method for r in records):
-        points = sorted((r.size, r.mib_per_s) for r in records if r.method == method)
-        axes.plot(*zip(*points, strict=True), marker='o', label=method)
-    axes.set_xscale('log', base=2)
-    axes.set_yscale('log')
-    axes.set_xlabel('object size (bytes)')
-    axes.set_ylabel('MiB/s (one get at a time)')
-    axes.set_title('MPI connector get vs raw mpi4py Send/Recv, two ranks')
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with figure(path, figsize=(7, 4), dpi=110) as (_, axes):
+        plot_bandwidth(axes, records)
+        axes.set_ylabel('MiB/s (one get at a time)')
+        axes.set_title('MPI connector get vs raw mpi4py Send/Recv, two ranks')
 
 
 REPORT = Report(MPIRecord, write_mpi_markdown, print_mpi_table, plot_mpi)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
 from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import print_table
 from proxystore_bench.harness.report import verdict
@@ -62,43 +63,35 @@ def write_pipelining_markdown(
 
 def plot_pipelining(records: Sequence[PipelineRecord], path: pathlib.Path) -> None:
     """Makespan against the start-up fraction, one line per method and channel."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
-    series: dict[str, list[PipelineRecord]] = {}
-    for record in records:
-        label = record.method
-        if record.connector != '-':
-            label += f' ({record.connector})'
-        series.setdefault(label, []).append(record)
-    for label, points in series.items():
-        points.sort(key=lambda r: r.overhead)
-        ax.plot(
-            [p.overhead for p in points],
-            [p.makespan_s for p in points],
-            marker='o',
-            label=label,
+    with figure(path, figsize=(8, 5)) as (_, ax):
+        series: dict[str, list[PipelineRecord]] = {}
+        for record in records:
+            label = record.method
+            if record.connector != '-':
+                label += f' ({record.connector})'
+            series.setdefault(label, []).append(record)
+        for label, points in series.items():
+            points.sort(key=lambda r: r.overhead)
+            ax.plot(
+                [p.overhead for p in points],
+                [p.makespan_s for p in points],
+                marker='o',
+                label=label,
+            )
+        ideal = sorted(
+            {(r.overhead, r.ideal_s) for r in records if r.method == 'pipelined'}
         )
-    ideal = sorted(
-        {(r.overhead, r.ideal_s) for r in records if r.method == 'pipelined'}
-    )
-    if ideal:
-        ax.plot(
-            [o for o, _ in ideal],
-            [i for _, i in ideal],
-            linestyle='--',
-            color='black',
-            label='ideal pipelined',
-        )
-    ax.set_xlabel('start-up fraction of each task')
-    ax.set_ylabel('makespan (s)')
-    ax.legend(fontsize='small')
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        if ideal:
+            ax.plot(
+                [o for o, _ in ideal],
+                [i for _, i in ideal],
+                linestyle='--',
+                color='black',
+                label='ideal pipelined',
+            )
+        ax.set_xlabel('start-up fraction of each task')
+        ax.set_ylabel('makespan (s)')
+        ax.legend(fontsize='small')
 
 
 REPORT = Report(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
 from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import rich_table
 from proxystore_bench.harness.report import verdict
@@ -89,35 +90,27 @@ def print_table(records: Sequence[ProxyRecord], console: Console | None = None) 
 
 def plot_ratios(records: Sequence[ProxyRecord], path: pathlib.Path) -> None:
     """Bar chart of the proxy/raw ratio per operation and subject (log scale)."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     timed = [r for r in records if r.ratio is not None]
     subjects = list(dict.fromkeys(r.subject for r in timed))
     ops = list(dict.fromkeys(r.op for r in timed))
     by_key = {(r.subject, r.op): r.ratio for r in timed}
     width = 0.8 / max(len(subjects), 1)
-    fig, ax = plt.subplots(figsize=(11, 5))
-    for i, subject in enumerate(subjects):
-        xs = [j + i * width for j in range(len(ops))]
-        ys = [by_key.get((subject, op)) or 0.0 for op in ops]
-        ax.bar(xs, ys, width=width, label=subject)
-    ax.axhline(1.0, color='black', linewidth=0.8)
-    ax.axhline(2.0, color='grey', linestyle='--', linewidth=0.8, label='2x target')
-    ax.axhline(
-        5.0, color='grey', linestyle=':', linewidth=0.8, label='5x target (attr)'
-    )
-    ax.set_yscale('log')
-    ax.set_xticks([j + width * (len(subjects) - 1) / 2 for j in range(len(ops))])
-    ax.set_xticklabels(ops, rotation=20)
-    ax.set_ylabel('time with proxy / time with raw object')
-    ax.set_title('Proxy overhead per operation (same process, lower is better)')
-    ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, figsize=(11, 5)) as (_, ax):
+        for i, subject in enumerate(subjects):
+            xs = [j + i * width for j in range(len(ops))]
+            ys = [by_key.get((subject, op)) or 0.0 for op in ops]
+            ax.bar(xs, ys, width=width, label=subject)
+        ax.axhline(1.0, color='black', linewidth=0.8)
+        ax.axhline(2.0, color='grey', linestyle='--', linewidth=0.8, label='2x target')
+        ax.axhline(
+            5.0, color='grey', linestyle=':', linewidth=0.8, label='5x target (attr)'
+        )
+        ax.set_yscale('log')
+        ax.set_xticks([j + width * (len(subjects) - 1) / 2 for j in range(len(ops))])
+        ax.set_xticklabels(ops, rotation=20)
+        ax.set_ylabel('time with proxy / time with raw object')
+        ax.set_title('Proxy overhead per operation (same process, lower is better)')
+        ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.01, 1.0))
 
 
 REPORT = Report(ProxyRecord, write_markdown, print_table, plot_ratios)

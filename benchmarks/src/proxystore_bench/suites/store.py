@@ -137,40 +137,16 @@ def _records(subject: str, result: dict[str, Any]) -> list[StoreRecord]:
     }
     records = []
     for (bench, case, kind, size, mode), value in by_key.items():
+        measured = (subject, result['version'], bench, case, kind, size)
         if bench == 'proxy_size':
-            records.append(
-                StoreRecord(
-                    subject,
-                    result['version'],
-                    bench,
-                    case,
-                    kind,
-                    size,
-                    'bytes',
-                    value,
-                    None,
-                    None,
-                ),
-            )
+            records.append(StoreRecord(*measured, 'bytes', value, None, None))
             continue
-        measured, baseline_mode = _PAIRS[bench]
-        if mode != measured:
+        timed, baseline_mode = _PAIRS[bench]
+        if mode != timed:
             continue
         baseline = by_key[(bench, case, kind, size, baseline_mode)]
-        records.append(
-            StoreRecord(
-                subject,
-                result['version'],
-                bench,
-                case,
-                kind,
-                size,
-                's',
-                value,
-                baseline,
-                value / baseline if baseline else None,
-            ),
-        )
+        ratio = value / baseline if baseline else None
+        records.append(StoreRecord(*measured, 's', value, baseline, ratio))
     return records
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
 from proxystore_bench.harness.report import format_size
 from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import rich_table
@@ -89,36 +90,28 @@ def write_store_markdown(records: Sequence[StoreRecord], path: pathlib.Path) -> 
 
 def plot_store(records: Sequence[StoreRecord], path: pathlib.Path) -> None:
     """Ratios against size: put+get of numpy arrays, and task round trips."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    panels = (('put_get', 'numpy'), ('roundtrip_total', 'numpy'))
-    for ax, (bench, kind) in zip(axes, panels, strict=True):
-        series: dict[str, list[StoreRecord]] = {}
-        for r in records:
-            if r.bench == bench and r.kind == kind and r.ratio is not None:
-                series.setdefault(f'{r.subject} · {r.case}', []).append(r)
-        for label, points in series.items():
-            points.sort(key=lambda r: r.size)
-            ax.plot(
-                [p.size for p in points],
-                [p.ratio for p in points],
-                marker='o',
-                label=label,
-            )
-        ax.axhline(1.0, color='black', linewidth=0.8)
-        ax.set_xscale('log', base=2)
-        ax.set_yscale('log')
-        ax.set_xlabel('object size (bytes)')
-        ax.set_ylabel('ratio (lower is better)')
-        ax.set_title(_TITLES[bench], fontsize='medium')
-        ax.legend(fontsize='x-small')
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, 1, 2, figsize=(13, 5)) as (_, axes):
+        panels = (('put_get', 'numpy'), ('roundtrip_total', 'numpy'))
+        for ax, (bench, kind) in zip(axes, panels, strict=True):
+            series: dict[str, list[StoreRecord]] = {}
+            for r in records:
+                if r.bench == bench and r.kind == kind and r.ratio is not None:
+                    series.setdefault(f'{r.subject} · {r.case}', []).append(r)
+            for label, points in series.items():
+                points.sort(key=lambda r: r.size)
+                ax.plot(
+                    [p.size for p in points],
+                    [p.ratio for p in points],
+                    marker='o',
+                    label=label,
+                )
+            ax.axhline(1.0, color='black', linewidth=0.8)
+            ax.set_xscale('log', base=2)
+            ax.set_yscale('log')
+            ax.set_xlabel('object size (bytes)')
+            ax.set_ylabel('ratio (lower is better)')
+            ax.set_title(_TITLES[bench], fontsize='medium')
+            ax.legend(fontsize='x-small')
 
 
 REPORT = Report(StoreRecord, write_store_markdown, print_store_table, plot_store)

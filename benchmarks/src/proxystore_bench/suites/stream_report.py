@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
 from proxystore_bench.harness.report import format_size
 from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import ratio
@@ -72,39 +73,31 @@ def write_stream_markdown(records: Sequence[StreamRecord], path: pathlib.Path) -
 
 def plot_stream(records: Sequence[StreamRecord], path: pathlib.Path) -> None:
     """Throughput against item size (log-log), one line per method and store."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
-    # One color per method, one line style per store: the same method on two
-    # stores reads as a pair.
-    colors = {m: f'C{i}' for i, m in enumerate(METHODS)}
-    styles = {'redis': ('-', 'o'), 'shm': (':', 's'), '-': ('-', 'o')}
-    series: dict[tuple[str, str], list[StreamRecord]] = {}
-    for record in records:
-        series.setdefault((record.method, record.store), []).append(record)
-    for (method, store), points in series.items():
-        points.sort(key=lambda r: r.size)
-        linestyle, marker = styles.get(store, ('--', 'x'))
-        ax.plot(
-            [p.size / 1e6 for p in points],
-            [p.mb_per_s for p in points],
-            color=colors.get(method),
-            linestyle=linestyle,
-            marker=marker,
-            label=method if store == '-' else f'{method} ({store})',
-        )
-    ax.set_xscale('log')
-    ax.set_yscale('log')
-    ax.set_xlabel('item size (MB)')
-    ax.set_ylabel('throughput (MB/s)')
-    ax.grid(True, which='major', alpha=0.3)
-    ax.legend(fontsize='small')
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, figsize=(8, 5)) as (_, ax):
+        # One color per method, one line style per store: the same method on two
+        # stores reads as a pair.
+        colors = {m: f'C{i}' for i, m in enumerate(METHODS)}
+        styles = {'redis': ('-', 'o'), 'shm': (':', 's'), '-': ('-', 'o')}
+        series: dict[tuple[str, str], list[StreamRecord]] = {}
+        for record in records:
+            series.setdefault((record.method, record.store), []).append(record)
+        for (method, store), points in series.items():
+            points.sort(key=lambda r: r.size)
+            linestyle, marker = styles.get(store, ('--', 'x'))
+            ax.plot(
+                [p.size / 1e6 for p in points],
+                [p.mb_per_s for p in points],
+                color=colors.get(method),
+                linestyle=linestyle,
+                marker=marker,
+                label=method if store == '-' else f'{method} ({store})',
+            )
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_xlabel('item size (MB)')
+        ax.set_ylabel('throughput (MB/s)')
+        ax.grid(True, which='major', alpha=0.3)
+        ax.legend(fontsize='small')
 
 
 REPORT = Report(StreamRecord, write_stream_markdown, print_stream_table, plot_stream)

@@ -44,6 +44,7 @@ from proxystore_bench.harness.report import Results
 from proxystore_bench.harness.suite import choose
 from proxystore_bench.harness.suite import measure
 from proxystore_bench.harness.transfer import MIB
+from proxystore_bench.harness.transfer import SIZES_TO_256_MIB
 from proxystore_bench.harness.transfer import Times
 from proxystore_bench.harness.transfer import TransferRecord
 from proxystore_bench.harness.transfer import TransferSettings
@@ -63,15 +64,7 @@ SMALL = 4096
 class UCXSettings(TransferSettings):
     """Shape of a run (`TransferSettings`, up to 256 MiB, three rounds)."""
 
-    sizes: tuple[int, ...] = (
-        1024,
-        64 * 1024,
-        MIB,
-        4 * MIB,
-        16 * MIB,
-        64 * MIB,
-        256 * MIB,
-    )
+    sizes: tuple[int, ...] = SIZES_TO_256_MIB
     repeat: int = 1
     rounds: int = 3
     """Raw and connector take turns this many times; the best of all is kept."""

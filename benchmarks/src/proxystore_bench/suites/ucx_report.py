@@ -9,9 +9,7 @@ from rich.console import Console
 
 from proxystore_bench.harness import transfer
 from proxystore_bench.harness.report import Report
-from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import plot_get_put_bandwidth
-from proxystore_bench.harness.report import print_table
 from proxystore_bench.suites.ucx import BANDWIDTH_TARGET
 from proxystore_bench.suites.ucx import LATENCY_TARGET_US
 from proxystore_bench.suites.ucx import UCXRecord
@@ -30,24 +28,18 @@ def meets_target(record: UCXRecord) -> bool | None:
     return record.meets_target
 
 
-_HEADER = [*transfer.HEADER, 'vs raw']
-_LEFT = ('op', 'method')
-
-
 def write_ucx_markdown(records: Sequence[UCXRecord], path: pathlib.Path) -> None:
     """A markdown table of the records."""
-    lines = markdown_table(_HEADER, transfer.rows(records), left=_LEFT)
-    path.write_text('\n'.join(lines) + '\n')
+    transfer.write_markdown(records, path, 'vs raw')
 
 
 def print_ucx_table(records: Sequence[UCXRecord], console: Console) -> None:
     """The records as a rich table."""
-    print_table(
+    transfer.print_records(
+        records,
         console,
-        'UCX connector vs raw ucxx and the Redis connector',
-        _HEADER,
-        transfer.rows(records),
-        left=_LEFT,
+        title='UCX connector vs raw ucxx and the Redis connector',
+        vs='vs raw',
         note=f'targets: connector get >= {BANDWIDTH_TARGET}x raw bandwidth from '
         f'1 MiB; small get <= {LATENCY_TARGET_US:g} µs',
     )
