@@ -17,8 +17,10 @@ from typing import Self
 from rich.console import Console
 
 from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Report
 from proxystore_bench.harness.report import format_size
 from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import plot_get_put_bandwidth
 from proxystore_bench.harness.report import print_table
 from proxystore_bench.harness.report import ratio
 from proxystore_bench.harness.report import verdict
@@ -34,9 +36,8 @@ __all__ = [
     'TransferRecord',
     'TransferSettings',
     'keep_best',
-    'print_records',
+    'report',
     'rows',
-    'write_markdown',
 ]
 
 MIB = 1024 * 1024
@@ -156,21 +157,27 @@ def rows(records: Sequence[TransferRecord]) -> list[list[str]]:
 _LEFT = ('op', 'method')
 
 
-def write_markdown(
-    records: Sequence[TransferRecord], path: pathlib.Path, vs: str
-) -> None:
-    """A Markdown table of the records; ``vs`` names the ratio's column."""
-    lines = markdown_table([*HEADER, vs], rows(records), left=_LEFT)
-    path.write_text('\n'.join(lines) + '\n')
+def report(
+    record: type[TransferRecord], *, title: str, vs: str, note: str, plot_title: str
+) -> Report:
+    """The `Report` of a transfer suite.
 
+    Args:
+        record: The suite's record type.
+        title: Title of the console table.
+        vs: Header of the ratio's column.
+        note: Printed under the console table (the targets).
+        plot_title: Title of the get/put bandwidth plot.
+    """
 
-def print_records(
-    records: Sequence[TransferRecord],
-    console: Console,
-    *,
-    title: str,
-    vs: str,
-    note: str,
-) -> None:
-    """The records as a rich table, then ``note`` (the targets)."""
-    print_table(console, title, [*HEADER, vs], rows(records), left=_LEFT, note=note)
+    def markdown(records: Sequence[TransferRecord], path: pathlib.Path) -> None:
+        lines = markdown_table([*HEADER, vs], rows(records), left=_LEFT)
+        path.write_text('\n'.join(lines) + '\n')
+
+    def table(records: Sequence[TransferRecord], console: Console) -> None:
+        print_table(console, title, [*HEADER, vs], rows(records), left=_LEFT, note=note)
+
+    def plot(records: Sequence[TransferRecord], path: pathlib.Path) -> None:
+        plot_get_put_bandwidth(records, path, plot_title)
+
+    return Report(record, markdown, table, plot)
