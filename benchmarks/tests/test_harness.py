@@ -7,6 +7,7 @@ import json
 import pathlib
 
 import pytest
+import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -46,6 +47,60 @@ def test_every_command_of_the_docs_is_a_suite() -> None:
     assert suite('proxy').name == 'proxy'
     with pytest.raises(KeyError, match="no suite 'nope'"):
         suite('nope')
+
+
+COMMON = {'--quick', '--full', '--out', '--plot', '--no-plot'}
+# Every option each command had before the harness (the docs and nox use them).
+OPTIONS = {
+    'workflow': {'--tasks', '--size', '--workers'},
+    'store': COMMON | {'--baseline-python', '--sizes', '--roundtrip-sizes', '--repeat'},
+    'memory': COMMON | {'--rounds', '--sizes', '--task-sleep'},
+    'pipelining': COMMON
+    | {'--length', '--size', '--task-sleep', '--overheads', '--connectors'}
+    | {'--repeat'},
+    'mpi': COMMON | {'--sizes'},
+    'ucx': COMMON | {'--sizes', '--transports', '--redis', '--no-redis'},
+    'endpoint': COMMON
+    | {'--baseline-python', '--sizes', '--channels', '--redis', '--no-redis'},
+    'stream': COMMON | {'--sizes', '--count', '--seconds', '--stores', '--repeat'},
+    'proxy': COMMON | {'--baseline-python', '--number', '--repeat'},
+}
+
+
+def test_every_command_keeps_its_options() -> None:
+    group = typer.main.get_command(app)
+    commands = getattr(group, 'commands')  # noqa: B009 (a click group's commands)
+    found = {
+        name: {
+            flag
+            for param in command.params
+            for flag in (*param.opts, *param.secondary_opts)
+        }
+        for name, command in commands.items()
+    }
+    assert found == OPTIONS
+
+
+def test_no_plot_writes_no_png(tmp_path: pathlib.Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            'proxy',
+            '--number',
+            '20',
+            '--repeat',
+            '1',
+            '--no-plot',
+            '--out',
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'proxy.csv',
+        'proxy.json',
+        'proxy.md',
+    ]
 
 
 @pytest.mark.parametrize('chosen', REPORTED, ids=lambda s: s.name)

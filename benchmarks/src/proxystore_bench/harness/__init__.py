@@ -6,5 +6,7 @@
 - `report`: CSV, JSON, Markdown, tables and plots of a suite's records.
 - `suite`: a suite (its command and its report) and the command the CLI makes of it.
 - `timing`: the one timing loop of the transfer suites.
+- `transfer`: what the MPI, UCX and endpoint suites share (settings, records,
+  best-of times, their report).
 - `subprocesses`: running worker scripts, also in another interpreter or venv.
 """
