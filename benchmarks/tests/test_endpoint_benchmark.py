@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from proxystore_bench.cli import app
-from proxystore_bench.endpoint_bench import EndpointRecord
+from proxystore_bench.suites.endpoint import EndpointRecord
 
 
 def test_endpoint_benchmark_writes_results(tmp_path: pathlib.Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from proxystore_bench.cli import app
-from proxystore_bench.memory import MemorySettings
-from proxystore_bench.memory import run_memory_benchmark
+from proxystore_bench.suites.memory import MemorySettings
+from proxystore_bench.suites.memory import run_memory_benchmark
 
 runner = CliRunner()
 SMALL = ['--rounds', '1', '--sizes', '2000000,200000,20000', '--task-sleep', '0.05']

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from proxystore_bench.cli import app
-from proxystore_bench.mpi_report import MPIRecord
+from proxystore_bench.suites.mpi import MPIRecord
 
 runner = CliRunner()
 

@@ -10,9 +10,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from proxystore_bench import proxy_overhead
-from proxystore_bench import proxy_worker
 from proxystore_bench.cli import app
+from proxystore_bench.suites import proxy as proxy_suite
+from proxystore_bench.workers import proxy_worker
 
 runner = CliRunner()
 TINY = ['--number', '20', '--repeat', '1']
@@ -70,9 +70,9 @@ def test_number_must_be_positive() -> None:
 
 
 def test_worker_rejects_unknown_subject() -> None:
-    subject = proxy_overhead.Subject('bogus', 'bogus', sys.executable)
-    with pytest.raises(proxy_overhead.BenchmarkError, match="invalid choice: 'bogus'"):
-        proxy_overhead.run([subject], number=1, repeat=1)
+    subject = proxy_suite.Subject('bogus', 'bogus', sys.executable)
+    with pytest.raises(proxy_suite.BenchmarkError, match="invalid choice: 'bogus'"):
+        proxy_suite.run([subject], number=1, repeat=1)
 
 
 def test_worker_runs_as_a_script() -> None:
@@ -95,9 +95,11 @@ def test_worker_runs_as_a_script() -> None:
 
 
 def test_targets_apply_to_our_c_proxy_only() -> None:
-    def record(subject: str, op: str, value: float, ratio: float | None) -> object:
+    def record(
+        subject: str, op: str, value: float, ratio: float | None
+    ) -> proxy_suite.ProxyRecord:
         unit = 'ms' if op == 'import' else 'ns'
-        return proxy_overhead.Record(subject, '2', 'c', op, unit, 1.0, value, ratio)
+        return proxy_suite.ProxyRecord(subject, '2', 'c', op, unit, 1.0, value, ratio)
 
     assert record('proxystore (C)', 'len', 15, 1.5).meets_target is True
     assert record('proxystore (C)', 'len', 25, 2.5).meets_target is False

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from proxystore_bench.cli import app
-from proxystore_bench.store_bench import OURS
-from proxystore_bench.store_bench import StoreRecord
-from proxystore_bench.workflow import run_workflow
+from proxystore_bench.suites.store import OURS
+from proxystore_bench.suites.store import StoreRecord
+from proxystore_bench.suites.workflow import run_workflow
 
 runner = CliRunner()
 SMALL = ['--sizes', '1024', '--roundtrip-sizes', '65536', '--repeat', '1']

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from proxystore_bench.cli import app
-from proxystore_bench.stream_bench import MIN_ITEMS
-from proxystore_bench.stream_bench import StreamRecord
-from proxystore_bench.stream_bench import StreamSettings
+from proxystore_bench.suites.stream import MIN_ITEMS
+from proxystore_bench.suites.stream import StreamRecord
+from proxystore_bench.suites.stream import StreamSettings
 
 runner = CliRunner()
 SMALL = [

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from proxystore_bench.cli import app
-from proxystore_bench.ucx_bench import UCXRecord
-from proxystore_bench.ucx_report import meets_target
+from proxystore_bench.suites.ucx import UCXRecord
+from proxystore_bench.suites.ucx_report import meets_target
 
 
 def test_ucx_benchmark_writes_results(tmp_path: pathlib.Path) -> None:

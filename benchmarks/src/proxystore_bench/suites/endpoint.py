@@ -27,74 +27,78 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from typing import Annotated
 from typing import Any
+
+import typer
 
 from proxystore.connectors.endpoint import EndpointKey
 from proxystore.connectors.redis import RedisConnector
 from proxystore.testing.endpoint import EndpointProcess
 from proxystore.testing.endpoint import RelayProcess
 from proxystore.testing.redis import RedisServer
-from proxystore_bench._subprocess import run_json
-from proxystore_bench.timing import best_run
+from proxystore_bench.harness import options
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.subprocesses import run_json
+from proxystore_bench.harness.subprocesses import worker_script
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
+from proxystore_bench.harness.suite import no_baseline_note
+from proxystore_bench.harness.transfer import MIB
+from proxystore_bench.harness.transfer import Times
+from proxystore_bench.harness.transfer import TransferRecord
+from proxystore_bench.harness.transfer import TransferSettings
+from proxystore_bench.harness.transfer import keep_best
 
-__all__ = ['EndpointRecord', 'EndpointSettings', 'run_endpoint_benchmark']
+__all__ = [
+    'EndpointRecord',
+    'EndpointSettings',
+    'command',
+    'run_endpoint_benchmark',
+]
 
-MIB = 1024 * 1024
 LATENCY_TARGET_US = 1000.0
 """Local endpoint get of 1 KB (1.x: 1.68 ms on Perlmutter, SC'23)."""
 PEER_TARGET = 2.0
 """Peer-to-peer bandwidth against 1.x peering, objects of 1 MiB and more."""
 SMALL = 1024
-V1_WORKER = pathlib.Path(__file__).with_name('endpoint_v1.py')
+V1_WORKER = worker_script('endpoint_v1_worker')
 
 
 @dataclasses.dataclass(frozen=True)
-class EndpointSettings:
-    """Shape of a run."""
+class EndpointSettings(TransferSettings):
+    """Shape of a run (`TransferSettings`, two rounds)."""
 
-    sizes: tuple[int, ...] = (1024, 64 * 1024, MIB, 4 * MIB, 16 * MIB, 64 * MIB)
-    count: int = 2000
-    seconds: float = 1.0
-    repeat: int = 3
+    rounds: int = 2
     channels: int = 4
     v1_channels: int = 2
     """1.x's peer channels (its paper's peering runs used 2)."""
     redis: bool = True
     baseline_python: str | None = None
-    rounds: int = 2
 
     @classmethod
     def quick(cls) -> EndpointSettings:
         """1 KiB, 1 MiB and 4 MiB, a fraction of a second each, one round."""
-        return cls(
-            sizes=(1024, MIB, 4 * MIB), count=300, seconds=0.2, repeat=1, rounds=1
-        )
+        return dataclasses.replace(super().quick(), sizes=(1024, MIB, 4 * MIB))
 
     def validate(self) -> None:
         """Raise `ValueError` for a run that cannot be made."""
-        if not self.sizes or min(self.sizes) < 1:
-            raise ValueError('sizes must be at least 1 byte.')
-        if self.count < 3 or self.repeat < 1 or self.seconds <= 0 or self.rounds < 1:
-            raise ValueError(
-                'count must be >= 3, repeat >= 1, rounds >= 1, seconds > 0.'
-            )
+        super().validate()
         if self.channels < 1 or self.v1_channels < 1:
             raise ValueError('channels must be at least 1.')
 
 
 @dataclasses.dataclass(frozen=True)
-class EndpointRecord:
+class EndpointRecord(TransferRecord):
     """The best of one method at one size and operation."""
 
-    op: str
-    method: str
-    size: int
-    operations: int
-    seconds: float
-    latency_us: float
-    mib_per_s: float
     vs_v1: float | None
     """Bandwidth against 1.x's same case (``local``/``peer`` only)."""
+
+    @property
+    def vs(self) -> float | None:
+        """`vs_v1`."""
+        return self.vs_v1
 
     @property
     def target(self) -> str | None:
@@ -115,17 +119,6 @@ class EndpointRecord:
         if self.vs_v1 is None:
             return None
         return self.vs_v1 >= PEER_TARGET
-
-
-def _best(
-    operation: Callable[[], float], settings: EndpointSettings
-) -> tuple[int, float]:
-    return best_run(
-        operation,
-        count=settings.count,
-        seconds=settings.seconds,
-        repeat=settings.repeat,
-    )
 
 
 def _cases(
@@ -162,39 +155,38 @@ def _cases(
     return {'get': get, 'put': put}
 
 
-def _ours(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, float]]:
-    times: dict[tuple[str, str, int], tuple[int, float]] = {}
+def _ours(settings: EndpointSettings) -> Times:
+    times: Times = {}
     limit = 2 * max(settings.sizes)
     with (
         tempfile.TemporaryDirectory() as directory,
         RelayProcess(None) as relay,
-        EndpointProcess(
-            pathlib.Path(directory),
-            'bench-local',
-            relay=relay.address,
-            peer_channels=settings.channels,
-            max_object_size=limit,
-            timeout=60,
-        ) as local,
-        EndpointProcess(
-            pathlib.Path(directory),
-            'bench-remote',
-            relay=relay.address,
-            peer_channels=settings.channels,
-            max_object_size=limit,
-            timeout=60,
-        ) as remote,
-        local.connector(timeout=300) as connector,
     ):
-        for size in settings.sizes:
-            for method, owner in (('local', None), ('peer', str(remote.uuid))):
-                for op, case in _cases(connector, size, owner).items():
-                    times[op, method, size] = _best(case, settings)
+
+        def endpoint(name: str) -> EndpointProcess:
+            return EndpointProcess(
+                pathlib.Path(directory),
+                name,
+                relay=relay.address,
+                peer_channels=settings.channels,
+                max_object_size=limit,
+                timeout=60,
+            )
+
+        with (
+            endpoint('bench-local') as local,
+            endpoint('bench-remote') as remote,
+            local.connector(timeout=300) as connector,
+        ):
+            for size in settings.sizes:
+                for method, owner in (('local', None), ('peer', str(remote.uuid))):
+                    for op, case in _cases(connector, size, owner).items():
+                        times[op, method, size] = settings.best(case)
     return times
 
 
-def _redis(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, float]]:
-    times: dict[tuple[str, str, int], tuple[int, float]] = {}
+def _redis(settings: EndpointSettings) -> Times:
+    times: Times = {}
     with (
         tempfile.TemporaryDirectory() as directory,
         RedisServer(pathlib.Path(directory) / 'redis') as server,
@@ -202,12 +194,12 @@ def _redis(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, 
         redis = RedisConnector('127.0.0.1', server.port)
         for size in settings.sizes:
             for op, case in _cases(redis, size, None).items():
-                times[op, 'redis', size] = _best(case, settings)
+                times[op, 'redis', size] = settings.best(case)
         redis.close()
     return times
 
 
-def _v1(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, float]]:
+def _v1(settings: EndpointSettings) -> Times:
     assert settings.baseline_python is not None
     result = run_json(
         'ProxyStore 1.x endpoints',
@@ -230,35 +222,52 @@ def _v1(settings: EndpointSettings) -> dict[tuple[str, str, int], tuple[int, flo
 def run_endpoint_benchmark(settings: EndpointSettings) -> list[EndpointRecord]:
     """Measure every method at every size (see the module's docstring)."""
     settings.validate()
-    times: dict[tuple[str, str, int], tuple[int, float]] = {}
-
-    def keep_best(found: dict[tuple[str, str, int], tuple[int, float]]) -> None:
-        for case, (done, spent) in found.items():
-            best = times.get(case)
-            if best is None or spent / done < best[1] / best[0]:
-                times[case] = (done, spent)
+    times: Times = {}
 
     for _ in range(settings.rounds):
-        keep_best(_ours(settings))
+        keep_best(times, _ours(settings))
         if settings.redis:
-            keep_best(_redis(settings))
+            keep_best(times, _redis(settings))
         if settings.baseline_python is not None:
-            keep_best(_v1(settings))
+            keep_best(times, _v1(settings))
     records = []
     for (op, method, size), (done, spent) in times.items():
-        per_op = spent / done
         v1 = times.get((op, f'v1-{method}', size))
         records.append(
-            EndpointRecord(
-                op=op,
-                method=method,
-                size=size,
-                operations=done,
-                seconds=spent,
-                latency_us=per_op * 1e6,
-                mib_per_s=size / per_op / MIB,
-                vs_v1=None if v1 is None else (v1[1] / v1[0]) / per_op,
+            EndpointRecord.timed(
+                (op, method, size),
+                done,
+                spent,
+                vs_v1=None if v1 is None else (v1[1] / v1[0]) / (spent / done),
             )
         )
     order = {'local': 0, 'v1-local': 1, 'peer': 2, 'v1-peer': 3, 'redis': 4}
     return sorted(records, key=lambda r: (r.op, r.size, order[r.method]))
+
+
+def command(
+    quick: options.Quick = True,
+    baseline_python: options.BaselinePython = None,
+    sizes: options.Sizes = None,
+    channels: Annotated[
+        int, typer.Option(min=1, max=64, help='Data channels per peer connection.')
+    ] = 4,
+    redis: Annotated[
+        bool, typer.Option(help='Also measure the Redis connector.')
+    ] = True,
+) -> Results:
+    """Endpoint get/put, local and peer to peer, vs Redis and ProxyStore 1.x."""
+    settings = choose(
+        EndpointSettings,
+        quick=quick,
+        sizes=options.sizes(sizes),
+        channels=channels,
+        redis=redis,
+        baseline_python=None if baseline_python is None else str(baseline_python),
+    )
+    no_baseline_note(baseline_python)
+    records = measure(
+        'measuring endpoint gets and puts...',
+        lambda _: run_endpoint_benchmark(settings),
+    )
+    return Results('endpoint', records)

@@ -8,12 +8,17 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
-from proxystore_bench.memory import MemoryRecord
-from proxystore_bench.memory import MemorySample
+from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import print_table
+from proxystore_bench.harness.report import verdict
+from proxystore_bench.suites.memory import MemoryRecord
+from proxystore_bench.suites.memory import MemorySample
 
 __all__ = [
+    'REPORT',
     'plot_memory',
     'print_memory_table',
     'write_memory_markdown',
@@ -37,9 +42,7 @@ def _mb(nbytes: int) -> str:
 
 def _row(record: MemoryRecord, *, rich: bool) -> list[str]:
     ratio = '-' if record.peak_vs_manual is None else f'{record.peak_vs_manual:.3f}x'
-    if record.meets_target is not None:
-        ok, over = ('[green]ok[/]', '[red]over[/]') if rich else ('ok', 'over target')
-        ratio += ' ' + (ok if record.meets_target else over)
+    ratio += verdict(record.meets_target, rich=rich, miss='over')
     return [
         record.mode,
         f'{record.makespan_s:.2f} s',
@@ -53,21 +56,20 @@ def _row(record: MemoryRecord, *, rich: bool) -> list[str]:
 
 def print_memory_table(records: Sequence[MemoryRecord], console: Console) -> None:
     """The records as a table on the console."""
-    table = Table(title='Staged workflow: memory by way of freeing objects')
-    for name in _HEADER:
-        table.add_column(name, justify='left' if name == 'mode' else 'right')
-    for record in records:
-        table.add_row(*_row(record, rich=True))
-    console.print(table)
+    print_table(
+        console,
+        'Staged workflow: memory by way of freeing objects',
+        _HEADER,
+        [_row(r, rich=True) for r in records],
+        left=('mode',),
+    )
 
 
 def write_memory_markdown(records: Sequence[MemoryRecord], path: pathlib.Path) -> None:
     """The records as a Markdown table (included by the docs)."""
-    lines = [
-        '| ' + ' | '.join(_HEADER) + ' |',
-        '|---|' + '---:|' * (len(_HEADER) - 1),
-    ]
-    lines += ['| ' + ' | '.join(_row(r, rich=False)) + ' |' for r in records]
+    lines = markdown_table(
+        _HEADER, [_row(r, rich=False) for r in records], left=('mode',)
+    )
     if records:
         lines.append('')
         lines.append(
@@ -88,22 +90,18 @@ def write_samples_csv(samples: Sequence[MemorySample], path: pathlib.Path) -> No
 
 def plot_memory(samples: Sequence[MemorySample], path: pathlib.Path) -> None:
     """Store memory and keys over time, one line per mode."""
-    import matplotlib
+    with figure(path, 2, 1, figsize=(9, 6), sharex=True) as (_, (top, bottom)):
+        for mode in dict.fromkeys(s.mode for s in samples if s.mode):
+            mine = [s for s in samples if s.mode == mode]
+            base = mine[0].store_bytes
+            times = [s.time_s for s in mine]
+            top.plot(times, [(s.store_bytes - base) / 1e6 for s in mine], label=mode)
+            bottom.plot(times, [s.keys for s in mine], label=mode)
+        top.set_ylabel('store memory (MB)')
+        bottom.set_ylabel('objects in the store')
+        bottom.set_xlabel('time since the mode started (s)')
+        top.legend()
 
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
-    for mode in dict.fromkeys(s.mode for s in samples if s.mode):
-        mine = [s for s in samples if s.mode == mode]
-        base = mine[0].store_bytes
-        times = [s.time_s for s in mine]
-        top.plot(times, [(s.store_bytes - base) / 1e6 for s in mine], label=mode)
-        bottom.plot(times, [s.keys for s in mine], label=mode)
-    top.set_ylabel('store memory (MB)')
-    bottom.set_ylabel('objects in the store')
-    bottom.set_xlabel('time since the mode started (s)')
-    top.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+REPORT = Report(MemoryRecord, write_memory_markdown, print_memory_table)
+"""How the memory suite shows its records (its plot is of the samples)."""

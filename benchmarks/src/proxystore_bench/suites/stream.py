@@ -41,9 +41,11 @@ import time
 import traceback
 from collections.abc import Callable
 from collections.abc import Iterator
+from typing import Annotated
 from typing import Any
 
 import redis
+import typer
 
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.shm import SharedMemoryConnector
@@ -56,6 +58,12 @@ from proxystore.stream import StreamProducer
 from proxystore.stream.shims.redis import RedisPublisher
 from proxystore.stream.shims.redis import RedisSubscriber
 from proxystore.testing.redis import RedisServer
+from proxystore_bench.harness import options
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.settings import Settings
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
 
 __all__ = [
     'METHODS',
@@ -66,6 +74,7 @@ __all__ = [
     'TARGET_MIN_SIZE',
     'StreamRecord',
     'StreamSettings',
+    'command',
     'run_stream_benchmark',
     'serve',
 ]
@@ -83,7 +92,7 @@ _HOST = '127.0.0.1'
 
 
 @dataclasses.dataclass(frozen=True)
-class StreamSettings:
+class StreamSettings(Settings):
     """Shape of a run."""
 
     sizes: tuple[int, ...] = (10_000, 100_000, MB, 10 * MB, 100 * MB)
@@ -124,7 +133,7 @@ class StreamSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class StreamRecord:
+class StreamRecord(Record):
     """The best throughput of one method, store and item size.
 
     ``items`` and ``seconds`` are what the throughput is measured over: for a
@@ -665,3 +674,38 @@ def _records(
                 ),
             )
     return records
+
+
+def command(
+    quick: options.Quick = True,
+    sizes: options.Sizes = None,
+    count: options.Count = None,
+    seconds: options.Seconds = None,
+    stores: Annotated[
+        str | None, typer.Option(help='Stores of the proxy methods: redis,shm.')
+    ] = None,
+    repeat: options.Repeat = None,
+) -> Results:
+    """Stream throughput: data through Redis pub/sub vs stream-by-proxy.
+
+    One producer and one consumer process; items through the broker
+    (pubsub-data), events through the broker and items in a store, resolved by
+    the consumer (proxy-resolve) or only forwarded (proxy-dispatch); the store's
+    raw bandwidth (raw-store) as the baseline.
+    """
+    settings = choose(
+        StreamSettings,
+        quick=quick,
+        sizes=options.sizes(sizes),
+        count=count,
+        seconds=seconds,
+        stores=options.names(stores),
+        repeat=repeat,
+    )
+    records = measure(
+        'measuring stream throughput...',
+        lambda status: run_stream_benchmark(
+            settings, progress=lambda text: status(f'measuring {text}...')
+        ),
+    )
+    return Results('stream', records)

@@ -1,4 +1,4 @@
-"""Memory of a staged fan-out/fan-in workflow: who frees the objects, and when.
+"""The memory suite: a staged fan-out/fan-in workflow; who frees the objects, when.
 
 Each round, the driver stores a large input; ``fanout`` tasks read it and each
 store a medium output; one task reads those and stores a small output, which the
@@ -29,9 +29,11 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import Annotated
 from typing import Any
 
 import psutil
+import typer
 
 from proxystore.connectors.redis import RedisConnector
 from proxystore.ownership import borrow
@@ -42,12 +44,19 @@ from proxystore.store import Store
 from proxystore.store.utils import get_factory_of_store_proxy
 from proxystore.store.utils import get_key
 from proxystore.testing.redis import RedisServer
+from proxystore_bench.harness import options
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.settings import Settings
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
 
 __all__ = [
     'MODES',
     'MemoryRecord',
     'MemorySample',
     'MemorySettings',
+    'command',
     'run_memory_benchmark',
     'stage',
 ]
@@ -58,7 +67,7 @@ PEAK_TARGET = 1.05  # owned peak / manual peak
 
 
 @dataclasses.dataclass(frozen=True)
-class MemorySettings:
+class MemorySettings(Settings):
     """Shape of the workflow."""
 
     rounds: int = 4
@@ -104,7 +113,7 @@ class MemorySample:
 
 
 @dataclasses.dataclass(frozen=True)
-class MemoryRecord:
+class MemoryRecord(Record):
     """The outcome of one mode."""
 
     mode: str
@@ -367,3 +376,48 @@ def _records(
         )
         for o in outcomes
     ]
+
+
+def command(
+    quick: options.Quick = True,
+    rounds: Annotated[int | None, typer.Option(min=1, help='Workflow rounds.')] = None,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Bytes of the large, medium and small objects: L,M,S.'),
+    ] = None,
+    task_sleep: Annotated[
+        float | None, typer.Option(min=0, help='Seconds each task works.')
+    ] = None,
+) -> Results:
+    """Memory of a staged fan-out/fan-in workflow: default, manual, owned proxies.
+
+    On a Redis server and a process pool of 2 workers; the store's memory, its
+    number of objects and the processes' RSS are sampled every 10 ms.
+    """
+    # A cycle-breaker: memory_report imports this module for its records.
+    from proxystore_bench.suites import memory_report
+
+    chosen = options.sizes(sizes)
+    if chosen is not None and len(chosen) != 3:
+        raise typer.BadParameter(f'{sizes!r}: give three sizes, L,M,S')
+    settings = choose(
+        MemorySettings,
+        quick=quick,
+        sizes=chosen,
+        rounds=rounds,
+        task_sleep=task_sleep,
+    )
+    result = measure(
+        'running the workflow three ways...',
+        lambda _: run_memory_benchmark(settings),
+    )
+    return Results(
+        'memory',
+        result.records,
+        plot=lambda path: memory_report.plot_memory(result.samples, path),
+        extra={
+            'memory-samples.csv': lambda path: memory_report.write_samples_csv(
+                result.samples, path
+            ),
+        },
+    )

@@ -1,15 +1,22 @@
-"""Run a benchmark worker in another interpreter and read its JSON result."""
+"""Run a worker script (`proxystore_bench.workers`), also in another venv.
+
+A worker prints one JSON document on stdout; `run_json` runs it and parses it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ['BenchmarkError', 'run_json']
+__all__ = ['WORKERS', 'BenchmarkError', 'run_json', 'worker_script']
+
+WORKERS = pathlib.Path(__file__).parent.parent / 'workers'
+"""The folder of the worker scripts."""
 
 
 class BenchmarkError(RuntimeError):
@@ -57,3 +64,18 @@ def run_json(
         return json.loads(done.stdout)  # type: ignore[no-any-return]
     except json.JSONDecodeError as e:
         raise BenchmarkError(f'{label}: worker printed no JSON: {e}') from e
+
+
+def worker_script(name: str) -> pathlib.Path:
+    """The path of the worker script ``workers/<name>.py``, to run by path.
+
+    Run by path (not imported here), a worker also runs in an interpreter
+    that has none of this package: ProxyStore 1.1.0's venv.
+
+    Raises:
+        FileNotFoundError: If there is no such worker.
+    """
+    path = WORKERS / f'{name}.py'
+    if not path.is_file():
+        raise FileNotFoundError(f'no worker script {path}')
+    return path

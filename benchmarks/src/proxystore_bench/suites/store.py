@@ -1,6 +1,6 @@
-"""Store benchmark: this project's store and ProxyStore 1.1.0, side by side.
+"""The store suite: this project's store and ProxyStore 1.1.0, side by side.
 
-`store_worker` runs once per implementation (ours in this venv, 1.1.0 in its
+`workers/store_worker.py` runs once per implementation (ours in this venv, 1.1.0 in its
 own); every ratio is formed from two times measured in the same worker.
 """
 
@@ -13,14 +13,24 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from collections.abc import Sequence
+from typing import Annotated
 from typing import Any
 
-from proxystore_bench import store_worker
-from proxystore_bench._subprocess import run_json
+import typer
 
-__all__ = ['StoreRecord', 'StoreSettings', 'run_store_benchmark']
+from proxystore_bench.harness import options
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.settings import Settings
+from proxystore_bench.harness.subprocesses import run_json
+from proxystore_bench.harness.subprocesses import worker_script
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
+from proxystore_bench.harness.suite import no_baseline_note
 
-WORKER = pathlib.Path(store_worker.__file__)
+__all__ = ['StoreRecord', 'StoreSettings', 'command', 'run_store_benchmark']
+
+WORKER = worker_script('store_worker')
 MiB = 1024 * 1024
 
 # bench -> the mode measured and the mode it is divided by
@@ -33,7 +43,7 @@ _PAIRS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class StoreSettings:
+class StoreSettings(Settings):
     """Sizes and repeats of a run."""
 
     sizes: tuple[int, ...]
@@ -54,9 +64,14 @@ class StoreSettings:
             7,
         )
 
+    def validate(self) -> None:
+        """Raise `ValueError` for a run that cannot be made."""
+        if self.repeat < 1:
+            raise ValueError('repeat must be at least 1.')
+
 
 @dataclasses.dataclass(frozen=True)
-class StoreRecord:
+class StoreRecord(Record):
     """One measurement of one implementation, next to its baseline."""
 
     subject: str
@@ -122,40 +137,16 @@ def _records(subject: str, result: dict[str, Any]) -> list[StoreRecord]:
     }
     records = []
     for (bench, case, kind, size, mode), value in by_key.items():
+        measured = (subject, result['version'], bench, case, kind, size)
         if bench == 'proxy_size':
-            records.append(
-                StoreRecord(
-                    subject,
-                    result['version'],
-                    bench,
-                    case,
-                    kind,
-                    size,
-                    'bytes',
-                    value,
-                    None,
-                    None,
-                ),
-            )
+            records.append(StoreRecord(*measured, 'bytes', value, None, None))
             continue
-        measured, baseline_mode = _PAIRS[bench]
-        if mode != measured:
+        timed, baseline_mode = _PAIRS[bench]
+        if mode != timed:
             continue
         baseline = by_key[(bench, case, kind, size, baseline_mode)]
-        records.append(
-            StoreRecord(
-                subject,
-                result['version'],
-                bench,
-                case,
-                kind,
-                size,
-                's',
-                value,
-                baseline,
-                value / baseline if baseline else None,
-            ),
-        )
+        ratio = value / baseline if baseline else None
+        records.append(StoreRecord(*measured, 's', value, baseline, ratio))
     return records
 
 
@@ -204,3 +195,36 @@ def _redis_server() -> Iterator[Any]:
         path = pathlib.Path(directory)
         with RedisServer(path / 'server', unix_socket=path / 's') as server:
             yield server
+
+
+def command(
+    quick: options.Quick = True,
+    baseline_python: options.BaselinePython = None,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help='Object sizes for put+get, e.g. 1024,1048576.'),
+    ] = None,
+    roundtrip_sizes: Annotated[
+        str | None,
+        typer.Option(help='Array sizes for the task round trips.'),
+    ] = None,
+    repeat: options.Repeat = None,
+) -> Results:
+    """Store: put+get vs the raw channel, first resolve, proxy size, task round trips.
+
+    Per connector (local, file on disk, file on /dev/shm, shared memory), for
+    bytes and numpy arrays; with --baseline-python, ProxyStore 1.1.0 too.
+    """
+    settings = choose(
+        StoreSettings,
+        quick=quick,
+        sizes=options.sizes(sizes),
+        roundtrip_sizes=options.sizes(roundtrip_sizes),
+        repeat=repeat,
+    )
+    baseline = no_baseline_note(baseline_python)
+    records = measure(
+        'measuring the store...',
+        lambda _: run_store_benchmark(settings, baseline_python=baseline),
+    )
+    return Results('store', records)

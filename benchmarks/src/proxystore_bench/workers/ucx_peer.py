@@ -1,7 +1,7 @@
 """The UCX benchmark's second process: first a raw ucxx peer, then a data server.
 
-Run by ``proxystore-bench ucx`` as ``python -m proxystore_bench.ucx_peer``. It
-accepts the measuring process on ``--raw-port``, answers raw gets and puts
+Run by ``proxystore-bench ucx`` as ``python -m proxystore_bench.workers.ucx_peer``.
+It accepts the measuring process on ``--raw-port``, answers raw gets and puts
 until told to stop, then serves as the node's `DataServer` on
 ``--server-port`` until SIGTERM: both baselines and the connector move bytes
 between the same two processes.
@@ -13,7 +13,7 @@ import argparse
 import socket
 
 from proxystore.connectors.ucx.server import serve
-from proxystore_bench.ucx_raw import serve_raw
+from proxystore_bench.workers.ucx_raw import serve_raw
 
 
 def main(argv: list[str] | None = None) -> int:

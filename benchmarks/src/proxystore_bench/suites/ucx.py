@@ -27,9 +27,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
+from typing import Annotated
 from typing import Any
 
 import numpy
+import typer
 
 from proxystore.connectors.buffers import allocate
 from proxystore.connectors.redis import RedisConnector
@@ -37,12 +39,20 @@ from proxystore.connectors.ucx import UCXConnector
 from proxystore.connectors.ucx import UCXServerNotRunningError
 from proxystore.testing.ports import free_port
 from proxystore.testing.redis import RedisServer
-from proxystore_bench import ucx_raw
-from proxystore_bench.timing import best_run
+from proxystore_bench.harness import options
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
+from proxystore_bench.harness.transfer import MIB
+from proxystore_bench.harness.transfer import SIZES_TO_256_MIB
+from proxystore_bench.harness.transfer import Times
+from proxystore_bench.harness.transfer import TransferRecord
+from proxystore_bench.harness.transfer import TransferSettings
+from proxystore_bench.harness.transfer import keep_best
+from proxystore_bench.workers import ucx_raw
 
-__all__ = ['UCXRecord', 'UCXSettings', 'run_ucx_benchmark']
+__all__ = ['UCXRecord', 'UCXSettings', 'command', 'run_ucx_benchmark']
 
-MIB = 1024 * 1024
 BANDWIDTH_TARGET = 0.8
 """Connector get bandwidth / raw ucxx, objects of 1 MiB and more."""
 LATENCY_TARGET_US = 500.0
@@ -51,20 +61,10 @@ SMALL = 4096
 
 
 @dataclasses.dataclass(frozen=True)
-class UCXSettings:
-    """Shape of a run."""
+class UCXSettings(TransferSettings):
+    """Shape of a run (`TransferSettings`, up to 256 MiB, three rounds)."""
 
-    sizes: tuple[int, ...] = (
-        1024,
-        64 * 1024,
-        MIB,
-        4 * MIB,
-        16 * MIB,
-        64 * MIB,
-        256 * MIB,
-    )
-    count: int = 2000
-    seconds: float = 1.0
+    sizes: tuple[int, ...] = SIZES_TO_256_MIB
     repeat: int = 1
     rounds: int = 3
     """Raw and connector take turns this many times; the best of all is kept."""
@@ -72,34 +72,18 @@ class UCXSettings:
     devices: str | None = 'lo'
     redis: bool = True
 
-    @classmethod
-    def quick(cls) -> UCXSettings:
-        """1 KiB, 1 MiB and 16 MiB, a fraction of a second each."""
-        return cls(
-            sizes=(1024, MIB, 16 * MIB), count=300, seconds=0.2, repeat=1, rounds=1
-        )
-
-    def validate(self) -> None:
-        """Raise `ValueError` for a run that cannot be made."""
-        if not self.sizes or min(self.sizes) < 1:
-            raise ValueError('sizes must be at least 1 byte.')
-        if self.count < 3 or self.repeat < 1 or self.rounds < 1 or self.seconds <= 0:
-            raise ValueError('count must be >= 3, repeat and rounds >= 1, seconds > 0.')
-
 
 @dataclasses.dataclass(frozen=True)
-class UCXRecord:
+class UCXRecord(TransferRecord):
     """The best of one method at one size and operation."""
 
-    op: str
-    method: str
-    size: int
-    operations: int
-    seconds: float
-    latency_us: float
-    mib_per_s: float
     vs_raw: float | None
     """Bandwidth against ``raw`` of the same operation and size."""
+
+    @property
+    def vs(self) -> float | None:
+        """`vs_raw`."""
+        return self.vs_raw
 
     @property
     def target(self) -> str | None:
@@ -120,15 +104,6 @@ class UCXRecord:
         if self.size >= MIB:
             return self.vs_raw is not None and self.vs_raw >= BANDWIDTH_TARGET
         return self.latency_us <= LATENCY_TARGET_US
-
-
-def _best(operation: Callable[[], float], settings: UCXSettings) -> tuple[int, float]:
-    return best_run(
-        operation,
-        count=settings.count,
-        seconds=settings.seconds,
-        repeat=settings.repeat,
-    )
 
 
 def _raw_cases(
@@ -198,7 +173,7 @@ def _peer(settings: UCXSettings) -> Iterator[tuple[ucx_raw.RawPeer, int]]:
 
     raw_port, server_port = free_port(), free_port()
     command = [
-        sys.executable, '-m', 'proxystore_bench.ucx_peer',
+        sys.executable, '-m', 'proxystore_bench.workers.ucx_peer',
         '--raw-port', str(raw_port), '--server-port', str(server_port),
     ]  # fmt: skip
     if settings.transports:
@@ -240,24 +215,12 @@ def _wait_for_server(connector: UCXConnector, timeout: float = 60) -> None:
             time.sleep(0.05)
 
 
-def _keep_best(
-    times: dict[tuple[str, str, int], tuple[int, float]],
-    case: tuple[str, str, int],
-    measured: tuple[int, float],
-) -> None:
-    old = times.get(case)
-    if old is None or measured[1] / measured[0] < old[1] / old[0]:
-        times[case] = measured
-
-
-def _measure_round(
-    settings: UCXSettings, times: dict[tuple[str, str, int], tuple[int, float]]
-) -> None:
+def _measure_round(settings: UCXSettings, times: Times) -> None:
     """Raw ucxx, then the connector, with a new peer process."""
     with _peer(settings) as (peer, server_port):
         for size in settings.sizes:
             for (op, method), case in _raw_cases(peer, size).items():
-                _keep_best(times, (op, method, size), _best(case, settings))
+                keep_best(times, {(op, method, size): settings.best(case)})
         peer.wait(peer.send(ucx_raw.OP.pack(ucx_raw.OP_STOP, 0), ucx_raw.REQUEST_TAG))
         peer.close()
         connector = UCXConnector(
@@ -271,7 +234,7 @@ def _measure_round(
         for size in settings.sizes:
             cases = _connector_cases(connector, 'connector', size)
             for (op, method), case in cases.items():
-                _keep_best(times, (op, method, size), _best(case, settings))
+                keep_best(times, {(op, method, size): settings.best(case)})
 
 
 def run_ucx_benchmark(settings: UCXSettings) -> list[UCXRecord]:
@@ -281,7 +244,7 @@ def run_ucx_benchmark(settings: UCXSettings) -> list[UCXRecord]:
     moment of the machine does not fall on one method only.
     """
     settings.validate()
-    times: dict[tuple[str, str, int], tuple[int, float]] = {}
+    times: Times = {}
     for _ in range(settings.rounds):
         _measure_round(settings, times)
     if settings.redis:
@@ -294,25 +257,46 @@ def run_ucx_benchmark(settings: UCXSettings) -> list[UCXRecord]:
                 for size in settings.sizes:
                     cases = _connector_cases(redis, 'redis', size)
                     for (op, method), case in cases.items():
-                        _keep_best(times, (op, method, size), _best(case, settings))
+                        keep_best(times, {(op, method, size): settings.best(case)})
             redis.close()
     records = []
     for (op, method, size), (done, spent) in times.items():
-        per_op = spent / done
         raw = times.get((op, 'raw', size))
         records.append(
-            UCXRecord(
-                op=op,
-                method=method,
-                size=size,
-                operations=done,
-                seconds=spent,
-                latency_us=per_op * 1e6,
-                mib_per_s=size / per_op / MIB,
+            UCXRecord.timed(
+                (op, method, size),
+                done,
+                spent,
                 vs_raw=None
                 if raw is None or method == 'raw'
-                else (raw[1] / raw[0]) / per_op,
+                else (raw[1] / raw[0]) / (spent / done),
             )
         )
     order = {'raw': 0, 'raw-new-buffer': 1, 'connector': 2, 'redis': 3}
     return sorted(records, key=lambda r: (r.op, r.size, order[r.method]))
+
+
+def command(
+    quick: options.Quick = True,
+    sizes: options.Sizes = None,
+    transports: Annotated[
+        str | None,
+        typer.Option(help="UCX transports, e.g. 'tcp,self'; default: UCX's choice."),
+    ] = None,
+    redis: Annotated[
+        bool, typer.Option(help='Also measure the Redis connector.')
+    ] = True,
+) -> Results:
+    """UCX connector get/put vs raw ucxx and the Redis connector, two processes."""
+    settings = choose(
+        UCXSettings,
+        quick=quick,
+        sizes=options.sizes(sizes),
+        transports=transports,
+        redis=redis,
+    )
+    records = measure(
+        'measuring UCX gets and puts...', lambda _: run_ucx_benchmark(settings)
+    )
+    name = 'ucx' if transports is None else f'ucx-{transports.replace(",", "-")}'
+    return Results(name, records)

@@ -1,4 +1,4 @@
-"""A small workflow run by value and by proxy: the README's main job.
+"""The workflow suite: a small workflow by value and by proxy, the README's main job.
 
 A producer makes ``tasks`` arrays; a process pool of ``workers`` computes a
 statistic of each; the results are reduced. Passed by value, every array is
@@ -13,14 +13,17 @@ import multiprocessing
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Annotated
 from typing import Any
 
 import numpy
+import typer
+from rich.console import Console
 
 from proxystore.connectors.shm import SharedMemoryConnector
 from proxystore.store import Store
 
-__all__ = ['WorkflowResult', 'run_workflow', 'statistic']
+__all__ = ['WorkflowResult', 'command', 'run_workflow', 'statistic']
 
 
 def statistic(data: Any) -> float:
@@ -85,3 +88,24 @@ def run_workflow(
             f'results differ: {answer} by value, {answer_proxy} by proxy'
         )
     return WorkflowResult(tasks, size_bytes, workers, by_value, by_proxy, answer)
+
+
+def command(
+    tasks: Annotated[int, typer.Option(min=1, help='Number of tasks.')] = 8,
+    size: Annotated[
+        int,
+        typer.Option(min=8, help="Bytes of each task's input array."),
+    ] = 32 * 1024 * 1024,
+    workers: Annotated[int, typer.Option(min=1, help='Process-pool workers.')] = 2,
+) -> None:
+    """A small workflow on a process pool, by value and by proxy (shared memory)."""
+    console = Console()
+    with console.status(f'running {tasks} tasks of {size / 2**20:.3g} MiB...'):
+        result = run_workflow(tasks=tasks, size_bytes=size, workers=workers)
+    console.print(
+        f'{result.tasks} tasks, {result.size_bytes / 2**20:.3g} MiB each, '
+        f'{result.workers} workers (ProcessPoolExecutor, shared-memory store)',
+    )
+    console.print(f'  by value: {result.by_value_s:8.3f} s')
+    console.print(f'  by proxy: {result.by_proxy_s:8.3f} s')
+    console.print(f'  speedup:  {result.speedup:8.2f}x   (answer {result.answer:.6f})')

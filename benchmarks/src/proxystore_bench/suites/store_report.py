@@ -6,12 +6,16 @@ import pathlib
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
-from proxystore_bench.report import format_size
-from proxystore_bench.store_bench import StoreRecord
+from proxystore_bench.harness.report import Report
+from proxystore_bench.harness.report import figure
+from proxystore_bench.harness.report import format_size
+from proxystore_bench.harness.report import markdown_table
+from proxystore_bench.harness.report import rich_table
+from proxystore_bench.harness.report import verdict
+from proxystore_bench.suites.store import StoreRecord
 
-__all__ = ['plot_store', 'print_store_table', 'write_store_markdown']
+__all__ = ['REPORT', 'plot_store', 'print_store_table', 'write_store_markdown']
 
 _TITLES = {
     'put_get': 'put + get vs pickle + raw channel',
@@ -29,12 +33,10 @@ def _cell(record: StoreRecord | None, *, rich: bool) -> str:
         text = f'{record.value:.0f} B'
     else:
         text = f'{record.ratio:.2f}x ({record.value * 1e3:.3g} ms)'
-    if record.meets_target is not None:
-        ok, over = ('[green]ok[/]', '[red]over[/]') if rich else ('ok', 'over target')
-        text += ' ' + (ok if record.meets_target else over)
-    return text
+    return text + verdict(record.meets_target, rich=rich, miss='over')
 
 
+_LABELS = ('bench', 'connector', 'object', 'size')
 _ORDER = ('proxy_size', 'resolve', 'put_get', 'roundtrip_total', 'roundtrip_identity')
 
 
@@ -62,14 +64,12 @@ def print_store_table(
     """One row per measurement, one column per implementation."""
     console = console or Console()
     subjects, rows = _rows(records)
-    table = Table(
-        title='Store: this project and ProxyStore 1.1.0 (ratios within each run)',
+    table = rich_table(
+        'Store: this project and ProxyStore 1.1.0 (ratios within each run)',
+        [*_LABELS, *subjects],
+        left=_LABELS,
         caption='; '.join(f'{k}: {v}' for k, v in _TITLES.items()),
     )
-    for name in ('bench', 'connector', 'object', 'size'):
-        table.add_column(name)
-    for subject in subjects:
-        table.add_column(subject, justify='right')
     for label, cells in rows:
         table.add_row(*label, *(_cell(c, rich=True) for c in cells))
     console.print(table)
@@ -78,18 +78,11 @@ def print_store_table(
 def write_store_markdown(records: Sequence[StoreRecord], path: pathlib.Path) -> None:
     """A Markdown table of the run."""
     subjects, rows = _rows(records)
-    lines = [
-        '| bench | connector | object | size | ' + ' | '.join(subjects) + ' |',
-        '|---|---|---|---:|' + '---:|' * len(subjects),
-    ]
-    for label, cells in rows:
-        lines.append(
-            '| '
-            + ' | '.join(label)
-            + ' | '
-            + ' | '.join(_cell(c, rich=False) for c in cells)
-            + ' |',
-        )
+    lines = markdown_table(
+        [*_LABELS, *subjects],
+        [[*label, *(_cell(c, rich=False) for c in cells)] for label, cells in rows],
+        left=_LABELS[:3],
+    )
     lines.append('')
     lines += [f'- `{k}`: {v}' for k, v in _TITLES.items()]
     path.write_text('\n'.join(lines) + '\n')
@@ -97,33 +90,29 @@ def write_store_markdown(records: Sequence[StoreRecord], path: pathlib.Path) -> 
 
 def plot_store(records: Sequence[StoreRecord], path: pathlib.Path) -> None:
     """Ratios against size: put+get of numpy arrays, and task round trips."""
-    import matplotlib
+    with figure(path, 1, 2, figsize=(13, 5)) as (_, axes):
+        panels = (('put_get', 'numpy'), ('roundtrip_total', 'numpy'))
+        for ax, (bench, kind) in zip(axes, panels, strict=True):
+            series: dict[str, list[StoreRecord]] = {}
+            for r in records:
+                if r.bench == bench and r.kind == kind and r.ratio is not None:
+                    series.setdefault(f'{r.subject} · {r.case}', []).append(r)
+            for label, points in series.items():
+                points.sort(key=lambda r: r.size)
+                ax.plot(
+                    [p.size for p in points],
+                    [p.ratio for p in points],
+                    marker='o',
+                    label=label,
+                )
+            ax.axhline(1.0, color='black', linewidth=0.8)
+            ax.set_xscale('log', base=2)
+            ax.set_yscale('log')
+            ax.set_xlabel('object size (bytes)')
+            ax.set_ylabel('ratio (lower is better)')
+            ax.set_title(_TITLES[bench], fontsize='medium')
+            ax.legend(fontsize='x-small')
 
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    panels = (('put_get', 'numpy'), ('roundtrip_total', 'numpy'))
-    for ax, (bench, kind) in zip(axes, panels, strict=True):
-        series: dict[str, list[StoreRecord]] = {}
-        for r in records:
-            if r.bench == bench and r.kind == kind and r.ratio is not None:
-                series.setdefault(f'{r.subject} · {r.case}', []).append(r)
-        for label, points in series.items():
-            points.sort(key=lambda r: r.size)
-            ax.plot(
-                [p.size for p in points],
-                [p.ratio for p in points],
-                marker='o',
-                label=label,
-            )
-        ax.axhline(1.0, color='black', linewidth=0.8)
-        ax.set_xscale('log', base=2)
-        ax.set_yscale('log')
-        ax.set_xlabel('object size (bytes)')
-        ax.set_ylabel('ratio (lower is better)')
-        ax.set_title(_TITLES[bench], fontsize='medium')
-        ax.legend(fontsize='x-small')
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+REPORT = Report(StoreRecord, write_store_markdown, print_store_table, plot_store)
+"""How the store suite shows its records."""

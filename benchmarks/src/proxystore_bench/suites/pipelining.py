@@ -29,7 +29,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import Annotated
 from typing import Any
+
+import typer
 
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.shm import SharedMemoryConnector
@@ -38,12 +41,19 @@ from proxystore.proxy import Proxy
 from proxystore.store import Store
 from proxystore.store.utils import get_factory_of_store_proxy
 from proxystore.testing.redis import RedisServer
+from proxystore_bench.harness import options
+from proxystore_bench.harness.records import Record
+from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.settings import Settings
+from proxystore_bench.harness.suite import choose
+from proxystore_bench.harness.suite import measure
 
 __all__ = [
     'CONNECTORS',
     'METHODS',
     'PipelineRecord',
     'PipelineSettings',
+    'command',
     'run_pipelining_benchmark',
 ]
 
@@ -53,7 +63,7 @@ RESIDUAL_TARGET = 0.1  # seconds over the ideal pipelined makespan, per chain
 
 
 @dataclasses.dataclass(frozen=True)
-class PipelineSettings:
+class PipelineSettings(Settings):
     """Shape of the chain."""
 
     length: int = 8
@@ -89,7 +99,7 @@ class PipelineSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class PipelineRecord:
+class PipelineRecord(Record):
     """The best makespan of one method at one overhead fraction."""
 
     method: str
@@ -279,3 +289,44 @@ def run_pipelining_benchmark(settings: PipelineSettings) -> list[PipelineRecord]
                             ),
                         )
     return records
+
+
+def command(
+    quick: options.Quick = True,
+    length: Annotated[
+        int | None, typer.Option(min=1, help='Tasks in the chain.')
+    ] = None,
+    size: Annotated[
+        int | None, typer.Option(min=1, help='Bytes passed between tasks.')
+    ] = None,
+    task_sleep: Annotated[
+        float | None, typer.Option(min=0.001, help='Seconds each task runs.')
+    ] = None,
+    overheads: Annotated[
+        str | None,
+        typer.Option(help='Start-up fractions of a task, e.g. 0,0.5,0.9.'),
+    ] = None,
+    connectors: Annotated[
+        str | None, typer.Option(help='Channels of the proxies: redis,shm.')
+    ] = None,
+    repeat: options.Repeat = None,
+) -> Results:
+    """Task pipelining: a chain of dependent tasks, sequential or pipelined.
+
+    Sequential by value, sequential by proxy, and pipelined with futures (tasks
+    submitted before their input exists), on a process pool.
+    """
+    settings = choose(
+        PipelineSettings,
+        quick=quick,
+        length=length,
+        size=size,
+        task_sleep=task_sleep,
+        overheads=options.numbers(overheads),
+        connectors=options.names(connectors),
+        repeat=repeat,
+    )
+    records = measure(
+        'running the chains...', lambda _: run_pipelining_benchmark(settings)
+    )
+    return Results('pipelining', records)
