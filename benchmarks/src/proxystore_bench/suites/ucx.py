@@ -229,6 +229,9 @@ def _measure_round(settings: UCXSettings, times: Times) -> None:
             transports=settings.transports,
             devices=settings.devices,
             spawn_server=False,
+            # The raw baseline's endpoints have error handling off (shared
+            # memory and cma within a node): the connector is measured alike.
+            error_handling=False,
         )
         _wait_for_server(connector)
         for size in settings.sizes:
