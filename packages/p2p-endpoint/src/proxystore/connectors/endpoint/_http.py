@@ -16,11 +16,11 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
-from proxystore.connectors.endpoint.errors import EndpointConnectorError
-from proxystore.connectors.endpoint.errors import EndpointNotRunningError
-from proxystore.connectors.endpoint.errors import EndpointObjectTooLargeError
-from proxystore.connectors.endpoint.errors import EndpointPeerError
-from proxystore.connectors.endpoint.errors import EndpointTimeoutError
+from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
+from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
+from proxystore.connectors.endpoint.exceptions import EndpointPeerError
+from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = ['Response', 'request']
 
