@@ -22,9 +22,16 @@ from proxystore.connectors.endpoint import _http
 from proxystore.store import Store
 from proxystore.testing.endpoint import EndpointProcess
 
-pytestmark = pytest.mark.skipif(
-    sys.platform == 'win32' or not hasattr(os, 'fork'), reason='needs fork()'
-)
+pytestmark = [
+    pytest.mark.skipif(
+        sys.platform == 'win32' or not hasattr(os, 'fork'), reason='needs fork()'
+    ),
+    # Python 3.12+ warns on fork() of a process with threads: forking is the
+    # point of these tests (the threads are not the pools' concern).
+    pytest.mark.filterwarnings(
+        'ignore:This process .* is multi-threaded:DeprecationWarning'
+    ),
+]
 
 KEYS = 60
 WORKERS = 2
