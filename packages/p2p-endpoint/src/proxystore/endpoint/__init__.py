@@ -14,14 +14,14 @@ from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import RelayConfig
 from proxystore.endpoint.config import StorageConfig
 from proxystore.endpoint.endpoint import Endpoint
-from proxystore.endpoint.errors import BadRequestError
-from proxystore.endpoint.errors import EndpointConfigError
-from proxystore.endpoint.errors import EndpointError
-from proxystore.endpoint.errors import ObjectSizeExceededError
-from proxystore.endpoint.errors import PeeringNotAvailableError
-from proxystore.endpoint.errors import PeerRequestError
-from proxystore.endpoint.errors import PeerTimeoutError
-from proxystore.endpoint.errors import PeerUnreachableError
+from proxystore.endpoint.exceptions import BadRequestError
+from proxystore.endpoint.exceptions import EndpointConfigError
+from proxystore.endpoint.exceptions import EndpointError
+from proxystore.endpoint.exceptions import ObjectSizeExceededError
+from proxystore.endpoint.exceptions import PeeringNotAvailableError
+from proxystore.endpoint.exceptions import PeerRequestError
+from proxystore.endpoint.exceptions import PeerTimeoutError
+from proxystore.endpoint.exceptions import PeerUnreachableError
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
 

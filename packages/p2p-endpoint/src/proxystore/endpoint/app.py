@@ -30,11 +30,11 @@ from aiohttp import web
 
 from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.endpoint import parse_uuid
-from proxystore.endpoint.errors import BadRequestError
-from proxystore.endpoint.errors import EndpointError
-from proxystore.endpoint.errors import ObjectSizeExceededError
-from proxystore.endpoint.errors import PeeringNotAvailableError
-from proxystore.endpoint.errors import PeerTimeoutError
+from proxystore.endpoint.exceptions import BadRequestError
+from proxystore.endpoint.exceptions import EndpointError
+from proxystore.endpoint.exceptions import ObjectSizeExceededError
+from proxystore.endpoint.exceptions import PeeringNotAvailableError
+from proxystore.endpoint.exceptions import PeerTimeoutError
 from proxystore.endpoint.storage import Blob
 from proxystore.endpoint.storage import check_size
 

@@ -32,8 +32,8 @@ from proxystore.endpoint.config import log_path
 from proxystore.endpoint.config import pid_path
 from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
-from proxystore.endpoint.errors import EndpointConfigError
-from proxystore.endpoint.errors import EndpointError
+from proxystore.endpoint.exceptions import EndpointConfigError
+from proxystore.endpoint.exceptions import EndpointError
 from proxystore.endpoint.process import EndpointStatus
 from proxystore.endpoint.process import answers
 from proxystore.endpoint.process import endpoint_status
@@ -286,7 +286,7 @@ def run_test(
 ) -> None:
     """Run one operation against endpoint NAME (or a peer with --remote)."""
     from proxystore.connectors.endpoint import _http
-    from proxystore.connectors.endpoint.errors import EndpointConnectorError
+    from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
 
     config = _config(name)
     parsed = urllib.parse.urlsplit(config.address)

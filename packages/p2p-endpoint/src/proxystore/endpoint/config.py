@@ -20,7 +20,7 @@ from typing import Any
 import platformdirs
 import tomli_w
 
-from proxystore.endpoint.errors import EndpointConfigError
+from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.storage import DEFAULT_MAX_OBJECT_SIZE
 
 __all__ = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid as uuid_module
 from typing import Protocol
 
-from proxystore.endpoint.errors import BadRequestError
-from proxystore.endpoint.errors import PeeringNotAvailableError
+from proxystore.endpoint.exceptions import BadRequestError
+from proxystore.endpoint.exceptions import PeeringNotAvailableError
 from proxystore.endpoint.storage import Blob
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import Storage

@@ -1,6 +1,15 @@
-"""Errors of endpoints, their storage and their peering."""
+"""Errors of endpoints: the names of `proxystore.endpoint.exceptions`, re-exported."""
 
 from __future__ import annotations
+
+from proxystore.endpoint.exceptions import BadRequestError
+from proxystore.endpoint.exceptions import EndpointConfigError
+from proxystore.endpoint.exceptions import EndpointError
+from proxystore.endpoint.exceptions import ObjectSizeExceededError
+from proxystore.endpoint.exceptions import PeeringNotAvailableError
+from proxystore.endpoint.exceptions import PeerRequestError
+from proxystore.endpoint.exceptions import PeerTimeoutError
+from proxystore.endpoint.exceptions import PeerUnreachableError
 
 __all__ = [
     'BadRequestError',
@@ -12,35 +21,3 @@ __all__ = [
     'PeerUnreachableError',
     'PeeringNotAvailableError',
 ]
-
-
-class EndpointError(Exception):
-    """Base of the errors of an endpoint."""
-
-
-class BadRequestError(EndpointError, ValueError):
-    """A request named a bad key, a bad endpoint UUID or had no body."""
-
-
-class ObjectSizeExceededError(EndpointError):
-    """An object is larger than the endpoint's per-object size limit."""
-
-
-class EndpointConfigError(EndpointError, ValueError):
-    """An endpoint's configuration is invalid, missing or unreadable."""
-
-
-class PeeringNotAvailableError(EndpointError):
-    """An operation named another endpoint but this one has no relay configured."""
-
-
-class PeerRequestError(EndpointError):
-    """A request forwarded to a peer endpoint failed (on the peer or on the way)."""
-
-
-class PeerUnreachableError(PeerRequestError):
-    """No connection to the peer endpoint could be made, or it went away."""
-
-
-class PeerTimeoutError(PeerRequestError, TimeoutError):
-    """The peer endpoint did not answer within the timeout."""

@@ -15,7 +15,7 @@ import psutil
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import log_path
 from proxystore.endpoint.config import pid_path
-from proxystore.endpoint.errors import EndpointError
+from proxystore.endpoint.exceptions import EndpointError
 
 __all__ = [
     'EndpointStatus',

@@ -17,7 +17,9 @@ from typing import Protocol
 from typing import TypeVar
 from typing import runtime_checkable
 
-from proxystore.endpoint.errors import ObjectSizeExceededError
+from proxystore.p2p.exceptions import ObjectSizeExceededError
+from proxystore.p2p.protocols import Blob
+from proxystore.p2p.protocols import PeerStorage
 
 __all__ = [
     'DEFAULT_MAX_OBJECT_SIZE',
@@ -31,7 +33,6 @@ __all__ = [
 DEFAULT_MAX_OBJECT_SIZE = 100_000_000
 """Default per-object size limit in bytes (as ProxyStore 1.x endpoints)."""
 
-Blob = bytes | bytearray | memoryview
 _T = TypeVar('_T')
 
 
@@ -49,26 +50,13 @@ def check_size(size: int, limit: int | None) -> None:
 
 
 @runtime_checkable
-class Storage(Protocol):
-    """Async storage of bytes under string keys."""
+class Storage(PeerStorage, Protocol):
+    """Async storage of bytes under string keys (what peers need, and `close`).
+
+    ``Blob`` is `proxystore.p2p.protocols.Blob`, re-exported here.
+    """
 
     max_object_size: int | None
-
-    async def get(self, key: str) -> Blob | None:
-        """The bytes under ``key``, or ``None``."""
-        ...
-
-    async def set(self, key: str, blob: Blob) -> None:
-        """Store ``blob`` under ``key`` (replacing any object there)."""
-        ...
-
-    async def exists(self, key: str) -> bool:
-        """Whether an object is stored under ``key``."""
-        ...
-
-    async def evict(self, key: str) -> None:
-        """Remove the object under ``key``; a missing key is not an error."""
-        ...
 
     async def close(self) -> None:
         """Release the storage (idempotent)."""

@@ -29,8 +29,9 @@ from aiortc import RTCDataChannel
 from aiortc import RTCPeerConnection
 from aiortc import RTCSessionDescription
 
-from proxystore.endpoint.errors import PeerTimeoutError
-from proxystore.endpoint.errors import PeerUnreachableError
+from proxystore.p2p.exceptions import PeerTimeoutError
+from proxystore.p2p.exceptions import PeerUnreachableError
+from proxystore.p2p.exceptions import SupersededError
 from proxystore.p2p.packets import LARGE_PACKET_BYTES
 from proxystore.p2p.packets import STANDARD_PACKET_BYTES
 from proxystore.p2p.packets import all_loopback
@@ -62,10 +63,6 @@ ASSEMBLY_BUDGET = 4
 """Bytes of one peer's messages being received at once, in largest messages."""
 
 Payload = bytes | bytearray | memoryview
-
-
-class SupersededError(Exception):
-    """This connection attempt gave way to the peer's (simultaneous offers)."""
 
 
 def split_frames(

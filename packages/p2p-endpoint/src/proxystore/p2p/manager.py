@@ -22,15 +22,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from proxystore.endpoint.endpoint import Endpoint
-from proxystore.endpoint.errors import ObjectSizeExceededError
-from proxystore.endpoint.errors import PeerRequestError
-from proxystore.endpoint.errors import PeerTimeoutError
-from proxystore.endpoint.errors import PeerUnreachableError
-from proxystore.endpoint.storage import Blob
 from proxystore.p2p import messages
 from proxystore.p2p.connection import PeerConnection
-from proxystore.p2p.connection import SupersededError
+from proxystore.p2p.exceptions import ObjectSizeExceededError
+from proxystore.p2p.exceptions import PeerRequestError
+from proxystore.p2p.exceptions import PeerTimeoutError
+from proxystore.p2p.exceptions import PeerUnreachableError
+from proxystore.p2p.exceptions import SupersededError
 from proxystore.p2p.ice import configuration
 from proxystore.p2p.ice import restrict_host_addresses
 from proxystore.p2p.ice import set_udp_buffers
@@ -40,8 +38,10 @@ from proxystore.p2p.messages import PeerMessage
 from proxystore.p2p.messages import PeerMessageError
 from proxystore.p2p.messages import Status
 from proxystore.p2p.packets import packet_sizes
+from proxystore.p2p.protocols import Blob
+from proxystore.p2p.protocols import LocalEndpoint
 from proxystore.p2p.relay.client import RelayClient
-from proxystore.p2p.relay.errors import RelayError
+from proxystore.p2p.relay.exceptions import RelayError
 from proxystore.p2p.relay.messages import ErrorMessage
 from proxystore.p2p.relay.messages import Message
 from proxystore.p2p.relay.messages import PeerGone
@@ -93,7 +93,7 @@ class PeerManager:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: LocalEndpoint,
         relay_address: str,
         *,
         token: str | None = None,

@@ -16,6 +16,8 @@ import dataclasses
 import enum
 import struct
 
+from proxystore.p2p.exceptions import PeerMessageError
+
 __all__ = [
     'HEADER',
     'MAX_KEY_BYTES',
@@ -36,10 +38,6 @@ HEADER = struct.Struct('!3sBBBBxQHQ')
 MAX_KEY_BYTES = 4096
 
 Payload = bytes | bytearray | memoryview
-
-
-class PeerMessageError(ValueError):
-    """Bytes from a peer are not a valid message."""
 
 
 class Kind(enum.IntEnum):

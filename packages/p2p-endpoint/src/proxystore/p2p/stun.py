@@ -17,15 +17,13 @@ from typing import cast
 
 from aioice import stun
 
+from proxystore.p2p.exceptions import StunError
+
 __all__ = ['StunError', 'StunServer', 'parse_stun_url', 'stun_binding']
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_STUN_PORT = 3478
-
-
-class StunError(Exception):
-    """A STUN URL is invalid, or a STUN server did not answer."""
 
 
 def parse_stun_url(url: str) -> tuple[str, int]:

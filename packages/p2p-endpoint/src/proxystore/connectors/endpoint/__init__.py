@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from proxystore.connectors.endpoint.connector import EndpointConnector
 from proxystore.connectors.endpoint.connector import EndpointKey
-from proxystore.connectors.endpoint.errors import EndpointConnectorError
-from proxystore.connectors.endpoint.errors import EndpointNotRunningError
-from proxystore.connectors.endpoint.errors import EndpointObjectTooLargeError
-from proxystore.connectors.endpoint.errors import EndpointPeerError
-from proxystore.connectors.endpoint.errors import EndpointTimeoutError
+from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
+from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
+from proxystore.connectors.endpoint.exceptions import EndpointPeerError
+from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = [
     'EndpointConnector',

@@ -1,7 +1,8 @@
 """A small blocking HTTP client for the local endpoint, with kept-alive connections.
 
 Connections are pooled per address for the whole process (any thread, any
-connector) and closed when the process exits.
+connector) and closed when the process exits. A forked child never uses the
+connections it inherits: it drops them and opens its own.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 import atexit
 import http.client
 import json
+import os
 import threading
 import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
-from proxystore.connectors.endpoint.errors import EndpointConnectorError
-from proxystore.connectors.endpoint.errors import EndpointNotRunningError
-from proxystore.connectors.endpoint.errors import EndpointObjectTooLargeError
-from proxystore.connectors.endpoint.errors import EndpointPeerError
-from proxystore.connectors.endpoint.errors import EndpointTimeoutError
+from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
+from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
+from proxystore.connectors.endpoint.exceptions import EndpointPeerError
+from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = ['Response', 'request']
 
@@ -38,25 +40,45 @@ class Response:
 
 
 class _Pool:
+    """Kept-alive connections to one address, owned by one process.
+
+    ``idle`` connections wait for the next request; ``busy`` ones carry a
+    request now. Both are tracked so that a forked child can let go of every
+    connection it inherited, including those a parent's thread was using.
+    """
+
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self.idle: list[http.client.HTTPConnection] = []
+        self.busy: set[http.client.HTTPConnection] = set()
         self.lock = threading.Lock()
 
     def take(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
         with self.lock:
             if self.idle:
                 connection = self.idle.pop()
+                reused = True
                 connection.timeout = timeout
                 if connection.sock is not None:
                     connection.sock.settimeout(timeout)
-                return connection, True
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout), False
+            else:
+                connection = http.client.HTTPConnection(
+                    self.host, self.port, timeout=timeout
+                )
+                reused = False
+            self.busy.add(connection)
+            return connection, reused
 
     def give(self, connection: http.client.HTTPConnection) -> None:
         with self.lock:
+            self.busy.discard(connection)
             self.idle.append(connection)
+
+    def drop(self, connection: http.client.HTTPConnection) -> None:
+        connection.close()
+        with self.lock:
+            self.busy.discard(connection)
 
     def close(self) -> None:
         with self.lock:
@@ -64,12 +86,52 @@ class _Pool:
         for connection in idle:
             connection.close()
 
+    def release_inherited(self) -> None:
+        """In a forked child: let go of the parent's connections, unused.
+
+        Only the child's copies of the file descriptors are closed (no
+        ``shutdown()``, no request, nothing sent on them), so the parent's
+        connections and the requests on them are not disturbed. The lock is not
+        taken: a parent's thread may have held it at fork time, and that thread
+        does not exist here.
+        """
+        inherited = [*self.idle, *self.busy]
+        self.idle = []
+        self.busy = set()
+        for connection in inherited:
+            sock, connection.sock = connection.sock, None
+            if sock is not None:
+                sock.close()
+
 
 _pools: dict[tuple[str, int], _Pool] = {}
 _pools_lock = threading.Lock()
+_pools_pid = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    """Forget the parent's pools (their connections belong to the parent).
+
+    A parent and a child writing requests on one socket read each other's
+    answers: a ``get`` would return another key's object.
+    """
+    global _pools, _pools_lock, _pools_pid
+    inherited = list(_pools.values())
+    _pools = {}
+    _pools_lock = threading.Lock()
+    _pools_pid = os.getpid()
+    for pool in inherited:
+        pool.release_inherited()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _pool(host: str, port: int) -> _Pool:
+    if _pools_pid != os.getpid():
+        # Forked without the interpreter's fork hooks (``fork()`` called from C).
+        _after_fork_in_child()
     with _pools_lock:
         pool = _pools.get((host, port))
         if pool is None:
@@ -79,7 +141,10 @@ def _pool(host: str, port: int) -> _Pool:
 
 @atexit.register
 def close_all() -> None:
-    """Close every pooled connection."""
+    """Close every pooled connection of this process."""
+    if _pools_pid != os.getpid():
+        _after_fork_in_child()
+        return
     with _pools_lock:
         pools = list(_pools.values())
     for pool in pools:
@@ -154,24 +219,27 @@ def request(
             _send(connection, method, path, frames)
             response = _receive(connection)
         except TimeoutError:
-            connection.close()
+            pool.drop(connection)
             raise EndpointTimeoutError(
                 f'the endpoint at {host}:{port} did not answer {route} within '
                 f'{timeout} s'
             ) from None
         except ConnectionRefusedError:
-            connection.close()
+            pool.drop(connection)
             raise EndpointNotRunningError(
                 f'no endpoint answers at {host}:{port} (is it started?)'
             ) from None
         except (OSError, http.client.HTTPException) as error:
-            connection.close()
+            pool.drop(connection)
             if reused and attempt == 0:
                 continue
             raise EndpointConnectorError(
                 f'the connection to the endpoint at {host}:{port} failed during '
                 f'{route}: {error!r}'
             ) from error
+        except BaseException:
+            pool.drop(connection)
+            raise
         pool.give(connection)
         return response
     raise AssertionError('unreachable')  # pragma: no cover

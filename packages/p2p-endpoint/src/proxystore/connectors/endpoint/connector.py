@@ -10,8 +10,8 @@ from typing import Any
 from typing import NamedTuple
 
 from proxystore.connectors.endpoint import _http
-from proxystore.connectors.endpoint.errors import EndpointConnectorError
-from proxystore.connectors.endpoint.errors import EndpointNotRunningError
+from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
 from proxystore.connectors.protocols import check_key
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import get_configs

@@ -1,8 +1,12 @@
-"""Errors of the endpoint connector."""
+"""Errors of the endpoint connector: the names of its ``exceptions``, re-exported."""
 
 from __future__ import annotations
 
-from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
+from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
+from proxystore.connectors.endpoint.exceptions import EndpointPeerError
+from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = [
     'EndpointConnectorError',
@@ -11,23 +15,3 @@ __all__ = [
     'EndpointPeerError',
     'EndpointTimeoutError',
 ]
-
-
-class EndpointConnectorError(ConnectorError):
-    """An endpoint refused an operation, or none could be reached."""
-
-
-class EndpointNotRunningError(EndpointConnectorError):
-    """None of the connector's endpoints runs on this host."""
-
-
-class EndpointObjectTooLargeError(EndpointConnectorError):
-    """The object exceeds the endpoint's per-object size limit (HTTP 413)."""
-
-
-class EndpointPeerError(EndpointConnectorError):
-    """The key's endpoint could not be reached or failed the operation (HTTP 502)."""
-
-
-class EndpointTimeoutError(EndpointConnectorError, TimeoutError):
-    """The endpoint, or the peer it forwarded to, did not answer in time."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 from proxystore.p2p.relay.auth import NullAuthenticator
 from proxystore.p2p.relay.auth import TokenAuthenticator
 from proxystore.p2p.relay.client import RelayClient
-from proxystore.p2p.relay.errors import RelayError
-from proxystore.p2p.relay.errors import RelayMessageError
-from proxystore.p2p.relay.errors import RelayRefusedError
+from proxystore.p2p.relay.exceptions import RelayError
+from proxystore.p2p.relay.exceptions import RelayMessageError
+from proxystore.p2p.relay.exceptions import RelayRefusedError
 from proxystore.p2p.relay.messages import CloseCode
 from proxystore.p2p.relay.server import RelayServer
 

@@ -22,9 +22,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidHandshake
 from websockets.exceptions import InvalidURI
 
-from proxystore.p2p.relay.errors import RelayMessageError
-from proxystore.p2p.relay.errors import RelayNotConnectedError
-from proxystore.p2p.relay.errors import RelayRefusedError
+from proxystore.p2p.relay.exceptions import RelayMessageError
+from proxystore.p2p.relay.exceptions import RelayNotConnectedError
+from proxystore.p2p.relay.exceptions import RelayRefusedError
 from proxystore.p2p.relay.messages import UNRECOVERABLE
 from proxystore.p2p.relay.messages import Message
 from proxystore.p2p.relay.messages import Register

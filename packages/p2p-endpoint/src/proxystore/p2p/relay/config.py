@@ -27,7 +27,7 @@ from typing import Any
 import tomli_w
 
 from proxystore.p2p.relay.auth import hash_token
-from proxystore.p2p.relay.errors import RelayError
+from proxystore.p2p.relay.exceptions import RelayConfigError
 from proxystore.p2p.relay.server import DEFAULT_MAX_MESSAGE_BYTES
 from proxystore.p2p.relay.server import DEFAULT_PORT
 
@@ -40,10 +40,6 @@ __all__ = [
 ]
 
 TOKENS_ENV = 'PROXYSTORE_RELAY_TOKENS'
-
-
-class RelayConfigError(RelayError, ValueError):
-    """The relay's configuration is invalid or unreadable."""
 
 
 @dataclasses.dataclass

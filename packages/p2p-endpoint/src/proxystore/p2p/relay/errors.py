@@ -1,6 +1,11 @@
-"""Errors of the relay server and its client."""
+"""Errors of the relay: the names of `proxystore.p2p.relay.exceptions`, re-exported."""
 
 from __future__ import annotations
+
+from proxystore.p2p.relay.exceptions import RelayError
+from proxystore.p2p.relay.exceptions import RelayMessageError
+from proxystore.p2p.relay.exceptions import RelayNotConnectedError
+from proxystore.p2p.relay.exceptions import RelayRefusedError
 
 __all__ = [
     'RelayError',
@@ -8,29 +13,3 @@ __all__ = [
     'RelayNotConnectedError',
     'RelayRefusedError',
 ]
-
-
-class RelayError(Exception):
-    """Base of the relay's errors."""
-
-
-class RelayMessageError(RelayError, ValueError):
-    """A relay message is not valid JSON or lacks a field, or a field is wrong."""
-
-
-class RelayRefusedError(RelayError):
-    """The relay refused this client for good (bad token, UUID taken, replaced).
-
-    Attributes:
-        code: The websocket close code.
-        reason: The relay's reason.
-    """
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f'the relay refused the connection ({code}): {reason}')
-        self.code = code
-        self.reason = reason
-
-
-class RelayNotConnectedError(RelayError):
-    """The relay could not be reached (or not registered with) in time."""

@@ -18,7 +18,7 @@ from typing import Any
 from typing import Literal
 from uuid import UUID
 
-from proxystore.p2p.relay.errors import RelayMessageError
+from proxystore.p2p.relay.exceptions import RelayMessageError
 
 __all__ = [
     'CloseCode',

@@ -26,7 +26,7 @@ from websockets.http11 import Response
 
 from proxystore.p2p.relay.auth import Authenticator
 from proxystore.p2p.relay.auth import bearer_token
-from proxystore.p2p.relay.errors import RelayMessageError
+from proxystore.p2p.relay.exceptions import RelayMessageError
 from proxystore.p2p.relay.messages import CloseCode
 from proxystore.p2p.relay.messages import ErrorMessage
 from proxystore.p2p.relay.messages import PeerGone

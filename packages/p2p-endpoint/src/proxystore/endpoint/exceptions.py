@@ -1,0 +1,37 @@
+"""Errors of endpoints, their storage and their peering.
+
+The peer errors, `ObjectSizeExceededError` and their base `EndpointError` are
+defined in `proxystore.p2p.exceptions` (the peering raises them, and it never
+imports the endpoint) and re-exported here: they are the same classes.
+"""
+
+from __future__ import annotations
+
+from proxystore.p2p.exceptions import EndpointError
+from proxystore.p2p.exceptions import ObjectSizeExceededError
+from proxystore.p2p.exceptions import PeerRequestError
+from proxystore.p2p.exceptions import PeerTimeoutError
+from proxystore.p2p.exceptions import PeerUnreachableError
+
+__all__ = [
+    'BadRequestError',
+    'EndpointConfigError',
+    'EndpointError',
+    'ObjectSizeExceededError',
+    'PeerRequestError',
+    'PeerTimeoutError',
+    'PeerUnreachableError',
+    'PeeringNotAvailableError',
+]
+
+
+class BadRequestError(EndpointError, ValueError):
+    """A request named a bad key, a bad endpoint UUID or had no body."""
+
+
+class EndpointConfigError(EndpointError, ValueError):
+    """An endpoint's configuration is invalid, missing or unreadable."""
+
+
+class PeeringNotAvailableError(EndpointError):
+    """An operation named another endpoint but this one has no relay configured."""
