@@ -19,7 +19,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from proxystore.connectors.buffers import allocate
 from proxystore.connectors.ucx import _protocol as wire
 from proxystore.connectors.ucx._transport import make_worker
 from proxystore.connectors.ucx._transport import peer_gone
@@ -30,6 +29,7 @@ from proxystore.connectors.ucx.errors import UCXServerGoneError
 from proxystore.connectors.ucx.errors import UCXServerNotRunningError
 from proxystore.connectors.ucx.errors import UCXTimeoutError
 from proxystore.serialize import BytesLike
+from proxystore.serialize.buffers import allocate
 
 Address = tuple[str, int, str | None, str | None]
 """``(host, port, transports, devices)``: what a client is made for."""
