@@ -24,10 +24,10 @@ from proxystore.connectors.ucx._transport import make_worker
 from proxystore.connectors.ucx._transport import peer_gone
 from proxystore.connectors.ucx._transport import ucxx
 from proxystore.connectors.ucx._transport import wait
-from proxystore.connectors.ucx.errors import UCXConnectorError
-from proxystore.connectors.ucx.errors import UCXServerGoneError
-from proxystore.connectors.ucx.errors import UCXServerNotRunningError
-from proxystore.connectors.ucx.errors import UCXTimeoutError
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXServerGoneError
+from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 from proxystore.serialize import BytesLike
 from proxystore.serialize.buffers import allocate
 
