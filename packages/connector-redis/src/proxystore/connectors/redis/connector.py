@@ -214,6 +214,8 @@ class RedisConnector:
         # when it is made, and a copy made from a config in a worker should not.
         self._client_instance: Any = None
         self._client_lock = threading.Lock()
+        # The server as errors name it (the options never change).
+        self._location = self._where()
 
     # --- construction ------------------------------------------------------------
 
@@ -313,7 +315,7 @@ class RedisConnector:
     def _errors(self, operation: str) -> contextlib.AbstractContextManager[None]:
         """Turn redis-py's exceptions into connector errors that say what failed."""
         return translated(
-            self._where(),
+            self._location,
             operation,
             has_password=self.password is not None,
             db=self.db,
