@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 import pickle
 from collections.abc import Iterator
+from typing import Any
 
 import numpy
 import pytest
@@ -13,11 +14,15 @@ import redis.exceptions
 
 import proxystore.connectors.redis as package
 from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.redis import RedisAuthenticationError
 from proxystore.connectors.redis import RedisConnector
+from proxystore.connectors.redis import RedisConnectorError
 from proxystore.connectors.redis import RedisKey
+from proxystore.connectors.redis import RedisUnavailableError
 from proxystore.connectors.redis._options import RedisOptions
 from proxystore.connectors.redis._resp import read_bulk
 from proxystore.store import Store
+from proxystore.testing.redis import RedisCluster
 from proxystore.testing.redis import RedisServer
 
 # A RedisKey pickled by ProxyStore 1.x (protocol 2 by hand: the class by its
@@ -253,3 +258,74 @@ def test_store_get_uses_the_received_buffer(connector: RedisConnector) -> None:
         base = base.base
     owner = base.base if isinstance(base, numpy.ndarray) else base
     assert isinstance(getattr(owner, 'obj', owner), bytearray)
+
+
+def _failing(error: Exception) -> Any:
+    def get(name: str) -> bytearray | None:
+        raise error
+
+    return get
+
+
+@pytest.mark.parametrize(
+    'error',
+    [
+        redis.exceptions.ResponseError('MOVED 866 127.0.0.1:1'),
+        redis.exceptions.ResponseError('ASK 866 127.0.0.1:1'),
+        redis.exceptions.ConnectionError('node gone'),
+        redis.exceptions.TimeoutError('node frozen'),
+    ],
+)
+def test_cluster_get_falls_back_to_the_cluster_client(
+    redis_cluster: RedisCluster,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    with RedisConnector(
+        '127.0.0.1', redis_cluster.port, cluster=True, clear=True
+    ) as connector:
+        key = connector.put(b'on a shard')
+        monkeypatch.setattr(connector, '_get', _failing(error))
+        assert connector.get(key) == b'on a shard'
+
+
+def test_cluster_get_does_not_retry_refused_credentials(
+    redis_cluster: RedisCluster,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with RedisConnector(
+        '127.0.0.1', redis_cluster.port, cluster=True, clear=True
+    ) as connector:
+        key = connector.put(b'x')
+        refused = redis.exceptions.AuthenticationError('invalid password')
+        monkeypatch.setattr(connector, '_get', _failing(refused))
+        with pytest.raises(RedisAuthenticationError, match='requires a password'):
+            connector.get(key)
+
+
+@pytest.mark.parametrize(
+    ('error', 'expected', 'message'),
+    [
+        (
+            redis.exceptions.ResponseError('MOVED 866 127.0.0.1:1'),
+            RedisConnectorError,
+            'GET failed: MOVED',
+        ),
+        (
+            redis.exceptions.ConnectionError('connection reset'),
+            RedisUnavailableError,
+            r'is unavailable \(GET\): connection reset',
+        ),
+    ],
+)
+def test_single_server_get_errors_are_not_retried_elsewhere(
+    connector: RedisConnector,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    expected: type[Exception],
+    message: str,
+) -> None:
+    key = connector.put(b'x')
+    monkeypatch.setattr(connector, '_get', _failing(error))
+    with pytest.raises(expected, match=message):
+        connector.get(key)

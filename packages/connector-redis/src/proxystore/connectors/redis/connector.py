@@ -524,17 +524,24 @@ class RedisConnector:
 
         The bytes are received into a new `bytearray` of their own (writable,
         so a deserialized object uses them in place instead of copying them);
-        `bytes` when a cluster redirected the request to another node.
+        `bytes` when a cluster redirected the request, or lost the node, and
+        redis-py's cluster client answered instead.
         """
         check_key(self, key, RedisKey)
         with self._errors('GET'):
             try:
                 return self._get(key.redis_key)
             except redis.exceptions.ResponseError as e:
-                if not str(e).startswith(('MOVED', 'ASK')):
+                if not (self.cluster and str(e).startswith(('MOVED', 'ASK'))):
                     raise
-                # The cluster moved the slot: let redis-py redirect.
-                return self._client.get(key.redis_key)  # type: ignore[no-any-return]
+            except redis.exceptions.AuthenticationError:
+                raise  # a ConnectionError, but another node will not help
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                if not self.cluster:
+                    raise
+            # The cluster moved the slot or lost the node: redis-py's cluster
+            # client redirects, refreshes its view of the cluster and retries.
+            return self._client.get(key.redis_key)  # type: ignore[no-any-return]
 
     def _get(self, name: str) -> bytearray | None:
         """GET with the reply received straight into its buffer (`read_bulk`)."""
