@@ -51,3 +51,18 @@ class TestMultiConnector(ConnectorContract):
             },
         ) as connector:
             yield connector
+
+
+def test_buffers_moved_to_serialize_with_the_old_path_kept() -> None:
+    import proxystore.connectors.buffers as old
+    import proxystore.serialize.buffers as new
+
+    assert old.__all__ == new.__all__ == ['POOL_FROM', 'BufferPool', 'allocate']
+    for name in new.__all__:
+        assert getattr(old, name) is getattr(new, name)  # one pool, not two
+    small = new.allocate(10)
+    assert isinstance(small, bytearray)
+    assert len(small) == 10
+    large = new.allocate(new.POOL_FROM)
+    assert not memoryview(large).readonly
+    assert memoryview(large).nbytes == new.POOL_FROM

@@ -11,11 +11,11 @@ import numpy
 import pytest
 from mpi4py import MPI
 
-from proxystore.connectors._mpi_service import REQUEST
-from proxystore.connectors._mpi_service import Tags
 from proxystore.connectors.mpi import MPIConnector
 from proxystore.connectors.mpi import MPIConnectorError
 from proxystore.connectors.mpi import MPIKey
+from proxystore.connectors.mpi._protocol import REQUEST
+from proxystore.connectors.mpi._protocol import Tags
 from proxystore.proxy import is_resolved
 from proxystore.store import Store
 

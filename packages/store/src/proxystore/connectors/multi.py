@@ -20,6 +20,7 @@ from typing import NamedTuple
 from typing import TypedDict
 
 from proxystore.connectors.protocols import Connector
+from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-class MultiConnectorError(Exception):
+class MultiConnectorError(ConnectorError):
     """No connector suits an object, or a key names an unusable connector."""
 
 

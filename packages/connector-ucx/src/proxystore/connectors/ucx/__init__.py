@@ -13,10 +13,10 @@ from proxystore.connectors.ucx._transport import ucxx as _ucxx
 from proxystore.connectors.ucx.connector import DEFAULT_PORT
 from proxystore.connectors.ucx.connector import UCXConnector
 from proxystore.connectors.ucx.connector import UCXKey
-from proxystore.connectors.ucx.errors import UCXConnectorError
-from proxystore.connectors.ucx.errors import UCXServerGoneError
-from proxystore.connectors.ucx.errors import UCXServerNotRunningError
-from proxystore.connectors.ucx.errors import UCXTimeoutError
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXServerGoneError
+from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 
 __all__ = [
     'DEFAULT_PORT',

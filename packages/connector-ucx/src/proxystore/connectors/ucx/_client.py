@@ -19,17 +19,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from proxystore.connectors.buffers import allocate
 from proxystore.connectors.ucx import _protocol as wire
 from proxystore.connectors.ucx._transport import make_worker
 from proxystore.connectors.ucx._transport import peer_gone
 from proxystore.connectors.ucx._transport import ucxx
 from proxystore.connectors.ucx._transport import wait
-from proxystore.connectors.ucx.errors import UCXConnectorError
-from proxystore.connectors.ucx.errors import UCXServerGoneError
-from proxystore.connectors.ucx.errors import UCXServerNotRunningError
-from proxystore.connectors.ucx.errors import UCXTimeoutError
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXServerGoneError
+from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 from proxystore.serialize import BytesLike
+from proxystore.serialize.buffers import allocate
 
 Address = tuple[str, int, str | None, str | None, bool]
 """Host, port, transports, devices and endpoint error handling of a client."""

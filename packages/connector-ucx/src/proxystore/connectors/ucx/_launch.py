@@ -18,8 +18,8 @@ import tempfile
 import time
 
 from proxystore.connectors.ucx._client import ping
-from proxystore.connectors.ucx.errors import UCXConnectorError
-from proxystore.connectors.ucx.errors import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
 
 
 def state_dir() -> pathlib.Path:

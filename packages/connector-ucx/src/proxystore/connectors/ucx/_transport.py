@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from proxystore.connectors.ucx.errors import UCXConnectorError
-from proxystore.connectors.ucx.errors import UCXServerGoneError
-from proxystore.connectors.ucx.errors import UCXTimeoutError
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXServerGoneError
+from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 
 SPIN = 50e-6
 """Seconds a waiter polls before it sleeps: covers a small request's round trip."""

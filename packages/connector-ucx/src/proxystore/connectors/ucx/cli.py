@@ -11,7 +11,7 @@ import typer
 
 from proxystore.connectors.ucx import _launch
 from proxystore.connectors.ucx._client import ping
-from proxystore.connectors.ucx.errors import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.server import DataServer
 from proxystore.connectors.ucx.server import serve
 

@@ -19,8 +19,8 @@ from proxystore.connectors.ucx import _launch
 from proxystore.connectors.ucx._client import Client
 from proxystore.connectors.ucx._client import get_client
 from proxystore.connectors.ucx._transport import transports_option
-from proxystore.connectors.ucx.errors import UCXConnectorError
-from proxystore.connectors.ucx.errors import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
 from proxystore.serialize import BytesLike
 
 __all__ = ['DEFAULT_PORT', 'UCXConnector', 'UCXKey']

@@ -1,6 +1,15 @@
-"""Errors of the UCX connector."""
+"""Alias of `proxystore.connectors.ucx.exceptions`, the errors' home since 2.0.
+
+Kept so that code importing ``proxystore.connectors.ucx.errors`` keeps working;
+import the errors from `proxystore.connectors.ucx` instead.
+"""
 
 from __future__ import annotations
+
+from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXServerGoneError
+from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 
 __all__ = [
     'UCXConnectorError',
@@ -8,19 +17,3 @@ __all__ = [
     'UCXServerNotRunningError',
     'UCXTimeoutError',
 ]
-
-
-class UCXConnectorError(Exception):
-    """Base of the UCX connector's errors; also raised for bad keys and replies."""
-
-
-class UCXServerNotRunningError(UCXConnectorError):
-    """No UCX data server answers at the address and port asked for."""
-
-
-class UCXServerGoneError(UCXConnectorError):
-    """The data server went away during an operation (its objects are lost)."""
-
-
-class UCXTimeoutError(UCXConnectorError, TimeoutError):
-    """The data server did not answer within the connector's timeout."""

@@ -1,36 +1,4 @@
-"""Redis connector: objects in a Redis server or a Redis Cluster.
-
-Compatible with ProxyStore 1.x (``RedisConnector(hostname, port, clear=False)``,
-`RedisKey`, deferrable ``new_key``/``set``), and built for shared production
-servers:
-
-- every key starts with the connector's *prefix* (a namespace), so ``clear``
-  deletes this connector's keys only, never the whole database;
-- authentication (username and password), database number, unix sockets, TLS,
-  the connection-pool size, an optional time to live of stored objects;
-- Redis Cluster: keys go to the shard that owns their slot, and batches span
-  slots;
-- large payloads go to the socket frame by frame, without being joined first;
-  batches use pipelines and MGET; redis-py uses ``hiredis`` when it is installed;
-- `wait` blocks until an object is stored under a key, woken by Redis pub/sub
-  (a `WaitableConnector`: futures wake at once instead of polling);
-- errors name the server and the cause: `RedisUnavailableError`,
-  `RedisAuthenticationError`, `RedisConfigurationError`,
-  `RedisValueTooLargeError`, all `RedisConnectorError`.
-
-Waiting uses pub/sub on a channel of the key (``<key>:set``): the deferred
-`RedisConnector.set` publishes on it after the SET, and `RedisConnector.wait`
-subscribes, waits for the server to confirm, and only then asks whether the
-key exists, so an object stored at any moment either is seen by that EXISTS or
-publishes to a subscriber that is already listening. Two alternatives were set
-aside:
-
-- keyspace notifications need ``CONFIG SET notify-keyspace-events`` on the
-  server, which a shared or managed server may refuse, and which changes the
-  server for every client (and costs a message for every write of any key);
-- blocking pops (``BLPOP`` on a per-key list) wake one waiter per push, while a
-  future may have many consumers, and leave lists to clean up.
-"""
+"""The Redis connector (see the package's docstring for the design)."""
 
 from __future__ import annotations
 
@@ -40,7 +8,6 @@ import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Generator
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -51,19 +18,23 @@ import redis.cluster
 import redis.exceptions
 import redis.retry
 
-from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.redis._errors import translated
+from proxystore.connectors.redis._options import RedisOptions
+from proxystore.connectors.redis._resp import byte_view
+from proxystore.connectors.redis._resp import get_command
+from proxystore.connectors.redis._resp import nbytes
+from proxystore.connectors.redis._resp import read_bulk
+from proxystore.connectors.redis._resp import set_frames
+from proxystore.connectors.redis._wait import RECONNECT_SECONDS
+from proxystore.connectors.redis._wait import set_channel
+from proxystore.connectors.redis._wait import wait_for
+from proxystore.connectors.redis.exceptions import RedisAuthenticationError
+from proxystore.connectors.redis.exceptions import RedisConnectorError
+from proxystore.connectors.redis.exceptions import RedisValueTooLargeError
 from proxystore.serialize import BytesLike
 
-__all__ = [
-    'RedisAuthenticationError',
-    'RedisConfigurationError',
-    'RedisConnector',
-    'RedisConnectorError',
-    'RedisKey',
-    'RedisUnavailableError',
-    'RedisValueTooLargeError',
-]
+__all__ = ['RedisConnector', 'RedisKey']
 
 # Below this size a payload is joined and sent with a plain SET: one system call
 # beats several for small objects.
@@ -78,14 +49,12 @@ _TOKEN_BYTES = 9
 _TOKEN_CHARS = 12
 _TOKEN = re.compile(rf'[A-Za-z0-9_-]{{{_TOKEN_CHARS}}}')
 _GLOB_SPECIALS = re.compile(r'([*?\[\]\\^])')
-# `set` publishes on the key's name plus this suffix; `wait` subscribes to it.
-_SET_CHANNEL_SUFFIX = ':set'
-# A waiter asks EXISTS again this often, as a safety net for a notification that
-# never came (a producer that died between its SET and its PUBLISH).
-_WAIT_RECHECK_SECONDS = 30.0
-# A waiter whose connection broke reconnects for this long (when the connector
-# has no socket_connect_timeout), so a restarting server does not end the wait.
-_WAIT_RECONNECT_SECONDS = 5.0
+# The defaults of the constructor: the options' fields (stated there once).
+_DEFAULTS = RedisOptions
+
+# The classes keep the module path they shipped under in 1.x (the package):
+# pickled keys, connector configs (kind ``redis``) and reprs read as before.
+_PUBLIC_MODULE = 'proxystore.connectors.redis'
 
 
 class RedisKey(NamedTuple):
@@ -95,44 +64,16 @@ class RedisKey(NamedTuple):
     """The key in Redis (the connector's prefix included)."""
 
 
-class RedisConnectorError(ConnectorError):
-    """An operation of a `RedisConnector` failed."""
+RedisKey.__module__ = _PUBLIC_MODULE
 
 
-class RedisUnavailableError(RedisConnectorError):
-    """The server cannot be reached, or the connection broke during an operation."""
-
-
-class RedisAuthenticationError(RedisConnectorError):
-    """The server refused the username or password."""
-
-
-class RedisConfigurationError(RedisConnectorError):
-    """The server refused the connector's settings (a database that does not exist)."""
-
-
-class RedisValueTooLargeError(RedisConnectorError):
-    """An object is larger than the server accepts (``proto-max-bulk-len``)."""
-
-
-def _nbytes(buffer: BytesLike) -> int:
-    if isinstance(buffer, bytes | bytearray):
-        return len(buffer)
-    return memoryview(buffer).nbytes  # len() of an exporter counts items
-
-
-def _byte_view(buffer: BytesLike) -> BytesLike:
-    """The buffer as bytes of known length (the protocol counts bytes, not items)."""
-    if isinstance(buffer, bytes | bytearray):
-        return buffer
-    # Any other exporter (array.array, numpy) goes to redis-py as a memoryview,
-    # which it writes as is; the exporter itself it would reject.
-    buffer = memoryview(buffer)
-    if not buffer.c_contiguous:
-        return buffer.tobytes()
-    if buffer.format == 'B' and buffer.ndim == 1:
-        return buffer
-    return buffer.cast('B')
+def _node(node: Sequence[Any]) -> tuple[str, int]:
+    if isinstance(node, str | bytes) or len(node) != 2:
+        raise ValueError(
+            f'startup_nodes must be (host, port) pairs, not {node!r}.',
+        )
+    host, port = node
+    return host, port
 
 
 class RedisConnector:
@@ -181,96 +122,89 @@ class RedisConnector:
             invalid.
     """
 
+    __module__ = _PUBLIC_MODULE
+
     Key = RedisKey
 
     def __init__(
         self,
-        hostname: str | None = None,
-        port: int | None = None,
-        clear: bool = False,
+        hostname: str | None = _DEFAULTS.hostname,
+        port: int | None = _DEFAULTS.port,
+        clear: bool = _DEFAULTS.clear,
         *,
-        url: str | None = None,
-        cluster: bool = False,
-        startup_nodes: Sequence[tuple[str, int]] | None = None,
-        unix_socket_path: str | None = None,
-        db: int = 0,
-        username: str | None = None,
-        password: str | None = None,
-        ssl: bool = False,
-        ssl_ca_certs: str | None = None,
-        ssl_certfile: str | None = None,
-        ssl_keyfile: str | None = None,
-        ssl_cert_reqs: str = 'required',
-        ssl_check_hostname: bool = True,
-        max_connections: int | None = None,
-        prefix: str | None = None,
-        ttl: float | None = None,
-        socket_timeout: float | None = 60.0,
-        socket_connect_timeout: float | None = 5.0,
-        retries: int = 2,
+        url: str | None = _DEFAULTS.url,
+        cluster: bool = _DEFAULTS.cluster,
+        startup_nodes: Sequence[tuple[str, int]] | None = _DEFAULTS.startup_nodes,
+        unix_socket_path: str | None = _DEFAULTS.unix_socket_path,
+        db: int = _DEFAULTS.db,
+        username: str | None = _DEFAULTS.username,
+        password: str | None = _DEFAULTS.password,
+        ssl: bool = _DEFAULTS.ssl,
+        ssl_ca_certs: str | None = _DEFAULTS.ssl_ca_certs,
+        ssl_certfile: str | None = _DEFAULTS.ssl_certfile,
+        ssl_keyfile: str | None = _DEFAULTS.ssl_keyfile,
+        ssl_cert_reqs: str = _DEFAULTS.ssl_cert_reqs,
+        ssl_check_hostname: bool = _DEFAULTS.ssl_check_hostname,
+        max_connections: int | None = _DEFAULTS.max_connections,
+        prefix: str | None = _DEFAULTS.prefix,
+        ttl: float | None = _DEFAULTS.ttl,
+        socket_timeout: float | None = _DEFAULTS.socket_timeout,
+        socket_connect_timeout: float | None = _DEFAULTS.socket_connect_timeout,
+        retries: int = _DEFAULTS.retries,
     ) -> None:
-        cluster = cluster or startup_nodes is not None
-        ways = [
-            hostname is not None or port is not None,
-            url is not None,
-            unix_socket_path is not None,
-            startup_nodes is not None and not (hostname or port or url),
-        ]
-        if sum(ways) != 1 or (hostname is None) != (port is None):
-            raise ValueError(
-                'Give the Redis server one way: hostname and port, url, '
-                'unix_socket_path, or startup_nodes (cluster).',
-            )
-        if cluster and (unix_socket_path is not None or db != 0):
-            raise ValueError('A Redis Cluster has no unix socket and only db 0.')
-        if ssl and unix_socket_path is not None:
-            raise ValueError('TLS is not available over a unix socket.')
-        if ssl and url is not None and not url.startswith('rediss:'):
-            raise ValueError(
-                f'ssl=True needs a rediss:// URL, not {url.split("://")[0]}://.',
-            )
-        if db < 0:
-            raise ValueError(f'db must be 0 or more, not {db}.')
-        if ttl is not None and ttl <= 0:
-            raise ValueError(f'ttl must be positive seconds, not {ttl}.')
-        if max_connections is not None and max_connections < 1:
-            raise ValueError(
-                f'max_connections must be at least 1, not {max_connections}.'
-            )
-        if prefix is not None and not prefix:
-            raise ValueError('prefix must not be empty: clear would delete every key.')
-        if retries < 0:
-            raise ValueError(f'retries must be 0 or more, not {retries}.')
-        if ssl_cert_reqs not in ('required', 'optional', 'none'):
-            raise ValueError(
-                f"ssl_cert_reqs must be 'required', 'optional' or 'none', "
-                f'not {ssl_cert_reqs!r}.',
-            )
-        self.hostname = hostname
-        self.port = port
-        self.clear = clear
-        self.url = url
-        self.cluster = cluster
-        self.startup_nodes = (
-            None if startup_nodes is None else [tuple(n) for n in startup_nodes]
+        options = RedisOptions(
+            hostname,
+            port,
+            clear,
+            url=url,
+            cluster=cluster,
+            startup_nodes=(
+                None if startup_nodes is None else tuple(map(_node, startup_nodes))
+            ),
+            unix_socket_path=unix_socket_path,
+            db=db,
+            username=username,
+            password=password,
+            ssl=ssl,
+            ssl_ca_certs=ssl_ca_certs,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            ssl_cert_reqs=ssl_cert_reqs,
+            ssl_check_hostname=ssl_check_hostname,
+            max_connections=max_connections,
+            prefix=prefix,
+            ttl=ttl,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout,
+            retries=retries,
         )
-        self.unix_socket_path = unix_socket_path
-        self.db = db
-        self.username = username
-        self.password = password
-        self.ssl = ssl
-        self.ssl_ca_certs = ssl_ca_certs
-        self.ssl_certfile = ssl_certfile
-        self.ssl_keyfile = ssl_keyfile
-        self.ssl_cert_reqs = ssl_cert_reqs
-        self.ssl_check_hostname = ssl_check_hostname
-        self.max_connections = max_connections
-        self.prefix = prefix if prefix is not None else f'ps:{secrets.token_hex(4)}:'
-        self.ttl = ttl
-        self.socket_timeout = socket_timeout
-        self.socket_connect_timeout = socket_connect_timeout
-        self.retries = retries
-        self._ttl_ms = None if ttl is None else max(int(ttl * 1000), 1)
+        self._options = options
+        # The options as attributes, as in 1.x (read them, do not assign them).
+        self.hostname = options.hostname
+        self.port = options.port
+        self.clear = options.clear
+        self.url = options.url
+        self.cluster = options.cluster
+        self.startup_nodes = (
+            None if options.startup_nodes is None else list(options.startup_nodes)
+        )
+        self.unix_socket_path = options.unix_socket_path
+        self.db = options.db
+        self.username = options.username
+        self.password = options.password
+        self.ssl = options.ssl
+        self.ssl_ca_certs = options.ssl_ca_certs
+        self.ssl_certfile = options.ssl_certfile
+        self.ssl_keyfile = options.ssl_keyfile
+        self.ssl_cert_reqs = options.ssl_cert_reqs
+        self.ssl_check_hostname = options.ssl_check_hostname
+        self.max_connections = options.max_connections
+        self.prefix: str = options.prefix or ''
+        self.ttl = options.ttl
+        self.socket_timeout = options.socket_timeout
+        self.socket_connect_timeout = options.socket_connect_timeout
+        self.retries = options.retries
+        self._ttl_ms = options.ttl_ms
         self._max_bulk: int | None = None
         self._retry = redis.retry.Retry(
             redis.backoff.ExponentialBackoff(cap=0.5, base=0.05),
@@ -280,6 +214,8 @@ class RedisConnector:
         # when it is made, and a copy made from a config in a worker should not.
         self._client_instance: Any = None
         self._client_lock = threading.Lock()
+        # The server as errors name it (the options never change).
+        self._location = self._where()
 
     # --- construction ------------------------------------------------------------
 
@@ -293,7 +229,7 @@ class RedisConnector:
         }
         if self.max_connections is not None:
             options['max_connections'] = self.max_connections
-        if self.ssl or (self.url is not None and self.url.startswith('rediss:')):
+        if self._options.tls:
             options.update(
                 ssl_ca_certs=self.ssl_ca_certs,
                 ssl_certfile=self.ssl_certfile,
@@ -376,47 +312,14 @@ class RedisConnector:
 
     # --- errors ------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _errors(self, operation: str) -> Generator[None]:
+    def _errors(self, operation: str) -> contextlib.AbstractContextManager[None]:
         """Turn redis-py's exceptions into connector errors that say what failed."""
-        try:
-            yield
-        except redis.exceptions.AuthenticationError as e:
-            if self.password is None:
-                message = f'{self._where()} requires a password and none was given'
-            else:
-                message = f'{self._where()} refused the credentials'
-            raise RedisAuthenticationError(f'{message} ({operation}): {e}') from e
-        except redis.exceptions.ClusterDownError as e:
-            raise RedisUnavailableError(
-                f'{self._where()} is unavailable ({operation}): {e}',
-            ) from e
-        except redis.exceptions.ResponseError as e:
-            text = str(e)
-            if text.startswith(('NOAUTH', 'WRONGPASS')):
-                raise RedisAuthenticationError(
-                    f'{self._where()} refused the credentials ({operation}): {text}',
-                ) from e
-            if 'DB index is out of range' in text:
-                raise RedisConfigurationError(
-                    f'{self._where()} has no database {self.db} ({operation}): {text}',
-                ) from e
-            raise RedisConnectorError(
-                f'{self._where()}: {operation} failed: {text}'
-            ) from e
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
-            raise RedisUnavailableError(
-                f'{self._where()} is unavailable ({operation}): {e}',
-            ) from e
-        except redis.exceptions.RedisError as e:
-            raise RedisConnectorError(
-                f'{self._where()}: {operation} failed: {e}'
-            ) from e
-        except redis.exceptions.RedisClusterException as e:
-            # Not a RedisError: no node answered, or no node serves a slot.
-            raise RedisUnavailableError(
-                f'{self._where()} is unavailable ({operation}): {e}',
-            ) from e
+        return translated(
+            self._location,
+            operation,
+            has_password=self.password is not None,
+            db=self.db,
+        )
 
     def _max_bulk_len(self) -> int:
         """The server's proto-max-bulk-len (its default where CONFIG GET is denied)."""
@@ -470,25 +373,13 @@ class RedisConnector:
 
     def _send_set(self, key: str, buffers: Sequence[BytesLike], size: int) -> None:
         """SET with the value sent frame by frame, straight from the buffers."""
-        keyb = key.encode()
-        argc = 3 if self._ttl_ms is None else 5
-        head = b'*%d\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n' % (
-            argc,
-            len(keyb),
-            keyb,
-            size,
-        )
-        tail = b'\r\n'
-        if self._ttl_ms is not None:
-            ttl = str(self._ttl_ms).encode()
-            tail += b'$2\r\nPX\r\n$%d\r\n%s\r\n' % (len(ttl), ttl)
-        views = [_byte_view(b) for b in buffers if _nbytes(b)]
+        command = set_frames(key, buffers, size, self._ttl_ms)
         pool = self._client_for(key).connection_pool
 
         def attempt() -> Any:
             connection = pool.get_connection()
             try:
-                connection.send_packed_command([head, *views, tail])
+                connection.send_packed_command(command)
                 return connection.read_response()
             except BaseException:
                 connection.disconnect()
@@ -502,13 +393,13 @@ class RedisConnector:
             raise reply
 
     def _set(self, key: str, buffers: Sequence[BytesLike]) -> None:
-        size = sum(_nbytes(b) for b in buffers)
+        size = sum(nbytes(b) for b in buffers)
         try:
             with self._errors('SET'):
                 try:
                     if size < _FRAMED_MIN_BYTES:
                         data = (
-                            _byte_view(buffers[0])
+                            byte_view(buffers[0])
                             if len(buffers) == 1
                             else b''.join(buffers)
                         )
@@ -531,10 +422,10 @@ class RedisConnector:
             with self._errors('SET (batch)'):
                 pipeline = self._client.pipeline(transaction=False)
                 for key, data in items:
-                    pipeline.set(key.redis_key, _byte_view(data), px=self._ttl_ms)
+                    pipeline.set(key.redis_key, byte_view(data), px=self._ttl_ms)
                 pipeline.execute()
         except RedisConnectorError as error:
-            self._check_size(max(_nbytes(data) for _, data in items), error)
+            self._check_size(max(nbytes(data) for _, data in items), error)
             raise
 
     def put(self, obj: BytesLike) -> RedisKey:
@@ -563,7 +454,7 @@ class RedisConnector:
         for buffers in payloads:
             key = self._new_key()
             keys.append(key)
-            if sum(_nbytes(b) for b in buffers) < _FRAMED_MIN_BYTES:
+            if sum(nbytes(b) for b in buffers) < _FRAMED_MIN_BYTES:
                 small.append((key, b''.join(buffers)))
             else:
                 self._set(key.redis_key, buffers)
@@ -590,7 +481,7 @@ class RedisConnector:
         self._set(key.redis_key, [obj])
         with self._errors('PUBLISH'):
             self._client_for(key.redis_key).publish(
-                key.redis_key + _SET_CHANNEL_SUFFIX,
+                set_channel(key.redis_key),
                 b'',
             )
 
@@ -600,7 +491,7 @@ class RedisConnector:
         """Block until an object exists under ``key`` or ``timeout`` passes.
 
         Woken by the PUBLISH of `set` (from any process), not by polling; see
-        the module's docstring. Each waiting thread holds a connection of its
+        the package's docstring. Each waiting thread holds a connection of its
         own, outside the pool, while it waits.
 
         Args:
@@ -618,72 +509,63 @@ class RedisConnector:
         check_key(self, key, RedisKey)
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
         with self._errors('WAIT'):
-            return self._wait(key.redis_key, deadline)
-
-    def _wait(self, name: str, deadline: float | None) -> bool:
-        """`wait`, reconnecting when the connection breaks (redis-py errors)."""
-        budget = self.socket_connect_timeout or _WAIT_RECONNECT_SECONDS
-        broken_since: float | None = None
-        backoff = 0.05
-        while True:
-            try:
-                return self._wait_subscribed(name, deadline)
-            except redis.exceptions.AuthenticationError:
-                raise  # a ConnectionError, but reconnecting will not help
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-                now = time.monotonic()
-                if broken_since is None:
-                    broken_since = now
-                give_up = broken_since + budget
-                if deadline is not None:
-                    give_up = min(give_up, deadline)
-                if now >= give_up:
-                    raise
-                # A new subscription checks EXISTS again, so a SET published
-                # while the connection was down is not missed.
-                time.sleep(min(backoff, give_up - now))
-                backoff = min(backoff * 2, 0.5)
-
-    def _wait_subscribed(self, name: str, deadline: float | None) -> bool:
-        client = self._client_for(name)
-        pool = client.connection_pool
-        # A connection of its own: a subscribed connection can do nothing else,
-        # and taking it from a bounded pool (max_connections) could starve the
-        # EXISTS below, or the producer's SET, for the whole wait.
-        connection = pool.connection_class(**pool.connection_kwargs)
-        try:
-            connection.send_command('SUBSCRIBE', name + _SET_CHANNEL_SUFFIX)
-            # Subscribed once the server confirms: only then is EXISTS asked, so
-            # a SET after it publishes to a listening subscriber. (Pub/sub
-            # replies are push messages under RESP3, redis-py's default.)
-            connection.read_response(push_request=True)
-            if self._client.exists(name):
-                return True
-            recheck = time.monotonic() + _WAIT_RECHECK_SECONDS
-            while True:
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    return bool(self._client.exists(name))
-                until = recheck if deadline is None else min(recheck, deadline)
-                if connection.can_read(timeout=until - now):
-                    reply = connection.read_response(push_request=True)
-                    kind = reply[0] if isinstance(reply, list) and reply else b''
-                    if kind in (b'message', 'message'):
-                        return True
-                elif time.monotonic() >= recheck:
-                    if self._client.exists(name):
-                        return True
-                    recheck = time.monotonic() + _WAIT_RECHECK_SECONDS
-        finally:
-            connection.disconnect()
+            return wait_for(
+                key.redis_key,
+                deadline,
+                client_for=self._client_for,
+                exists=lambda name: bool(self._client.exists(name)),
+                reconnect_seconds=self.socket_connect_timeout or RECONNECT_SECONDS,
+            )
 
     # --- reading and evicting ---------------------------------------------------
 
-    def get(self, key: RedisKey) -> bytes | None:
-        """The bytes under ``key``, or ``None``."""
+    def get(self, key: RedisKey) -> bytes | bytearray | None:
+        """The bytes under ``key``, or ``None``.
+
+        The bytes are received into a new `bytearray` of their own (writable,
+        so a deserialized object uses them in place instead of copying them);
+        `bytes` when a cluster redirected the request, or lost the node, and
+        redis-py's cluster client answered instead.
+        """
         check_key(self, key, RedisKey)
         with self._errors('GET'):
+            try:
+                return self._get(key.redis_key)
+            except redis.exceptions.ResponseError as e:
+                if not (self.cluster and str(e).startswith(('MOVED', 'ASK'))):
+                    raise
+            except redis.exceptions.AuthenticationError:
+                raise  # a ConnectionError, but another node will not help
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                if not self.cluster:
+                    raise
+            # The cluster moved the slot or lost the node: redis-py's cluster
+            # client redirects, refreshes its view of the cluster and retries.
             return self._client.get(key.redis_key)  # type: ignore[no-any-return]
+
+    def _get(self, name: str) -> bytearray | None:
+        """GET with the reply received straight into its buffer (`read_bulk`)."""
+        command = [get_command(name)]
+        pool = self._client_for(name).connection_pool
+
+        def attempt() -> bytearray | None:
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command(command)
+                # redis-py's socket: the connection is idle (nothing buffered
+                # by its parser) between a command and its reply.
+                return read_bulk(connection._sock)
+            except redis.exceptions.ResponseError:
+                raise  # the reply was read whole: the connection is fine
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                pool.release(connection)
+
+        # Retried like redis-py's own commands.
+        reply: bytearray | None = self._retry.call_with_retry(attempt, lambda _: None)
+        return reply
 
     def get_batch(self, keys: Sequence[RedisKey]) -> list[BytesLike | None]:
         """`get` for many keys (MGET; across slots on a cluster)."""
@@ -758,39 +640,7 @@ class RedisConnector:
         (the copy must authenticate), so treat configs and proxies as secrets
         where the password matters.
         """
-        config: dict[str, Any] = {'prefix': self.prefix}
-        if self.hostname is not None:
-            config['hostname'] = self.hostname
-            config['port'] = self.port
-        defaults = {
-            'url': None,
-            'cluster': False,
-            'startup_nodes': None,
-            'unix_socket_path': None,
-            'db': 0,
-            'username': None,
-            'password': None,
-            'ssl': False,
-            'ssl_ca_certs': None,
-            'ssl_certfile': None,
-            'ssl_keyfile': None,
-            'ssl_cert_reqs': 'required',
-            'ssl_check_hostname': True,
-            'max_connections': None,
-            'ttl': None,
-            'socket_timeout': 60.0,
-            'socket_connect_timeout': 5.0,
-            'retries': 2,
-        }
-        for name, default in defaults.items():
-            value = getattr(self, name)
-            if name == 'cluster' and self.startup_nodes is not None:
-                continue
-            if value != default:
-                config[name] = (
-                    [list(n) for n in value] if name == 'startup_nodes' else value
-                )
-        return config
+        return self._options.config()
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RedisConnector:

@@ -4,23 +4,9 @@ Each process of an MPI job that uses `MPIConnector` runs one service thread. It
 holds the objects put by that rank and answers ``get``, ``exists``, ``evict``
 and ``set`` requests from other ranks while the rank's main thread does its own
 work. Messages travel on ``MPI.COMM_WORLD`` under tags at the top of the tag
-range (`Tags`), so no collective call is needed to start a service: a rank that
-first meets a connector inside a task (a `mpi4py.futures` worker) starts one on
-its own.
-
-Wire format, never pickled: a request is a fixed `REQUEST` header (operation,
-reply tag, payload size, object id) sent to the owner's request tag; the answer
-is a fixed `REPLY` header (status, size) on the reply tag the requester chose,
-then, for a found ``get``, the bytes themselves in one message on that tag
-(mpi4py's buffer API: no copy on the sending side, one receive into the
-requester's buffer). A ``get`` that knows the object's size (keys made by
-``put`` carry it) skips the header: the requester posts its receive for the
-bytes before asking, and the owner sends only the bytes, on the paired data
-tag, so a get is one small message out and one message back, as a raw
-``Send``/``Recv`` ping-pong. When it cannot (missing, closing, another size),
-the header goes to that receive instead, one byte longer if its length would
-be the size awaited, so that the length received tells which came. A ``set``
-sends its bytes after its header, on its upload tag.
+range (``_protocol.Tags``, where the wire format is described), so no
+collective call is needed to start a service: a rank that first meets a
+connector inside a task (a `mpi4py.futures` worker) starts one on its own.
 
 Waiting: the service tests its posted receive in a loop that spins while
 requests keep coming and sleeps (up to `IDLE_SLEEP`) once they stop, so an idle
@@ -31,10 +17,7 @@ after its timeout or as soon as the owner has said goodbye.
 from __future__ import annotations
 
 import atexit
-import enum
-import itertools
 import logging
-import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -42,34 +25,21 @@ from typing import Any
 
 from mpi4py import MPI
 
-from proxystore.connectors.buffers import allocate
-from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.mpi._protocol import PADDED_REPLY
+from proxystore.connectors.mpi._protocol import REPLY
+from proxystore.connectors.mpi._protocol import REQUEST
+from proxystore.connectors.mpi._protocol import Op
+from proxystore.connectors.mpi._protocol import Status
+from proxystore.connectors.mpi._protocol import Tags
+from proxystore.connectors.mpi.exceptions import MPIConnectorError
+from proxystore.connectors.mpi.exceptions import MPIRankGoneError
+from proxystore.connectors.mpi.exceptions import MPITimeoutError
 from proxystore.serialize import BytesLike
+from proxystore.serialize.buffers import allocate
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    'IDLE_SLEEP',
-    'REPLY',
-    'REQUEST',
-    'MPIConnectorError',
-    'MPIRankGoneError',
-    'MPITimeoutError',
-    'Op',
-    'RankService',
-    'Status',
-    'Tags',
-    'get_service',
-]
-
-REQUEST = struct.Struct('!B3xIq16s')
-"""Request header: operation, reply tag, size, object id.
-
-The size is that of the bytes that follow a ``set``, or for a ``get`` the size
-the requester expects (``-1``: unknown).
-"""
-REPLY = struct.Struct('!B7xQ')
-"""Reply header: status, size of the bytes that follow (a found ``get``)."""
+__all__ = ['HOT_SECONDS', 'IDLE_SLEEP', 'RankService', 'get_service']
 
 HOT_SECONDS = 0.002
 """How long a waiting loop spins after its last event before it starts sleeping."""
@@ -77,80 +47,10 @@ IDLE_SLEEP = 0.001
 """Longest sleep of an idle waiting loop (the added latency of an idle service)."""
 _SLOWEST_BANDWIDTH = 250e6
 """Bytes per second below which a waiting transfer is assumed stalled, not moving."""
-_PADDED_REPLY = REPLY.size + 1
-"""Length of a reply header sent where bytes of ``REPLY.size`` are awaited."""
 _UPLOAD_TIMEOUT = 60.0
 """Most seconds the service waits for the bytes of a ``set`` after its header."""
 _GRACE_SECONDS = 0.05
 """How long a stopping service keeps answering requests already on their way."""
-
-
-class MPIConnectorError(ConnectorError):
-    """An MPI connector operation failed (wrong key, MPI setup, a peer's error)."""
-
-
-class MPIRankGoneError(MPIConnectorError):
-    """The rank that holds an object has closed its service or left the job."""
-
-
-class MPITimeoutError(MPIConnectorError, TimeoutError):
-    """A rank did not answer a request in time."""
-
-
-class Op(enum.IntEnum):
-    """Operations of a request."""
-
-    GET = 1
-    EXISTS = 2
-    EVICT = 3
-    SET = 4
-    GOODBYE = 5
-
-
-class Status(enum.IntEnum):
-    """Statuses of a reply."""
-
-    MISSING = 0
-    FOUND = 1
-    DONE = 2
-    GONE = 3
-
-
-class Tags:
-    """The tags of the connector's messages on a communicator.
-
-    The request tag is the second highest tag (`mpi4py.futures` uses the highest
-    one for its fallback barrier). Below it, three ranges of ``span`` tags: reply
-    tags (headers, owner to requester), upload tags (the bytes of a ``set``,
-    requester to owner) and data tags (the bytes of a ``get`` sent without a
-    header); a requester's reply tag ``t`` pairs with upload tag ``t + span``
-    and data tag ``t + 2 * span``. The ranges are disjoint because two ranks
-    pick the same numbers (an upload from rank A to B must never match a reply
-    that B awaits from A), and because a header must never land in a buffer
-    posted for bytes.
-    """
-
-    def __init__(self, comm: MPI.Comm) -> None:
-        upper = comm.Get_attr(MPI.TAG_UB)
-        if not isinstance(upper, int) or upper < 32767:  # the MPI minimum
-            upper = 32767
-        self.request = upper - 1
-        self.span = min(1 << 20, upper // 4)
-        self.first_reply = self.request - 3 * self.span
-        # next() of a count is atomic (one C call under the GIL): no lock.
-        self._counter = itertools.count()
-
-    def next_reply(self) -> int:
-        """A reply tag, different from the last ``span`` ones of this process."""
-        return self.first_reply + next(self._counter) % self.span
-
-    def upload(self, reply: int) -> int:
-        """The upload tag paired with a reply tag."""
-        return reply + self.span
-
-    def data(self, reply: int) -> int:
-        """The data tag paired with a reply tag."""
-        return reply + 2 * self.span
 
 
 class _Waiter:
@@ -313,7 +213,7 @@ class RankService:
             # unmatched. A get of known size receives the bytes, or instead a
             # header (missing, gone, another size), into the same buffer.
             if expected >= 0:
-                buffer = allocate(max(expected, _PADDED_REPLY))
+                buffer = allocate(max(expected, PADDED_REPLY))
                 receive_tag = self.tags.data(tag)
             else:
                 buffer = bytearray(REPLY.size)

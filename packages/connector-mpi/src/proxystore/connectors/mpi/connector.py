@@ -1,17 +1,4 @@
-"""MPI connector: objects held by the rank that put them, read by any rank.
-
-For programs launched with ``mpiexec -n N python ...`` (or under
-`mpi4py.futures`). ``put`` keeps the bytes in the putting rank's memory and the
-key names that rank; ``get``, ``exists``, ``evict`` and ``set`` on a key of
-another rank are requests to that rank's service thread, answered while the
-rank's main thread goes on with its own work. Bytes move with mpi4py's buffer
-API, never pickled. See the MPI guide of the docs for the mechanism and its
-limits.
-
-Creating a connector is not collective: each rank starts its service on first
-use, so a connector made from a config inside a task works as well as one made
-by every rank at start-up.
-"""
+"""The MPI connector (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -20,26 +7,22 @@ from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
-from proxystore.connectors._mpi_service import MPIConnectorError
-from proxystore.connectors._mpi_service import MPIRankGoneError
-from proxystore.connectors._mpi_service import MPITimeoutError
-from proxystore.connectors._mpi_service import Op
-from proxystore.connectors._mpi_service import RankService
-from proxystore.connectors._mpi_service import Status
-from proxystore.connectors._mpi_service import get_service
+from proxystore.connectors.mpi._protocol import Op
+from proxystore.connectors.mpi._protocol import Status
+from proxystore.connectors.mpi._service import RankService
+from proxystore.connectors.mpi._service import get_service
+from proxystore.connectors.mpi.exceptions import MPIConnectorError
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
-__all__ = [
-    'MPIConnector',
-    'MPIConnectorError',
-    'MPIKey',
-    'MPIRankGoneError',
-    'MPITimeoutError',
-    'close_service',
-]
+__all__ = ['DEFAULT_TIMEOUT', 'MPIConnector', 'MPIKey', 'close_service']
 
 DEFAULT_TIMEOUT = 60.0
+"""Seconds an `MPIConnector` waits for another rank's answer by default."""
+
+# The classes keep the module path users import them from (the package): keys
+# pickled by earlier versions, connector kinds (``mpi``) and reprs read as before.
+_PUBLIC_MODULE = 'proxystore.connectors.mpi'
 
 
 class MPIKey(NamedTuple):
@@ -54,6 +37,9 @@ class MPIKey(NamedTuple):
     known). A get that knows it receives the bytes without a header first."""
 
 
+MPIKey.__module__ = _PUBLIC_MODULE
+
+
 def close_service() -> None:
     """Stop this rank's service: its objects are gone for every rank.
 
@@ -62,6 +48,9 @@ def close_service() -> None:
     `MPIRankGoneError` instead of waiting for their timeout.
     """
     get_service().close()
+
+
+close_service.__module__ = _PUBLIC_MODULE
 
 
 class MPIConnector:
@@ -76,6 +65,8 @@ class MPIConnector:
             ``MPI_THREAD_MULTIPLE`` (the service answers from a thread).
         ValueError: If ``timeout`` is not positive.
     """
+
+    __module__ = _PUBLIC_MODULE
 
     Key = MPIKey
 

@@ -1,0 +1,28 @@
+"""Errors of the MPI connector, all `ConnectorError` subclasses."""
+
+from __future__ import annotations
+
+from proxystore.connectors.protocols import ConnectorError
+
+__all__ = ['MPIConnectorError', 'MPIRankGoneError', 'MPITimeoutError']
+
+# The path users import them from (the package), for tracebacks and pickles.
+_PUBLIC_MODULE = 'proxystore.connectors.mpi'
+
+
+class MPIConnectorError(ConnectorError):
+    """An MPI connector operation failed (wrong key, MPI setup, a peer's error)."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class MPIRankGoneError(MPIConnectorError):
+    """The rank that holds an object has closed its service or left the job."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class MPITimeoutError(MPIConnectorError, TimeoutError):
+    """A rank did not answer a request in time."""
+
+    __module__ = _PUBLIC_MODULE

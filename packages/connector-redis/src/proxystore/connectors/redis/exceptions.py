@@ -1,0 +1,50 @@
+"""Errors of the Redis connector, all `ConnectorError` subclasses.
+
+Each names the server and the cause, and is chained to redis-py's exception.
+"""
+
+from __future__ import annotations
+
+from proxystore.connectors.protocols import ConnectorError
+
+__all__ = [
+    'RedisAuthenticationError',
+    'RedisConfigurationError',
+    'RedisConnectorError',
+    'RedisUnavailableError',
+    'RedisValueTooLargeError',
+]
+
+# The classes keep the module path they shipped under (the package), so their
+# tracebacks and pickles read as before the package was split.
+_PUBLIC_MODULE = 'proxystore.connectors.redis'
+
+
+class RedisConnectorError(ConnectorError):
+    """An operation of a `RedisConnector` failed."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class RedisUnavailableError(RedisConnectorError):
+    """The server cannot be reached, or the connection broke during an operation."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class RedisAuthenticationError(RedisConnectorError):
+    """The server refused the username or password."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class RedisConfigurationError(RedisConnectorError):
+    """The server refused the connector's settings (a database that does not exist)."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class RedisValueTooLargeError(RedisConnectorError):
+    """An object is larger than the server accepts (``proto-max-bulk-len``)."""
+
+    __module__ = _PUBLIC_MODULE

@@ -1,0 +1,40 @@
+"""The package's shape: errors in exceptions.py, the old errors path kept."""
+
+from __future__ import annotations
+
+import pytest
+
+import proxystore.connectors.ucx as package
+import proxystore.connectors.ucx.errors as old_errors
+import proxystore.connectors.ucx.exceptions as exceptions
+from proxystore.connectors.protocols import ConnectorError
+
+_ERRORS = [
+    'UCXConnectorError',
+    'UCXServerGoneError',
+    'UCXServerNotRunningError',
+    'UCXTimeoutError',
+]
+
+
+def test_errors_live_in_exceptions_and_keep_their_old_path() -> None:
+    assert exceptions.__all__ == old_errors.__all__ == _ERRORS
+    for name in _ERRORS:
+        error = getattr(exceptions, name)
+        assert getattr(package, name) is error
+        assert getattr(old_errors, name) is error
+        assert error.__module__ == 'proxystore.connectors.ucx.exceptions'
+        assert issubclass(error, package.UCXConnectorError)
+
+
+@pytest.mark.parametrize('name', _ERRORS)
+def test_every_error_is_a_connector_error(name: str) -> None:
+    error = getattr(package, name)('message')
+    assert isinstance(error, ConnectorError)
+    assert str(error) == 'message'
+
+
+def test_the_timeout_is_a_timeout_error() -> None:
+    assert issubclass(package.UCXTimeoutError, TimeoutError)
+    with pytest.raises(TimeoutError, match='slow'):
+        raise package.UCXTimeoutError('slow')
