@@ -25,23 +25,15 @@ import pytest
 # Connector subpackages of p2p-endpoint without an `exceptions` module yet (its
 # errors are in `errors`): that package's owner adds it. TEMPORARY: remove the
 # entry when it lands (test_allow_lists_are_not_stale says when).
-TEMPORARY_CONNECTORS_WITHOUT_EXCEPTIONS_P2P_ENDPOINT = frozenset(
-    {'proxystore.connectors.endpoint'}
-)
+TEMPORARY_CONNECTORS_WITHOUT_EXCEPTIONS_P2P_ENDPOINT: frozenset[str] = frozenset()
 
 # Other subpackages that export errors but have no `exceptions` module yet,
 # owned outside the connectors. TEMPORARY, like the list above.
 TEMPORARY_SUBPACKAGES_WITHOUT_EXCEPTIONS = frozenset(
     {
-        # p2p-endpoint (errors in `errors` modules)
-        'proxystore.endpoint',
-        'proxystore.p2p',
-        'proxystore.p2p.relay',
         # patterns (errors in private `_errors` modules, exported by the facade)
-        'proxystore.futures',
         'proxystore.ownership',
-        # proxy-core and store
-        'proxystore.proxy',
+        # store
         'proxystore.serialize',
     }
 )

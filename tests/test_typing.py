@@ -18,14 +18,7 @@ SOURCES = sorted(ROOT.glob('packages/*/src'))
 # Subpackages of p2p-endpoint still without py.typed: that package's owner adds
 # them. TEMPORARY: remove this allow-list once they ship (the test then checks
 # them too).
-TEMPORARY_UNTYPED_P2P_ENDPOINT = frozenset(
-    {
-        'p2p-endpoint/src/proxystore/connectors/endpoint',
-        'p2p-endpoint/src/proxystore/endpoint',
-        'p2p-endpoint/src/proxystore/p2p',
-        'p2p-endpoint/src/proxystore/p2p/relay',
-    }
-)
+TEMPORARY_UNTYPED_P2P_ENDPOINT: frozenset[str] = frozenset()
 
 # One line per connector, each a deliberate type error that mypy must report
 # (which it can only do if it analyses the connector's package).

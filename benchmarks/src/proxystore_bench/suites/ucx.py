@@ -33,7 +33,7 @@ from typing import Any
 import numpy
 import typer
 
-from proxystore.connectors.buffers import allocate
+from proxystore.serialize.buffers import allocate
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.ucx import UCXConnector
 from proxystore.connectors.ucx import UCXServerNotRunningError

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from mpi4py import MPI
 
-from proxystore.connectors.buffers import allocate
+from proxystore.serialize.buffers import allocate
 from proxystore.connectors.mpi import MPIConnector
 from proxystore.connectors.mpi import MPIKey
 

@@ -2,7 +2,7 @@
 
 Shared by the connectors that receive objects from a transport into memory of
 their own (MPI, UCX): `allocate` gives the buffer a get receives into. (Until
-2.0 this module was ``proxystore.connectors.buffers``, which still re-exports it.)
+2.0 this module was ``proxystore.serialize.buffers``, which still re-exports it.)
 
 Receiving into fresh memory costs a page fault and a zeroed page per 4 KiB,
 which at 64 MiB and more takes longer than the transfer itself. Large objects
