@@ -33,10 +33,10 @@ from typing import Any
 import numpy
 import typer
 
-from proxystore.serialize.buffers import allocate
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.ucx import UCXConnector
 from proxystore.connectors.ucx import UCXServerNotRunningError
+from proxystore.serialize.buffers import allocate
 from proxystore.testing.ports import free_port
 from proxystore.testing.redis import RedisServer
 from proxystore_bench.harness import options

@@ -31,9 +31,9 @@ from collections.abc import Callable
 
 from mpi4py import MPI
 
-from proxystore.serialize.buffers import allocate
 from proxystore.connectors.mpi import MPIConnector
 from proxystore.connectors.mpi import MPIKey
+from proxystore.serialize.buffers import allocate
 
 __all__ = ['METHODS', 'main']
 
