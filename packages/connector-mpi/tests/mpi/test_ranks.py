@@ -188,3 +188,30 @@ def test_keys_with_unknown_or_wrong_sizes(
         assert connector.get(key._replace(object_id=uuid.uuid4().hex)) is None
     with pytest.raises(MPIConnectorError, match='invalid size'):
         connector.get(key._replace(size=-5))
+
+
+def test_a_forked_child_of_a_rank_gets_a_typed_error(connector: MPIConnector) -> None:
+    """A child forked from a rank must not share the rank's service."""
+    import os
+
+    from proxystore.connectors.mpi._service import get_service
+
+    get_service()  # the parent's service exists
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what get_service did, touch nothing else
+        os.close(read)
+        try:
+            get_service()
+            message = b'no error'
+        except MPIConnectorError as error:
+            message = str(error).encode()
+        except BaseException as error:  # pragma: no cover - reported below
+            message = repr(error).encode()
+        os.write(write, message)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, 'rb') as pipe:
+        message = pipe.read().decode()
+    os.waitpid(pid, 0)
+    assert 'cannot be used in a process forked from an MPI rank' in message, message

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -418,11 +419,34 @@ class RankService:
 
 _service: RankService | None = None
 _service_lock = threading.Lock()
+_service_pid = os.getpid()
+
+
+def _forget_in_child() -> None:
+    global _service_lock
+    _service_lock = threading.Lock()  # another thread may have held it at fork
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def get_service() -> RankService:
-    """This process's service, started on first use and stopped at exit."""
+    """This process's service, started on first use and stopped at exit.
+
+    Raises:
+        MPIConnectorError: In a process forked from a rank: MPI is not usable
+            there, and the rank's service (its thread, its tags) belongs to
+            the parent; sharing it would mix the two processes' replies.
+    """
     global _service
+    if os.getpid() != _service_pid:
+        raise MPIConnectorError(
+            'the MPI connector cannot be used in a process forked from an MPI '
+            "rank (MPI does not survive fork, and the rank's service belongs to "
+            'its parent): use it in the rank itself, or start workers with the '
+            "'spawn' method and give them their own ranks (mpi4py.futures)",
+        )
     with _service_lock:
         if _service is None:
             _service = RankService(MPI.COMM_WORLD)
