@@ -13,7 +13,7 @@ do better, and the Store uses them when they are there:
   by the channel itself instead of polling (the futures pattern uses it).
 
 Connectors are found by name through the entry-point group
-``proxystore.connectors`` (see `proxystore.store.config.ConnectorConfig`).
+``proxystore.connectors`` (see `proxystore.connectors.registry`).
 """
 
 from __future__ import annotations

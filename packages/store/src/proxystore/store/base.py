@@ -15,6 +15,7 @@ from pydantic import SecretBytes
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.registry import kind_of
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyLocker
 from proxystore.serialize import BytesLike
@@ -33,7 +34,6 @@ from proxystore.store._timer import Timer
 from proxystore.store.cache import LRUCache
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
-from proxystore.store.config import _kind_of
 from proxystore.store.exceptions import MissingSecretError
 from proxystore.store.exceptions import NonProxiableTypeError
 from proxystore.store.exceptions import StoreClosedError
@@ -257,7 +257,7 @@ class Store(Generic[ConnectorT]):
             self._config = StoreConfig(
                 name=self.name,
                 connector=ConnectorConfig(
-                    kind=_kind_of(type(self.connector)),
+                    kind=kind_of(type(self.connector)),
                     options=self.connector.config(),
                 ),
                 serializer=self._serializer,
