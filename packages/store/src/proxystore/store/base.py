@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -30,7 +31,6 @@ from proxystore.serialize._envelope import open_envelope
 from proxystore.serialize._envelope import seal
 from proxystore.serialize._serializers import get_serializer
 from proxystore.store import _registry
-from proxystore.store._timer import Timer
 from proxystore.store.cache import LRUCache
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
@@ -44,6 +44,7 @@ from proxystore.store.keyring import add_secret
 from proxystore.store.keyring import find_secret
 from proxystore.store.keyring import secret_id
 from proxystore.store.metrics import StoreMetrics
+from proxystore.store.timer import Timer
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.types import ConnectorT
 from proxystore.store.types import DeserializerT
@@ -88,8 +89,6 @@ def _secret_of(config: StoreConfig) -> bytes | None:
 
 def _pattern(module: str, extra: str) -> Any:
     """Import a pattern package on first use, naming its extra if missing."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as e:
@@ -164,6 +163,7 @@ class Store(Generic[ConnectorT]):
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self._secret_id = None if secret is None else add_secret(secret)
         self._framed = hasattr(connector, 'put_frames')
+        self._key_type: type | None = getattr(type(connector), 'Key', None)
         self._config: StoreConfig | None = None
         self._factory_config: StoreConfig | None = None
         self._factory_blob: bytes | None = None
@@ -183,6 +183,14 @@ class Store(Generic[ConnectorT]):
     def name(self) -> str:
         """Name of the store."""
         return self._name
+
+    @property
+    def key_type(self) -> type | None:
+        """The key class of the connector (its ``Key``), or ``None`` if it has none.
+
+        The store hands it to the factories of its proxies.
+        """
+        return self._key_type
 
     @property
     def metrics(self) -> StoreMetrics | None:
@@ -242,9 +250,7 @@ class Store(Generic[ConnectorT]):
         if self._closed:
             return
         self._closed = True
-        with _registry._stores_lock:
-            if _registry._stores.get(self.name) is self:
-                _registry.unregister_store(self.name)
+        _registry.discard(self)
         self.cache.clear()
         self.connector.close(*args, **kwargs)
         logger.debug('Closed %r', self)
@@ -766,9 +772,8 @@ class Store(Generic[ConnectorT]):
                 ``key`` is of another type.
         """
         self._check_proxy_options(evict, lifetime)
-        key_type = getattr(type(self.connector), 'Key', None)
-        if key_type is not None:
-            check_key(self.connector, key, key_type)
+        if self._key_type is not None:
+            check_key(self.connector, key, self._key_type)
         proxy: Proxy[Any] = Proxy(
             self._factory(key, evict=evict, deserializer=deserializer)
         )

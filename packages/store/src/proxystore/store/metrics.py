@@ -18,6 +18,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from proxystore.proxy import Proxy
+from proxystore.proxy import get_factory
+from proxystore.store.exceptions import ProxyStoreFactoryError
+
 __all__ = ['Metrics', 'StoreMetrics', 'TimeStats']
 
 
@@ -77,12 +81,15 @@ class Metrics:
 
 
 def _index(key: Any) -> int:
-    from proxystore.proxy import Proxy
-
     if isinstance(key, Proxy):
-        from proxystore.store.utils import get_key
-
-        key = get_key(key)
+        # The key of a store proxy (its factory's), without resolving it; the
+        # factory module sits above this one, so the factory is not named.
+        factory = get_factory(key)
+        if not hasattr(factory, 'key'):
+            raise ProxyStoreFactoryError(
+                f'The proxy must have a StoreFactory, not {type(factory).__name__}.',
+            )
+        key = factory.key
     elif isinstance(key, Sequence) and not isinstance(key, tuple):
         key = tuple(key)  # a batch of keys
     return hash(key)
