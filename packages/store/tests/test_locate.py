@@ -44,6 +44,8 @@ def test_is_registered_by_name_and_by_store() -> None:
         assert is_registered(store)
         assert not is_registered(other)
     assert not is_registered('asked')
+    with pytest.raises(TypeError, match='takes a store name or a Store, not int'):
+        is_registered(3)  # type: ignore[arg-type]
     store.close()
     other.close()
 

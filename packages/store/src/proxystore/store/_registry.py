@@ -75,10 +75,19 @@ def is_registered(name_or_store: str | Store[Any]) -> bool:
     Args:
         name_or_store: A name (is any store registered under it?) or a store
             (is this very store the one registered under its name?).
+
+    Raises:
+        TypeError: If ``name_or_store`` is neither a string nor a store.
     """
     if isinstance(name_or_store, str):
         return name_or_store in _stores
-    return _stores.get(name_or_store.name) is name_or_store
+    name = getattr(name_or_store, 'name', None)
+    if not isinstance(name, str):
+        raise TypeError(
+            'is_registered() takes a store name or a Store, not '
+            f'{type(name_or_store).__name__}.',
+        )
+    return _stores.get(name) is name_or_store
 
 
 def lookup(name: str) -> Store[Any] | None:
