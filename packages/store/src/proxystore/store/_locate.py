@@ -13,6 +13,7 @@ This module owns the map of blobs; the registry owns the map of names.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -44,6 +45,16 @@ class _Located:
 # Config blob -> what was found for it (parsed config, store, key class).
 _by_blob: dict[bytes, _Located] = {}
 _by_blob_lock = threading.Lock()
+
+
+def _reset_in_child() -> None:
+    global _by_blob_lock
+    # Another thread may have held the lock at fork time; it is gone here.
+    _by_blob_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_reset_in_child)
 
 
 def _entry(blob: bytes) -> _Located:
