@@ -234,3 +234,17 @@ def test_authenticated_payloads_cross_processes(
             timeout=60,
         )
         assert store.get(key) == 'back'
+
+
+def test_an_authenticated_batch_that_fails_to_serialize_writes_nothing() -> None:
+    connector = LocalConnector()
+    store = _store('batch-fail', connector)
+
+    def serializer(obj: Any) -> bytes:
+        if obj == 'bad':
+            raise ValueError('cannot serialize this one')
+        return str(obj).encode()
+
+    with pytest.raises(ValueError, match='cannot serialize this one'):
+        store.put_batch(['good', 'bad'], serializer=serializer)
+    assert connector._store == {}

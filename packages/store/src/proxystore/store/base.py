@@ -432,12 +432,18 @@ class Store(Generic[ConnectorT]):
         self._check_open()
         with self._measure('store.put_batch') as measure:
             if self._codec.authenticated:
-                # One key, then one bound payload, per object (see put).
-                written = [
-                    self._put_bound(obj, serializer, measure, **kwargs) for obj in objs
-                ]
-                keys = [key for key, _ in written]
-                payloads = [payload for _, payload in written]
+                # Keys first (none written yet), then payloads bound to them, so
+                # an object that fails to serialize leaves nothing behind.
+                with measure.part('connector'):
+                    keys = [self.connector.new_key() for _ in objs]  # type: ignore[attr-defined]
+                with measure.part('serialize'):
+                    payloads = [
+                        self._codec.encode(obj, key=key, serializer=serializer)
+                        for obj, key in zip(objs, keys, strict=True)
+                    ]
+                with measure.part('connector'):
+                    for key, payload in zip(keys, payloads, strict=True):
+                        self._write_at(key, payload, **kwargs)
             else:
                 with measure.part('serialize'):
                     payloads = [
