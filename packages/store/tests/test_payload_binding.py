@@ -180,6 +180,8 @@ def test_codec_binds_what_it_is_given() -> None:
 
 
 def test_codec_refuses_bad_arguments() -> None:
+    with pytest.raises(TypeError, match='name must be a string, not bytes'):
+        Codec(b'c')  # type: ignore[arg-type]
     with pytest.raises(TypeError, match='serializer must be callable'):
         Codec('c', serializer='nope')  # type: ignore[arg-type]
     with pytest.raises(TypeError, match='deserializer must be callable'):

@@ -128,8 +128,8 @@ class Codec:
             by a custom serializer.
 
     Raises:
-        TypeError: If ``serializer`` or ``deserializer`` is not callable, or
-            ``secret`` is not bytes.
+        TypeError: If ``name`` is not a string, ``serializer`` or
+            ``deserializer`` is not callable, or ``secret`` is not bytes.
     """
 
     __slots__ = ('_deserializer', '_name', '_secret', '_serializer')
@@ -142,6 +142,8 @@ class Codec:
         serializer: Serializer | None = None,
         deserializer: Deserializer | None = None,
     ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f'name must be a string, not {type(name).__name__}.')
         if serializer is not None and not callable(serializer):
             raise TypeError('serializer must be callable.')
         if deserializer is not None and not callable(deserializer):
