@@ -126,3 +126,27 @@ def test_timer_is_public() -> None:
 
 class _KeylessConnector(LocalConnector):
     Key = None  # type: ignore[assignment]
+
+
+@pytest.mark.filterwarnings('ignore::DeprecationWarning')  # fork + threads
+def test_made_stores_close_when_a_multiprocessing_worker_exits(
+    tmp_path: pathlib.Path,
+) -> None:
+    import multiprocessing
+
+    marker = tmp_path / 'closed'
+
+    def work() -> None:
+        config = StoreConfig.model_validate(
+            {'name': 'worker-exit', 'connector': {'kind': 'local'}},
+        )
+        store = get_or_create_store(config)
+        store.connector.close = lambda: marker.write_text('closed')  # type: ignore[method-assign]
+
+    # Workers leave through os._exit (no atexit): multiprocessing's finalizers
+    # close the stores they made from configs.
+    process = multiprocessing.get_context('fork').Process(target=work)
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == 0
+    assert marker.read_text() == 'closed'
