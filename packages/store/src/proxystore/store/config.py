@@ -17,10 +17,8 @@ import os
 import pathlib
 import pickle
 import pickletools
-import tomllib
 from typing import Any
 
-import tomli_w
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
@@ -176,6 +174,10 @@ class StoreConfig(BaseModel):
             FileNotFoundError: If the file does not exist.
             ValueError: If the TOML is malformed or not a valid config.
         """
+        # Not a cycle-breaker: the TOML modules cost about 4 ms of import time,
+        # and only configs read from or written to files need them.
+        import tomllib
+
         path = pathlib.Path(filepath)
         try:
             data = tomllib.loads(path.read_text())
@@ -201,6 +203,8 @@ class StoreConfig(BaseModel):
         )
         path = pathlib.Path(filepath)
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tomli_w  # see from_toml
+
         path.write_text(tomli_w.dumps(data))
 
 
