@@ -119,7 +119,8 @@ class Store(Generic[ConnectorT]):
 
     Raises:
         ValueError: If ``name`` is empty or ``cache_size`` is negative.
-        TypeError: If ``connector`` does not implement the connector protocol.
+        TypeError: If ``connector`` does not implement the connector protocol,
+            or ``serializer`` or ``deserializer`` is not callable.
         KeyBindingError: If a ``secret`` is given and the connector is not a
             `DeferrableConnector` (a payload's key must be known before it is
             sealed).
