@@ -57,3 +57,26 @@ def test_imports_are_at_module_tops() -> None:
             nested.add((relative, module))
     assert nested - ALLOWED == set()
     assert ('store/factory.py', 'proxystore.store') in nested
+
+
+def test_connectors_do_not_reach_up_into_the_store() -> None:
+    import subprocess
+    import sys
+
+    modules = ', '.join(
+        f'proxystore.connectors.{name[:-3]}' for name in _OWNED_CONNECTORS
+    )
+    code = (
+        f'import sys, {modules}\n'
+        'multi = proxystore.connectors.multi.MultiConnector\n'
+        "multi.from_config({'a': ('local', {}, {})}).config()\n"
+        "print([m for m in sys.modules if m.startswith('proxystore.store')])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == '[]'
