@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from proxystore.store.base import Store
 
 
+__all__ = ['PollingStoreFactory', 'StoreFactory']
+
+
 def _locate() -> Any:
     # The one cycle-breaker of the store package: _locate sits above base, which
     # makes factories, so a factory reaches it only when it resolves.
@@ -38,8 +41,6 @@ def _locate() -> Any:
 
     return _locate
 
-
-__all__ = ['PollingStoreFactory', 'StoreFactory']
 
 T = TypeVar('T')
 _MISSING = object()
