@@ -193,7 +193,7 @@ class Codec:
         """
         serializer = serializer if serializer is not None else self._serializer
         if serializer is None:
-            return self.encode_default(obj, key=key)
+            return encode_default(obj, secret=self._secret, context=self._context(key))
         data = serializer(obj)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError('Serializer must return a bytes-like object.')
@@ -249,7 +249,8 @@ class Codec:
         """
         deserializer = deserializer if deserializer is not None else self._deserializer
         try:
-            envelope = self.open(data, key=key)
+            context = key_context(self._name, key) if self._secret is not None else b''
+            envelope = open_envelope(data, secret=self._secret, context=context)
             if envelope.serializer_id == CUSTOM_SERIALIZER_ID:
                 if deserializer is None:
                     raise UnknownSerializerError(

@@ -100,7 +100,7 @@ def store_for(blob: bytes) -> Store[Any]:
         MissingSecretError: If the config names a secret this process lacks.
         UnknownConnectorError: If the config's connector is not installed.
     """
-    located = _entry(blob)
+    located = _by_blob.get(blob) or _entry(blob)
     store = located.store
     if store is not None and not store.closed:
         registered = _registry.lookup(store.name)

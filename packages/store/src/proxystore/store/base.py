@@ -38,6 +38,7 @@ from proxystore.store.keyring import SECRET_ENV
 from proxystore.store.keyring import add_secret
 from proxystore.store.keyring import find_secret
 from proxystore.store.keyring import secret_id
+from proxystore.store.metrics import NO_MEASUREMENT
 from proxystore.store.metrics import Measurement
 from proxystore.store.metrics import StoreMetrics
 from proxystore.store.timer import Timer
@@ -372,6 +373,8 @@ class Store(Generic[ConnectorT]):
         return key, payload
 
     def _measure(self, name: str) -> Measurement:
+        if self._metrics is None:
+            return NO_MEASUREMENT
         return Measurement(self._metrics, name)
 
     def _record(self, name: str, key: Any, timer: Timer) -> None:

@@ -34,12 +34,19 @@ if TYPE_CHECKING:
 __all__ = ['PollingStoreFactory', 'StoreFactory']
 
 
+_located: Any = None
+
+
 def _locate() -> Any:
     # The one cycle-breaker of the store package: _locate sits above base, which
-    # makes factories, so a factory reaches it only when it resolves.
-    from proxystore.store import _locate
+    # makes factories, so a factory reaches it only when it resolves (kept in a
+    # global: an import statement on every resolve costs a microsecond).
+    global _located
+    if _located is None:
+        from proxystore.store import _locate
 
-    return _locate
+        _located = _locate
+    return _located
 
 
 T = TypeVar('T')
@@ -111,7 +118,9 @@ class StoreFactory(Generic[ConnectorT, T]):
         """Key of the object in the store's connector."""
         key = self._key
         if self._key_compacted:  # see __reduce__
-            key_type = self._connector_key_type()
+            key_type = self._key_type
+            if key_type is _UNKNOWN:
+                key_type = self._connector_key_type()
             assert key_type is not None
             key = self._key = key_type(*key)
             self._key_compacted = False
@@ -206,6 +215,8 @@ class StoreFactory(Generic[ConnectorT, T]):
         """
         start = time.perf_counter_ns()
         store = self.get_store()
+        if self._key_type is _UNKNOWN:
+            self._key_type = store.key_type  # the store tells; no blob look-up
         obj = self._fetch(store)
         if obj is _MISSING:
             raise ProxyResolveMissingKeyError(self.key, type(store), store.name)

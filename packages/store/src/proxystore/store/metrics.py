@@ -148,6 +148,25 @@ class Measurement:
             metrics.add_attribute(f'{self._name}.{name}', key, value)
 
 
+class _NoMeasurement(Measurement):
+    """A `Measurement` that times nothing (a store without metrics)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Measurement:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def part(self, name: str) -> _Part:
+        """A ``with`` block that times nothing."""
+        return _NO_PART
+
+    def record(self, key: Any, **attributes: Any) -> None:
+        """Record nothing."""
+
+
 class _Part:
     __slots__ = ('_name', '_parts', '_start')
 
@@ -162,6 +181,21 @@ class _Part:
     def __exit__(self, *exc_info: object) -> None:
         elapsed = time.perf_counter_ns() - self._start
         self._parts[self._name] = self._parts.get(self._name, 0) + elapsed
+
+
+class _NoPart(_Part):
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+_NO_PART = _NoPart({}, '')
+NO_MEASUREMENT: Measurement = _NoMeasurement(None, '')
+"""A shared `Measurement` that records nothing, for stores without metrics."""
 
 
 class StoreMetrics:
