@@ -17,8 +17,8 @@ from proxystore.futures._outcome import Failure
 from proxystore.futures._outcome import raise_failure
 from proxystore.futures._outcome import write_failure
 from proxystore.proxy import Proxy
-from proxystore.store._timer import Timer
 from proxystore.store.factory import PollingStoreFactory
+from proxystore.store.timer import Timer
 from proxystore.store.types import DeserializerT
 from proxystore.store.types import SerializerT
 

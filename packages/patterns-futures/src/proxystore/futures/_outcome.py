@@ -19,8 +19,6 @@ from typing import Any
 
 from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.futures._errors import ProducerError
-from proxystore.serialize import deserialize
-from proxystore.serialize import serialize
 
 if TYPE_CHECKING:
     from proxystore.store import Store
@@ -89,13 +87,15 @@ def write_failure(
         raise NotImplementedError(
             f'{type(connector).__name__} is not a DeferrableConnector.',
         )
-    secret = store._secret  # payloads of an authenticated store carry its tag
+    # The store's codec: an authenticated store binds the record to its key.
+    codec = store.codec
     failure = _record(exception)
     try:
-        data = serialize(failure, secret=secret)
-        deserialize(data, secret=secret)
+        data = codec.encode_default(failure, key=key).join()
+        codec.decode(data, key=key)
     except Exception:
-        data = serialize(_stand_in(exception, failure.traceback), secret=secret)
+        stand_in = _stand_in(exception, failure.traceback)
+        data = codec.encode_default(stand_in, key=key).join()
     # Store._set would use the store's custom serializer, if any; the record is
     # written with the default one (see the module's docstring).
     connector.set(key, data)

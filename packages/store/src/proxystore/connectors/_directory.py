@@ -159,6 +159,10 @@ class DirectoryConnector(Generic[KeyT]):
         """Store the bytes under ``key``."""
         self._write(key, [obj])
 
+    def set_frames(self, key: KeyT, buffers: Sequence[BytesLike]) -> None:
+        """Store the concatenated buffers under ``key``, without joining them."""
+        self._write(key, buffers)
+
     def _write(self, key: KeyT, buffers: Sequence[BytesLike]) -> None:
         final = self._path(key)
         # A temporary file of this write alone: concurrent writers of one key

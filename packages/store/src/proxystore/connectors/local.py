@@ -126,6 +126,10 @@ class LocalConnector:
             self._store[key] = data
             self._stored.notify_all()
 
+    def set_frames(self, key: LocalKey, buffers: Sequence[BytesLike]) -> None:
+        """Store the joined buffers (one copy) under ``key``."""
+        self.set(key, b''.join(buffers))
+
     def wait(self, key: LocalKey, timeout: float | None = None) -> bool:
         """Block until an object is stored under ``key`` or ``timeout`` passes.
 

@@ -22,6 +22,8 @@ from typing import TypedDict
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.registry import connector_type
+from proxystore.connectors.registry import kind_of
 from proxystore.serialize import BytesLike
 
 __all__ = [
@@ -212,10 +214,8 @@ class MultiConnector:
 
     def config(self) -> dict[str, Any]:
         """Every connector (active and dormant) with its config and policy."""
-        from proxystore.store.config import _kind_of
-
         config: dict[str, Any] = {
-            name: (_kind_of(type(connector)), connector.config(), policy.as_dict())
+            name: (kind_of(type(connector)), connector.config(), policy.as_dict())
             for name, (connector, policy) in self.connectors.items()
         }
         config.update(self.dormant_connectors)  # a new dict: no mutation
@@ -224,14 +224,12 @@ class MultiConnector:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MultiConnector:
         """Make the connectors valid on this host; the others stay dormant."""
-        from proxystore.store.config import ConnectorConfig
-
         connectors: dict[str, tuple[Connector[Any], Policy]] = {}
         dormant: dict[str, ConnectorPolicyConfig] = {}
         for name, (kind, options, policy_dict) in config.items():
             policy = Policy(**policy_dict)
             if policy.is_valid_on_host():
-                connector = ConnectorConfig(kind=kind, options=options).get_connector()
+                connector = connector_type(kind).from_config(dict(options))
                 connectors[name] = (connector, policy)
             else:
                 dormant[name] = (kind, options, policy_dict)

@@ -7,13 +7,15 @@ do better, and the Store uses them when they are there:
 - `FramedConnector`: ``put_frames`` receives a payload's buffers unjoined, so it
   can write them without first copying them into one object (``writev``, a copy
   straight into shared memory); an optional ``put_frames_batch`` takes many
-  payloads at once (one round trip to a server);
+  payloads at once (one round trip to a server), and `FramedDeferrableConnector`'s
+  ``set_frames`` writes them under a key made by ``new_key`` (how a store with a
+  secret writes: it binds each payload to its key);
 - `BatchEvictConnector`: ``evict_batch`` removes many keys in one round trip;
 - `WaitableConnector`: ``wait`` blocks until an object exists under a key, woken
   by the channel itself instead of polling (the futures pattern uses it).
 
 Connectors are found by name through the entry-point group
-``proxystore.connectors`` (see `proxystore.store.config.ConnectorConfig`).
+``proxystore.connectors`` (see `proxystore.connectors.registry`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     'ConnectorError',
     'DeferrableConnector',
     'FramedConnector',
+    'FramedDeferrableConnector',
     'KeyT',
     'WaitableConnector',
     'check_key',
@@ -126,6 +129,15 @@ class FramedConnector(Protocol[_KeyT_co]):
 
     def put_frames(self, buffers: Sequence[BytesLike]) -> _KeyT_co:
         """Store the concatenation of ``buffers`` under a new key."""
+        ...
+
+
+@runtime_checkable
+class FramedDeferrableConnector(Protocol[_KeyT_contra]):
+    """A deferrable connector that writes a payload's buffers without joining them."""
+
+    def set_frames(self, key: _KeyT_contra, buffers: Sequence[BytesLike]) -> None:
+        """Store the concatenation of ``buffers`` under a key made by ``new_key``."""
         ...
 
 

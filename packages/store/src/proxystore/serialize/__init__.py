@@ -7,7 +7,9 @@ rebuilt on top of the received memory.
 
 With a ``secret``, every payload carries an HMAC-SHA256 tag, and reading checks
 it before anything is unpickled, so that bytes planted in a shared channel are
-refused rather than executed.
+refused rather than executed. A store's `Codec` (`proxystore.serialize.codec`)
+also binds the tag to the store's name and the payload's key. Errors are in
+`proxystore.serialize.exceptions` (and re-exported here).
 
 `serialize` and `deserialize` keep the signatures of ProxyStore 1.x;
 `serialize_payload` returns the frames unjoined, for connectors that write them
@@ -22,21 +24,22 @@ from typing import Union
 
 from proxystore.serialize._envelope import Payload
 from proxystore.serialize._envelope import open_envelope
-from proxystore.serialize._envelope import seal
-from proxystore.serialize._errors import AuthenticationError
-from proxystore.serialize._errors import CorruptPayloadError
-from proxystore.serialize._errors import SerializationError
-from proxystore.serialize._errors import UnknownSerializerError
-from proxystore.serialize._serializers import _CLOUDPICKLE
 from proxystore.serialize._serializers import Serializer
 from proxystore.serialize._serializers import get_serializer
 from proxystore.serialize._serializers import register_serializer
 from proxystore.serialize._serializers import serializers
 from proxystore.serialize._serializers import unregister_serializer
+from proxystore.serialize.codec import Codec
+from proxystore.serialize.codec import encode_default
+from proxystore.serialize.exceptions import AuthenticationError
+from proxystore.serialize.exceptions import CorruptPayloadError
+from proxystore.serialize.exceptions import SerializationError
+from proxystore.serialize.exceptions import UnknownSerializerError
 
 __all__ = [
     'AuthenticationError',
     'BytesLike',
+    'Codec',
     'CorruptPayloadError',
     'Payload',
     'SerializationError',
@@ -65,29 +68,14 @@ def serialize_payload(obj: Any, *, secret: bytes | None = None) -> Payload:
     """Serialize ``obj`` into a `Payload` whose frames are not joined.
 
     The first registered serializer that supports the object is used; when pickle
-    cannot handle it (a lambda, a local class), cloudpickle is tried.
+    cannot handle it (a lambda, a local class), cloudpickle is tried. With a
+    ``secret``, the payload is bound to no store and no key (see
+    `proxystore.serialize.codec` for payloads that are).
 
     Raises:
         SerializationError: If no serializer can serialize ``obj``.
     """
-    errors: list[BaseException] = []
-    for serializer in serializers():
-        if not serializer.supported(obj):
-            continue
-        try:
-            frames = serializer.serialize(obj)
-        except Exception as e:  # any failure: try the next serializer
-            errors.append(e)
-            continue
-        return seal(serializer.identifier, frames, secret=secret)
-    try:
-        return seal(_CLOUDPICKLE.identifier, _CLOUDPICKLE.serialize(obj), secret=secret)
-    except Exception as e:  # cloudpickle raises a variety of errors
-        errors.append(e)
-    raise SerializationError(
-        f'Object of type {type(obj)} is not supported: '
-        + '; '.join(f'{type(e).__name__}: {e}' for e in errors),
-    ) from errors[-1]
+    return encode_default(obj, secret=secret)
 
 
 def serialize(obj: Any, *, secret: bytes | None = None) -> bytes:

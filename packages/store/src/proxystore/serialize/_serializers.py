@@ -168,6 +168,8 @@ class _CloudPickle:
         return True
 
     def serialize(self, obj: Any) -> Sequence[Buffer]:
+        # Heavy and rarely needed (pickle handles most objects): imported on
+        # first use, as DESIGN §3 asks of heavy libraries, to keep imports cheap.
         import cloudpickle
 
         return _dumps(cloudpickle.dumps, obj)

@@ -1,9 +1,10 @@
 """The process-wide registry of stores, by name.
 
-A proxy resolved in a process that has no store of its name re-creates the store
-from the config the proxy carries (`get_or_create_store`); such stores are
-closed when the process exits, keeping shared data (``clear=False``) since the
-process that created the data owns it.
+A leaf of the store package: it imports no store module but the exceptions. It
+holds the names, their lock (re-made in a forked child, where another thread may
+have held it), and the stores to close when the process exits: those that
+`proxystore.store._locate` re-created from a config, closed keeping shared data
+(``clear=False``) since the process that created the data owns it.
 """
 
 from __future__ import annotations
@@ -23,12 +24,9 @@ from proxystore.store.exceptions import StoreExistsError
 
 if TYPE_CHECKING:
     from proxystore.store.base import Store
-    from proxystore.store.config import ConnectorConfig
-    from proxystore.store.config import StoreConfig
 
 __all__ = [
-    'get_or_create_store',
-    'get_store',
+    'is_registered',
     'register_store',
     'store_registration',
     'unregister_store',
@@ -38,12 +36,16 @@ logger = logging.getLogger(__name__)
 
 _stores: dict[str, Store[Any]] = {}
 _stores_lock = threading.RLock()
-# Stores this process re-created from a config: closed at exit.
-_implicit: dict[str, Store[Any]] = {}
+# Stores made from a config in this process, by name: closed at exit.
+_closing_at_exit: dict[str, Store[Any]] = {}
 
 
 def register_store(store: Store[Any], exist_ok: bool = False) -> None:
     """Register ``store`` under its name.
+
+    Args:
+        store: The store.
+        exist_ok: Replace another store registered under the name.
 
     Raises:
         StoreExistsError: If another store of that name is registered and not
@@ -58,84 +60,70 @@ def register_store(store: Store[Any], exist_ok: bool = False) -> None:
 
 
 def unregister_store(name_or_store: str | Store[Any]) -> None:
-    """Remove a store from the registry (no-op when absent)."""
+    """Remove the store of a name (or of a store's name); absent is no error."""
     name = name_or_store if isinstance(name_or_store, str) else name_or_store.name
     with _stores_lock:
         removed = _stores.pop(name, None)
-        _implicit.pop(name, None)
+        _closing_at_exit.pop(name, None)
     if removed is not None:
         logger.info('Unregistered a store named "%s"', name)
 
 
-def get_store(val: Any) -> Store[Any] | None:
-    """The registered store of a name, or the store of a store proxy.
+def is_registered(name_or_store: str | Store[Any]) -> bool:
+    """Whether a store is registered in this process.
 
-    Given a proxy, its factory's store is returned, re-created from the proxy's
-    config if this process has none of that name.
+    Args:
+        name_or_store: A name (is any store registered under it?) or a store
+            (is this very store the one registered under its name?).
 
     Raises:
-        ProxyStoreFactoryError: If ``val`` is a proxy whose factory is not a
-            store factory.
+        TypeError: If ``name_or_store`` is neither a string nor a store.
     """
-    from proxystore.proxy import Proxy
+    if isinstance(name_or_store, str):
+        return name_or_store in _stores
+    name = getattr(name_or_store, 'name', None)
+    if not isinstance(name, str):
+        raise TypeError(
+            'is_registered() takes a store name or a Store, not '
+            f'{type(name_or_store).__name__}.',
+        )
+    return _stores.get(name) is name_or_store
 
-    if isinstance(val, Proxy):
-        from proxystore.store.utils import get_factory_of_store_proxy
 
-        return get_factory_of_store_proxy(val).get_store()
+def lookup(name: str) -> Store[Any] | None:
+    """The store registered under ``name``, if any."""
+    return _stores.get(name)
+
+
+def discard(store: Store[Any]) -> None:
+    """Unregister ``store`` if it is the one registered under its name."""
     with _stores_lock:
-        return _stores.get(val)
+        if _stores.get(store.name) is store:
+            unregister_store(store.name)
 
 
-def get_or_create_store(
-    store_config: StoreConfig, *, register: bool = True
-) -> Store[Any]:
-    """The registered store named in the config, or a new one made from it.
-
-    A store made here with ``register`` is registered and closed at exit.
-
-    A registered store of that name whose connector differs from the config's
-    (a long-lived worker that served an earlier store of the same name) is not
-    used: a store this process made from a config is replaced, and one the
-    application registered is left alone, the new store then staying
-    unregistered.
-    """
-    from proxystore.store.base import Store
-
-    stale: Store[Any] | None = None
+def register_closing_at_exit(store: Store[Any]) -> None:
+    """Register ``store`` (replacing any of its name) and close it at exit."""
     with _stores_lock:
-        store = _stores.get(store_config.name)
-        if store is not None:
-            if _same_connector(store.config().connector, store_config.connector):
-                return store
-            if _implicit.get(store.name) is not store:
-                return Store.from_config(store_config)
-            logger.info(
-                'Replacing the store "%s" made from an older config', store.name
-            )
-            unregister_store(store)
-            stale = store
-        store = Store.from_config(store_config)
-        if register:
-            register_store(store, exist_ok=True)
-            _implicit[store.name] = store
-    if stale is not None:
-        close_keeping_data(stale)
-    return store
+        register_store(store, exist_ok=True)
+        _closing_at_exit[store.name] = store
+    _close_at_worker_exit()
 
 
-def _same_connector(a: ConnectorConfig, b: ConnectorConfig) -> bool:
-    if a == b:
-        return True
-    try:
-        return a.normalized() == b.normalized()
-    except ValueError:
-        return False
+def closes_at_exit(store: Store[Any]) -> bool:
+    """Whether ``store`` is registered to be closed when the process exits."""
+    with _stores_lock:
+        return _closing_at_exit.get(store.name) is store
 
 
 @contextlib.contextmanager
 def store_registration(*stores: Store[Any], exist_ok: bool = False) -> Generator[None]:
-    """Register stores for the duration of a ``with`` block, even if it raises."""
+    """Register stores for the duration of a ``with`` block, even if it raises.
+
+    Raises:
+        StoreExistsError: If a name is taken and not ``exist_ok`` (the stores
+            registered before it are unregistered again).
+    """
     registered: list[Store[Any]] = []
     try:
         for store in stores:
@@ -164,17 +152,19 @@ _worker_hook_pid: int | None = None
 
 
 def _close_at_worker_exit() -> None:
-    """Also close re-created stores when a multiprocessing worker exits.
+    """Also close the stores when a multiprocessing worker exits.
 
     Such workers leave through ``os._exit``, skipping `atexit`, but run the
-    finalizers of ``multiprocessing.util`` first.
+    finalizers of ``multiprocessing.util`` first. Nothing is imported when the
+    process does not use multiprocessing.
     """
     global _worker_hook_pid
     if 'multiprocessing' not in sys.modules or _worker_hook_pid == os.getpid():
         return
-    from multiprocessing import util
-
-    util.Finalize(None, _close_implicit_stores, exitpriority=10)
+    util = sys.modules.get('multiprocessing.util')
+    if util is None:  # pragma: no cover - multiprocessing imports its util
+        return
+    util.Finalize(None, _close_stores_at_exit, exitpriority=10)
     _worker_hook_pid = os.getpid()
 
 
@@ -189,10 +179,10 @@ if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
 
 
 @atexit.register
-def _close_implicit_stores() -> None:
+def _close_stores_at_exit() -> None:
     with _stores_lock:
-        stores = list(_implicit.values())
-        _implicit.clear()
+        stores = list(_closing_at_exit.values())
+        _closing_at_exit.clear()
     for store in stores:
         try:
             close_keeping_data(store)

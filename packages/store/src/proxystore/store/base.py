@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -15,25 +16,19 @@ from pydantic import SecretBytes
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.registry import kind_of
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyLocker
-from proxystore.serialize import BytesLike
-from proxystore.serialize import SerializationError
-from proxystore.serialize import UnknownSerializerError
+from proxystore.serialize import Payload
 from proxystore.serialize import deserialize as default_deserialize
-from proxystore.serialize import is_bytes_like
 from proxystore.serialize import serialize as default_serialize
-from proxystore.serialize import serialize_payload
-from proxystore.serialize._envelope import Payload
-from proxystore.serialize._envelope import open_envelope
-from proxystore.serialize._envelope import seal
-from proxystore.serialize._serializers import get_serializer
+from proxystore.serialize.codec import CUSTOM_SERIALIZER_ID
+from proxystore.serialize.codec import Codec
 from proxystore.store import _registry
-from proxystore.store._timer import Timer
 from proxystore.store.cache import LRUCache
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
-from proxystore.store.config import _kind_of
+from proxystore.store.exceptions import KeyBindingError
 from proxystore.store.exceptions import MissingSecretError
 from proxystore.store.exceptions import NonProxiableTypeError
 from proxystore.store.exceptions import StoreClosedError
@@ -43,7 +38,10 @@ from proxystore.store.keyring import SECRET_ENV
 from proxystore.store.keyring import add_secret
 from proxystore.store.keyring import find_secret
 from proxystore.store.keyring import secret_id
+from proxystore.store.metrics import NO_MEASUREMENT
+from proxystore.store.metrics import Measurement
 from proxystore.store.metrics import StoreMetrics
+from proxystore.store.timer import Timer
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.types import ConnectorT
 from proxystore.store.types import DeserializerT
@@ -58,8 +56,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar('T')
 _MISSING = object()
-CUSTOM_SERIALIZER_ID = b'CU'
-"""Serializer id of payloads written with a store's custom serializer."""
+# CUSTOM_SERIALIZER_ID (re-exported): proxystore.serialize.codec owns it.
 # Objects a proxy cannot stand in for: singletons compared by identity.
 _NON_PROXIABLE = (bool, type(None))
 
@@ -88,8 +85,6 @@ def _secret_of(config: StoreConfig) -> bytes | None:
 
 def _pattern(module: str, extra: str) -> Any:
     """Import a pattern package on first use, naming its extra if missing."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as e:
@@ -117,13 +112,19 @@ class Store(Generic[ConnectorT]):
         populate_target: Default for new proxies: start resolved (holding the
             original object) in this process.
         register: Register the store under its name (see `register_store`).
-        secret: Key authenticating every payload (HMAC-SHA256); a payload that
-            fails is refused before it is deserialized. Every process using the
-            store needs the same secret (it travels in the store's config).
+        secret: Key authenticating every payload (HMAC-SHA256) together with
+            the store's name and the payload's key; a payload that fails is
+            refused before it is deserialized (see `proxystore.serialize.codec`).
+            Every process using the store needs the same secret (its id travels
+            in the store's config). Needs a `DeferrableConnector`.
 
     Raises:
         ValueError: If ``name`` is empty or ``cache_size`` is negative.
-        TypeError: If ``connector`` does not implement the connector protocol.
+        TypeError: If ``connector`` does not implement the connector protocol,
+            or ``serializer`` or ``deserializer`` is not callable.
+        KeyBindingError: If a ``secret`` is given and the connector is not a
+            `DeferrableConnector` (a payload's key must be known before it is
+            sealed).
         StoreExistsError: If ``register`` and the name is taken.
     """
 
@@ -150,10 +151,14 @@ class Store(Generic[ConnectorT]):
                 'protocol (close, config, from_config, evict, exists, get, '
                 'get_batch, put, put_batch).',
             )
-        if serializer is not None and not callable(serializer):
-            raise TypeError('serializer must be callable.')
-        if deserializer is not None and not callable(deserializer):
-            raise TypeError('deserializer must be callable.')
+        if secret is not None and not isinstance(connector, DeferrableConnector):
+            raise KeyBindingError(
+                f'Store "{name}" has a secret, so each payload is authenticated '
+                'together with its key, which must be chosen before the payload '
+                f'is written: {type(connector).__name__} is not a '
+                'DeferrableConnector (new_key and set). Use a deferrable '
+                'connector, or no secret.',
+            )
         self._name = name
         self.connector = connector
         self._serializer = serializer
@@ -162,8 +167,16 @@ class Store(Generic[ConnectorT]):
         self._metrics = StoreMetrics() if metrics else None
         self._populate_target = populate_target
         self._secret = secret.encode() if isinstance(secret, str) else secret
+        self._codec = Codec(
+            name,
+            secret=self._secret,
+            serializer=serializer,
+            deserializer=deserializer,
+        )
         self._secret_id = None if secret is None else add_secret(secret)
         self._framed = hasattr(connector, 'put_frames')
+        self._set_frames = getattr(connector, 'set_frames', None)
+        self._key_type: type | None = getattr(type(connector), 'Key', None)
         self._config: StoreConfig | None = None
         self._factory_config: StoreConfig | None = None
         self._factory_blob: bytes | None = None
@@ -183,6 +196,19 @@ class Store(Generic[ConnectorT]):
     def name(self) -> str:
         """Name of the store."""
         return self._name
+
+    @property
+    def key_type(self) -> type | None:
+        """The key class of the connector (its ``Key``), or ``None`` if it has none.
+
+        The store hands it to the factories of its proxies.
+        """
+        return self._key_type
+
+    @property
+    def codec(self) -> Codec:
+        """Encodes and decodes this store's payloads (with its secret)."""
+        return self._codec
 
     @property
     def metrics(self) -> StoreMetrics | None:
@@ -242,9 +268,7 @@ class Store(Generic[ConnectorT]):
         if self._closed:
             return
         self._closed = True
-        with _registry._stores_lock:
-            if _registry._stores.get(self.name) is self:
-                _registry.unregister_store(self.name)
+        _registry.discard(self)
         self.cache.clear()
         self.connector.close(*args, **kwargs)
         logger.debug('Closed %r', self)
@@ -257,7 +281,7 @@ class Store(Generic[ConnectorT]):
             self._config = StoreConfig(
                 name=self.name,
                 connector=ConnectorConfig(
-                    kind=_kind_of(type(self.connector)),
+                    kind=kind_of(type(self.connector)),
                     options=self.connector.config(),
                 ),
                 serializer=self._serializer,
@@ -307,62 +331,51 @@ class Store(Generic[ConnectorT]):
             secret=secret,
         )
 
-    # --- serialization --------------------------------------------------------
+    # --- writing -------------------------------------------------------------
 
-    def _serialize(self, obj: Any, serializer: SerializerT | None) -> Payload:
-        serializer = serializer if serializer is not None else self._serializer
-        if serializer is None:
-            return serialize_payload(obj, secret=self._secret)
-        data = serializer(obj)
-        if not is_bytes_like(data):
-            raise TypeError('Serializer must return a bytes-like object.')
-        return seal(CUSTOM_SERIALIZER_ID, [data], secret=self._secret)
-
-    def _deserialize(
-        self,
-        key: ConnectorKeyT,
-        data: BytesLike,
-        deserializer: DeserializerT | None,
-    ) -> Any:
-        deserializer = deserializer if deserializer is not None else self._deserializer
-        try:
-            envelope = open_envelope(data, secret=self._secret)
-            if envelope.serializer_id == CUSTOM_SERIALIZER_ID:
-                if deserializer is None:
-                    raise UnknownSerializerError(
-                        'The object was written with a custom serializer: pass '
-                        'the matching deserializer.',
-                    )
-                name = 'custom'
-                custom = deserializer
-                # bytes, as ProxyStore 1.x gave custom deserializers.
-                load: Callable[[], Any] = lambda: custom(bytes(envelope.frames[0]))  # noqa: E731
-            else:
-                serializer = get_serializer(envelope.serializer_id)
-                if serializer is None:
-                    raise UnknownSerializerError(
-                        'Unknown serializer identifier '
-                        f'{envelope.serializer_id!r}: register the serializer '
-                        'that wrote this object.',
-                    )
-                name = serializer.name
-                frames = envelope.frames
-                load = lambda: serializer.deserialize(frames)  # noqa: E731
-        except SerializationError as e:
-            e.add_note(f'Store "{self.name}", key {key!r}.')
-            raise
-        try:
-            return load()
-        except Exception as e:
-            raise SerializationError(
-                f'Failed to deserialize object with the {name} deserializer '
-                f'(store "{self.name}", key {key!r}): {type(e).__name__}: {e}',
-            ) from e
+    def _write_batch(
+        self, payloads: Sequence[Payload], **kwargs: Any
+    ) -> list[ConnectorKeyT]:
+        put_frames_batch = getattr(self.connector, 'put_frames_batch', None)
+        if put_frames_batch is not None:
+            buffers = [payload.buffers for payload in payloads]
+            return list(put_frames_batch(buffers, **kwargs))
+        if self._framed:
+            return [self._write(payload, **kwargs) for payload in payloads]
+        joined = [payload.join() for payload in payloads]
+        return list(self.connector.put_batch(joined, **kwargs))
 
     def _write(self, payload: Payload, **kwargs: Any) -> ConnectorKeyT:
         if self._framed:
             return self.connector.put_frames(payload.buffers, **kwargs)  # type: ignore[attr-defined,no-any-return]
         return self.connector.put(payload.join(), **kwargs)  # type: ignore[no-any-return]
+
+    def _write_at(self, key: ConnectorKeyT, payload: Payload, **kwargs: Any) -> None:
+        if self._set_frames is not None:
+            self._set_frames(key, payload.buffers, **kwargs)
+        else:
+            self.connector.set(key, payload.join(), **kwargs)  # type: ignore[attr-defined]
+
+    def _put_bound(
+        self,
+        obj: Any,
+        serializer: SerializerT | None,
+        measure: Measurement,
+        **kwargs: Any,
+    ) -> tuple[ConnectorKeyT, Payload]:
+        # An authenticated payload binds its key: choose the key, then seal.
+        with measure.part('connector'):
+            key = self.connector.new_key()  # type: ignore[attr-defined]
+        with measure.part('serialize'):
+            payload = self._codec.encode(obj, key=key, serializer=serializer)
+        with measure.part('connector'):
+            self._write_at(key, payload, **kwargs)
+        return key, payload
+
+    def _measure(self, name: str) -> Measurement:
+        if self._metrics is None:
+            return NO_MEASUREMENT
+        return Measurement(self._metrics, name)
 
     def _record(self, name: str, key: Any, timer: Timer) -> None:
         if self._metrics is not None:
@@ -392,16 +405,15 @@ class Store(Generic[ConnectorT]):
             TypeError: If a custom serializer returns something not bytes-like.
         """
         self._check_open()
-        with Timer() as total:
-            with Timer() as serialize_timer:
-                payload = self._serialize(obj, serializer)
-            with Timer() as connector_timer:
-                key = self._write(payload, **kwargs)
-        if self._metrics is not None:
-            self._record('store.put.serialize', key, serialize_timer)
-            self._record('store.put.connector', key, connector_timer)
-            self._record('store.put', key, total)
-            self._metrics.add_attribute('store.put.object_size', key, payload.nbytes)
+        with self._measure('store.put') as measure:
+            if self._codec.authenticated:
+                key, payload = self._put_bound(obj, serializer, measure, **kwargs)
+            else:
+                with measure.part('serialize'):
+                    payload = self._codec.encode(obj, serializer=serializer)
+                with measure.part('connector'):
+                    key = self._write(payload, **kwargs)
+        measure.record(key, object_size=payload.nbytes)
         if lifetime is not None:
             lifetime.add_key(key, store=self)
         logger.debug('Store(name="%s"): PUT %s', self.name, key)
@@ -422,28 +434,31 @@ class Store(Generic[ConnectorT]):
             SerializationError: If an object cannot be serialized.
         """
         self._check_open()
-        with Timer() as total:
-            with Timer() as serialize_timer:
-                payloads = [self._serialize(obj, serializer) for obj in objs]
-            with Timer() as connector_timer:
-                put_frames_batch = getattr(self.connector, 'put_frames_batch', None)
-                if put_frames_batch is not None:
-                    buffers = [payload.buffers for payload in payloads]
-                    keys = list(put_frames_batch(buffers, **kwargs))
-                elif self._framed:
-                    keys = [self._write(payload, **kwargs) for payload in payloads]
-                else:
-                    joined = [payload.join() for payload in payloads]
-                    keys = list(self.connector.put_batch(joined, **kwargs))
-        if self._metrics is not None:
-            self._record('store.put_batch.serialize', keys, serialize_timer)
-            self._record('store.put_batch.connector', keys, connector_timer)
-            self._record('store.put_batch', keys, total)
-            self._metrics.add_attribute(
-                'store.put_batch.object_sizes',
-                keys,
-                sum(payload.nbytes for payload in payloads),
-            )
+        with self._measure('store.put_batch') as measure:
+            if self._codec.authenticated:
+                # Keys first (none written yet), then payloads bound to them, so
+                # an object that fails to serialize leaves nothing behind.
+                with measure.part('connector'):
+                    keys = [self.connector.new_key() for _ in objs]  # type: ignore[attr-defined]
+                with measure.part('serialize'):
+                    payloads = [
+                        self._codec.encode(obj, key=key, serializer=serializer)
+                        for obj, key in zip(objs, keys, strict=True)
+                    ]
+                with measure.part('connector'):
+                    for key, payload in zip(keys, payloads, strict=True):
+                        self._write_at(key, payload, **kwargs)
+            else:
+                with measure.part('serialize'):
+                    payloads = [
+                        self._codec.encode(obj, serializer=serializer) for obj in objs
+                    ]
+                with measure.part('connector'):
+                    keys = self._write_batch(payloads, **kwargs)
+        measure.record(
+            keys,
+            object_sizes=sum(payload.nbytes for payload in payloads),
+        )
         if lifetime is not None:
             lifetime.add_key(*keys, store=self)
         return keys
@@ -473,7 +488,7 @@ class Store(Generic[ConnectorT]):
         data = self.connector.get(key)
         if data is None:
             return default
-        obj = self._deserialize(key, data, deserializer)
+        obj = self._codec.decode(data, key=key, deserializer=deserializer)
         self.cache.set(key, obj, token)
         return obj
 
@@ -495,7 +510,7 @@ class Store(Generic[ConnectorT]):
             if data is None:
                 return default
             with Timer() as deserialize_timer:
-                obj = self._deserialize(key, data, deserializer)
+                obj = self._codec.decode(data, key=key, deserializer=deserializer)
             self.cache.set(key, obj, token)
         self._metrics.add_counter('store.get.cache_misses', key, 1)
         self._record('store.get.connector', key, connector_timer)
@@ -528,7 +543,7 @@ class Store(Generic[ConnectorT]):
                 if data is None:
                     results[i] = default
                     continue
-                obj = self._deserialize(keys[i], data, deserializer)
+                obj = self._codec.decode(data, key=keys[i], deserializer=deserializer)
                 self.cache.set(keys[i], obj, token)
                 results[i] = obj
         return results
@@ -604,8 +619,8 @@ class Store(Generic[ConnectorT]):
             raise NotImplementedError(
                 f'{type(self.connector).__name__} is not a DeferrableConnector.',
             )
-        payload = self._serialize(obj, serializer)
-        self.connector.set(key, payload.join(), **kwargs)
+        payload = self._codec.encode(obj, key=key, serializer=serializer)
+        self._write_at(key, payload, **kwargs)
         self.cache.evict(key)
 
     # --- proxies ----------------------------------------------------------------
@@ -687,7 +702,7 @@ class Store(Generic[ConnectorT]):
             if skip_nonproxiable:
                 return obj  # type: ignore[return-value]
             raise NonProxiableTypeError(f'Object of {type(obj)} is not proxiable.')
-        with Timer() as timer:
+        with self._measure('store.proxy') as measure:
             key = self.put(obj, serializer=serializer, **kwargs)
             proxy = self._proxy_of(
                 obj,
@@ -698,7 +713,7 @@ class Store(Generic[ConnectorT]):
             )
         if lifetime is not None:
             lifetime.add_proxy(proxy)
-        self._record('store.proxy', key, timer)
+        measure.record(key)
         return proxy
 
     def proxy_batch(
@@ -727,7 +742,7 @@ class Store(Generic[ConnectorT]):
         if len(proxiable) != len(objs) and not skip_nonproxiable:
             bad = next(obj for obj in objs if isinstance(obj, _NON_PROXIABLE))
             raise NonProxiableTypeError(f'Object of {type(bad)} is not proxiable.')
-        with Timer() as timer:
+        with self._measure('store.proxy_batch') as measure:
             keys = self.put_batch(
                 [objs[i] for i in proxiable],
                 serializer=serializer,
@@ -744,7 +759,7 @@ class Store(Generic[ConnectorT]):
                 )
         if lifetime is not None:
             lifetime.add_proxy(*(results[i] for i in proxiable))
-        self._record('store.proxy_batch', keys, timer)
+        measure.record(keys)
         return results
 
     def proxy_from_key(
@@ -766,9 +781,8 @@ class Store(Generic[ConnectorT]):
                 ``key`` is of another type.
         """
         self._check_proxy_options(evict, lifetime)
-        key_type = getattr(type(self.connector), 'Key', None)
-        if key_type is not None:
-            check_key(self.connector, key, key_type)
+        if self._key_type is not None:
+            check_key(self.connector, key, self._key_type)
         proxy: Proxy[Any] = Proxy(
             self._factory(key, evict=evict, deserializer=deserializer)
         )

@@ -6,34 +6,32 @@ differ from their defaults), which keeps a pickled proxy small.
 
 Connectors are named by ``kind``: the name of an entry point of the group
 ``proxystore.connectors`` (``'file'``, ``'redis'``, ...; ProxyStore 1.x's
-``'FileConnector'`` works too), or the import path of a connector class.
+``'FileConnector'`` works too), or the import path of a connector class; see
+`proxystore.connectors.registry`, from which `connector_kinds` is re-exported.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
-import importlib.metadata
 import inspect
 import os
 import pathlib
 import pickle
 import pickletools
-import tomllib
 from typing import Any
 
-import tomli_w
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import SecretBytes
 
+from proxystore.connectors.registry import ENTRY_POINT_GROUP  # noqa: F401 - old path
+from proxystore.connectors.registry import connector_kinds
+from proxystore.connectors.registry import connector_type
 from proxystore.store.types import DeserializerT
 from proxystore.store.types import SerializerT
 
 __all__ = ['ConnectorConfig', 'StoreConfig', 'connector_kinds']
 
-ENTRY_POINT_GROUP = 'proxystore.connectors'
 # StoreConfig fields that go into the compact blob when not at their defaults.
 _COMPACT_FIELDS = (
     'serializer',
@@ -44,34 +42,6 @@ _COMPACT_FIELDS = (
     'auto_register',
     'secret_id',
 )
-
-
-@functools.cache
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    return {ep.name.lower(): ep for ep in found}
-
-
-def connector_kinds() -> dict[str, str]:
-    """Installed connectors: entry-point name to ``module:Class``."""
-    return {name: ep.value for name, ep in sorted(_entry_points().items())}
-
-
-def _import_path(path: str) -> Any:
-    module_name, _, attribute = path.rpartition('.')
-    if ':' in path:
-        module_name, attribute = path.split(':', 1)
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute)
-
-
-def _kind_of(connector_type: type[Any]) -> str:
-    """The short name of a connector type when it has one, else its path."""
-    path = f'{connector_type.__module__}:{connector_type.__qualname__}'
-    for name, ep in _entry_points().items():
-        if ep.value == path:
-            return name
-    return f'{connector_type.__module__}.{connector_type.__qualname__}'
 
 
 class ConnectorConfig(BaseModel):
@@ -89,33 +59,14 @@ class ConnectorConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
     def get_connector_type(self) -> type[Any]:
-        """The connector class named by `kind`.
+        """The connector class named by `kind` (see `proxystore.connectors.registry`).
 
         Raises:
-            ValueError: If no installed connector has that name, with the package
-                to install when the name looks like a ProxyStore connector.
+            UnknownConnectorError: (a `ValueError`) If no installed connector has
+                that name, with the package to install when the name looks like a
+                ProxyStore connector.
         """
-        kind = self.kind.strip()
-        short = kind.lower()
-        if short.endswith('connector') and short != 'connector':
-            short = short[: -len('connector')]
-        entry = _entry_points().get(short)
-        if entry is not None:
-            return entry.load()  # type: ignore[no-any-return]
-        if '.' in kind or ':' in kind:
-            try:
-                return _import_path(kind)  # type: ignore[no-any-return]
-            except (ImportError, AttributeError, ValueError) as e:
-                raise ValueError(
-                    f'Unknown connector type "{kind}": cannot import it ({e}).',
-                ) from e
-        installed = ', '.join(connector_kinds()) or 'none'
-        raise ValueError(
-            f'Unknown connector type "{kind}". Installed connectors: {installed}. '
-            f'If "{short}" is a ProxyStore connector, install it with '
-            f"pip install 'proxystore[{short}]' (package "
-            f'proxystore-connector-{short}).',
-        )
+        return connector_type(self.kind)
 
     def normalized(self) -> tuple[type[Any], dict[str, Any]]:
         """The connector class and the options that differ from its defaults.
@@ -223,6 +174,10 @@ class StoreConfig(BaseModel):
             FileNotFoundError: If the file does not exist.
             ValueError: If the TOML is malformed or not a valid config.
         """
+        # Not a cycle-breaker: the TOML modules cost about 4 ms of import time,
+        # and only configs read from or written to files need them.
+        import tomllib
+
         path = pathlib.Path(filepath)
         try:
             data = tomllib.loads(path.read_text())
@@ -248,6 +203,8 @@ class StoreConfig(BaseModel):
         )
         path = pathlib.Path(filepath)
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tomli_w  # see from_toml
+
         path.write_text(tomli_w.dumps(data))
 
 

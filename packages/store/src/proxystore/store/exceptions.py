@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    'KeyBindingError',
     'MissingSecretError',
     'NonProxiableTypeError',
     'ProxyResolveMissingKeyError',
@@ -29,6 +30,16 @@ class StoreClosedError(StoreError):
 
 class MissingSecretError(StoreError):
     """This process does not have the secret of an authenticated store."""
+
+
+class KeyBindingError(StoreError, TypeError):
+    """A store with a secret was given a connector that cannot name keys first.
+
+    An authenticated payload is bound to the key it is written under (see
+    `proxystore.serialize.codec`), so the store picks the key before writing,
+    which needs a `proxystore.connectors.protocols.DeferrableConnector` (``new_key``
+    and ``set``). Also a `TypeError`: the connector is of the wrong kind.
+    """
 
 
 class ProxyStoreFactoryError(StoreError):

@@ -21,8 +21,13 @@ from typing import TypeVar
 from typing import runtime_checkable
 
 from proxystore.proxy import Proxy
+from proxystore.store._locate import get_or_create_store
 from proxystore.store.base import Store
+from proxystore.store.base import _pattern
 from proxystore.store.config import StoreConfig
+from proxystore.store.exceptions import ProxyStoreFactoryError
+from proxystore.store.utils import get_factory_of_store_proxy
+from proxystore.store.utils import get_key
 
 __all__ = ['ProxyAlways', 'ProxyNever', 'ProxyType', 'StoreExecutor']
 
@@ -96,8 +101,6 @@ class _FunctionWrapper:
             return result
         store = self._store() if self._store is not None else None
         if store is None or store.closed:
-            from proxystore.store import get_or_create_store
-
             store = get_or_create_store(self.store_config)
         if self.return_owned_proxy:
             return store.owned_proxy(result)
@@ -132,8 +135,6 @@ class StoreExecutor(Executor):
         close_store: bool = True,
     ) -> None:
         if ownership:
-            from proxystore.store.base import _pattern
-
             _pattern('proxystore.ownership', 'ownership')
         self.executor = executor
         self.store = store
@@ -172,7 +173,6 @@ class StoreExecutor(Executor):
     def _evict_when_done(self, future: Any, proxied: list[Proxy[Any]]) -> None:
         if not proxied:
             return
-        from proxystore.store.utils import get_key
 
         keys = [get_key(p) for p in proxied]
 
@@ -187,9 +187,6 @@ class StoreExecutor(Executor):
             except BaseException:
                 result = None
             if isinstance(result, Proxy):
-                from proxystore.store.exceptions import ProxyStoreFactoryError
-                from proxystore.store.utils import get_factory_of_store_proxy
-
                 try:
                     returned = get_factory_of_store_proxy(result).key
                 except ProxyStoreFactoryError:

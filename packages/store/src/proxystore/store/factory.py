@@ -19,10 +19,10 @@ from typing import Generic
 from typing import TypeVar
 
 from proxystore.store import _registry
-from proxystore.store._timer import Timer
 from proxystore.store.config import StoreConfig
 from proxystore.store.exceptions import ProxyResolveMissingKeyError
 from proxystore.store.exceptions import StoreClosedError
+from proxystore.store.timer import Timer
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.types import ConnectorT
 from proxystore.store.types import DeserializerT
@@ -30,10 +30,28 @@ from proxystore.store.types import DeserializerT
 if TYPE_CHECKING:
     from proxystore.store.base import Store
 
+
 __all__ = ['PollingStoreFactory', 'StoreFactory']
+
+
+_located: Any = None
+
+
+def _locate() -> Any:
+    # The one cycle-breaker of the store package: _locate sits above base, which
+    # makes factories, so a factory reaches it only when it resolves (kept in a
+    # global: an import statement on every resolve costs a microsecond).
+    global _located
+    if _located is None:
+        from proxystore.store import _locate
+
+        _located = _locate
+    return _located
+
 
 T = TypeVar('T')
 _MISSING = object()
+_UNKNOWN: Any = object()
 
 # The pool behind resolve_async, created on first use and re-created in a forked
 # child (whose copy has no threads).
@@ -60,40 +78,6 @@ def _forget_pool_in_child() -> None:
 if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
     os.register_at_fork(after_in_child=_forget_pool_in_child)
 
-# Stores found for a config blob in this process: (name, store).
-_stores_by_blob: dict[bytes, tuple[str, Store[Any]]] = {}
-# The key class of the connector of a config blob (None: it declares none).
-_key_types: dict[bytes, type | None] = {}
-
-
-def _key_type(blob: bytes) -> type | None:
-    """The ``Key`` class of the connector named in a config blob, if it has one.
-
-    A key of that class travels as a bare tuple, without its class path.
-    """
-    try:
-        return _key_types[blob]
-    except KeyError:
-        pass
-    connector_type = StoreConfig.from_compact(blob).connector.get_connector_type()
-    key_type = _key_types[blob] = getattr(connector_type, 'Key', None)
-    return key_type
-
-
-def _store_for(blob: bytes) -> Store[Any]:
-    cached = _stores_by_blob.get(blob)
-    if cached is not None:
-        name, store = cached
-        registered = _registry._stores.get(name)
-        # A store left unregistered (its name is taken by the application's
-        # store of another channel) stays this blob's store while it is open.
-        if not store.closed and (registered is store or registered is not None):
-            return store
-    config = StoreConfig.from_compact(blob)
-    store = _registry.get_or_create_store(config, register=True)
-    _stores_by_blob[blob] = (config.name, store)
-    return store
-
 
 class StoreFactory(Generic[ConnectorT, T]):
     """Factory that fetches its object from a store.
@@ -104,6 +88,10 @@ class StoreFactory(Generic[ConnectorT, T]):
         evict: Evict the object from the store once resolved.
         deserializer: Custom deserializer for this object.
     """
+
+    # The connector's key class, handed over by the store that made the
+    # factory; unknown in a factory unpickled here (then the blob tells).
+    _key_type: type | None = _UNKNOWN
 
     def __init__(
         self,
@@ -130,7 +118,9 @@ class StoreFactory(Generic[ConnectorT, T]):
         """Key of the object in the store's connector."""
         key = self._key
         if self._key_compacted:  # see __reduce__
-            key_type = _key_type(self._compact())
+            key_type = self._key_type
+            if key_type is _UNKNOWN:
+                key_type = self._connector_key_type()
             assert key_type is not None
             key = self._key = key_type(*key)
             self._key_compacted = False
@@ -141,12 +131,18 @@ class StoreFactory(Generic[ConnectorT, T]):
         self._key = value
         self._key_compacted = False
 
+    def _connector_key_type(self) -> type | None:
+        key_type = self._key_type
+        if key_type is _UNKNOWN:
+            key_type = self._key_type = _locate().key_type_of(self._compact())
+        return key_type
+
     @property
     def store_config(self) -> StoreConfig:
         """The config of the factory's store."""
         if self._config is None:
             assert self._blob is not None
-            self._config = StoreConfig.from_compact(self._blob)
+            self._config = _locate().config_of(self._blob)
         return self._config
 
     def _compact(self) -> bytes:
@@ -157,6 +153,7 @@ class StoreFactory(Generic[ConnectorT, T]):
     def _bind(self, store: Store[Any]) -> None:
         """Remember the store that made this factory (in this process)."""
         self._store = weakref.ref(store)
+        self._key_type = store.key_type
 
     def get_store(self) -> Store[ConnectorT]:
         """The factory's store.
@@ -171,11 +168,11 @@ class StoreFactory(Generic[ConnectorT, T]):
             if store is not None:
                 # The store that made this proxy was closed in this process: a
                 # live store of its name may replace it, but none is re-created.
-                live = _registry.get_store(store.name)
+                live = _registry.lookup(store.name)
                 if live is None:
                     raise StoreClosedError(f'Store "{store.name}" is closed.')
                 return live
-        return _store_for(self._compact())
+        return _locate().store_for(self._compact())  # type: ignore[no-any-return]
 
     def __call__(self) -> T:
         """Return the object (waiting for `resolve_async`, if started)."""
@@ -184,8 +181,7 @@ class StoreFactory(Generic[ConnectorT, T]):
         obj = future.result() if future is not None else self.resolve()
         store = self._store() if self._store is not None else None
         if store is None:
-            cached = _stores_by_blob.get(self._compact())
-            store = cached[1] if cached is not None else None
+            store = _locate().cached_store(self._compact())
         if store is not None and store.metrics is not None:
             elapsed_ms = (time.perf_counter_ns() - start) / 1e6
             store.metrics.add_time('factory.call', self.key, elapsed_ms)
@@ -201,6 +197,7 @@ class StoreFactory(Generic[ConnectorT, T]):
         )
         factory._blob = self._blob
         factory._store = self._store
+        factory._key_type = self._key_type
         return factory
 
     def __dask_tokenize__(self) -> tuple[str, Any]:
@@ -218,6 +215,8 @@ class StoreFactory(Generic[ConnectorT, T]):
         """
         start = time.perf_counter_ns()
         store = self.get_store()
+        if self._key_type is _UNKNOWN:
+            self._key_type = store.key_type  # the store tells; no blob look-up
         obj = self._fetch(store)
         if obj is _MISSING:
             raise ProxyResolveMissingKeyError(self.key, type(store), store.name)
@@ -245,6 +244,7 @@ class StoreFactory(Generic[ConnectorT, T]):
         state['_store'] = None
         state['_blob'] = self._compact()
         state['_config'] = None
+        state.pop('_key_type', None)  # a class of this process: not sent
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -265,7 +265,7 @@ class StoreFactory(Generic[ConnectorT, T]):
     def __reduce__(self) -> tuple[Any, ...]:
         blob = self._compact()
         key: Any = self.key
-        if type(key) is _key_type(blob):
+        if type(key) is self._connector_key_type():
             # The connector's own key type travels as bare fields: the one field
             # itself (a str) for single-field keys, else a tuple and a flag.
             fields: tuple[Any, ...] = tuple(self.key)

@@ -25,6 +25,7 @@ from typing import runtime_checkable
 
 from proxystore.proxy import Proxy
 from proxystore.store.types import ConnectorKeyT
+from proxystore.store.utils import get_factory_of_store_proxy
 
 if TYPE_CHECKING:
     from proxystore.store.base import Store
@@ -74,8 +75,6 @@ def _error_if_done(method: F) -> F:
 
 
 def _key_and_store(proxy: Proxy[Any]) -> tuple[ConnectorKeyT, Store[Any]]:
-    from proxystore.store.utils import get_factory_of_store_proxy
-
     factory = get_factory_of_store_proxy(proxy)
     return factory.key, factory.get_store()
 
@@ -132,8 +131,6 @@ class ContextLifetime:
             RuntimeError: If the lifetime has ended.
             ProxyStoreFactoryError: If a proxy is not a store proxy.
         """
-        from proxystore.store.utils import get_factory_of_store_proxy
-
         keys = []
         for proxy in proxies:
             factory = get_factory_of_store_proxy(proxy)

@@ -18,7 +18,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ['Metrics', 'StoreMetrics', 'TimeStats']
+from proxystore.proxy import Proxy
+from proxystore.proxy import get_factory
+from proxystore.store.exceptions import ProxyStoreFactoryError
+
+__all__ = ['Measurement', 'Metrics', 'StoreMetrics', 'TimeStats']
 
 
 @dataclasses.dataclass
@@ -77,15 +81,121 @@ class Metrics:
 
 
 def _index(key: Any) -> int:
-    from proxystore.proxy import Proxy
-
     if isinstance(key, Proxy):
-        from proxystore.store.utils import get_key
-
-        key = get_key(key)
+        # The key of a store proxy (its factory's), without resolving it; the
+        # factory module sits above this one, so the factory is not named.
+        factory = get_factory(key)
+        if not hasattr(factory, 'key'):
+            raise ProxyStoreFactoryError(
+                f'The proxy must have a StoreFactory, not {type(factory).__name__}.',
+            )
+        key = factory.key
     elif isinstance(key, Sequence) and not isinstance(key, tuple):
         key = tuple(key)  # a batch of keys
     return hash(key)
+
+
+class Measurement:
+    """Times one store operation and its parts, then records them.
+
+    ```python
+    with Measurement(metrics, 'store.put') as measure:
+        with measure.part('serialize'):
+            ...
+        with measure.part('connector'):
+            ...
+    measure.record(key, object_size=123)
+    ```
+
+    records ``store.put.serialize``, ``store.put.connector`` and ``store.put``
+    (times of a part entered twice add up) and the attribute
+    ``store.put.object_size``. With ``metrics`` ``None`` nothing is recorded.
+
+    Args:
+        metrics: Where to record (``None``: nowhere).
+        name: Name of the operation.
+    """
+
+    __slots__ = ('_metrics', '_name', '_parts', '_start', '_total')
+
+    def __init__(self, metrics: StoreMetrics | None, name: str) -> None:
+        self._metrics = metrics
+        self._name = name
+        self._parts: dict[str, int] = {}
+        self._start = 0
+        self._total = 0
+
+    def __enter__(self) -> Measurement:
+        self._start = time.perf_counter_ns()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._total = time.perf_counter_ns() - self._start
+
+    def part(self, name: str) -> _Part:
+        """A ``with`` block timing the part ``name`` of the operation."""
+        return _Part(self._parts, name)
+
+    def record(self, key: Any, **attributes: Any) -> None:
+        """Record the times (and ``attributes``) under ``key`` (or a key batch)."""
+        metrics = self._metrics
+        if metrics is None:
+            return
+        for part, elapsed_ns in self._parts.items():
+            metrics.add_time(f'{self._name}.{part}', key, elapsed_ns / 1e6)
+        metrics.add_time(self._name, key, self._total / 1e6)
+        for name, value in attributes.items():
+            metrics.add_attribute(f'{self._name}.{name}', key, value)
+
+
+class _NoMeasurement(Measurement):
+    """A `Measurement` that times nothing (a store without metrics)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Measurement:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def part(self, name: str) -> _Part:
+        """A ``with`` block that times nothing."""
+        return _NO_PART
+
+    def record(self, key: Any, **attributes: Any) -> None:
+        """Record nothing."""
+
+
+class _Part:
+    __slots__ = ('_name', '_parts', '_start')
+
+    def __init__(self, parts: dict[str, int], name: str) -> None:
+        self._parts = parts
+        self._name = name
+        self._start = 0
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter_ns()
+
+    def __exit__(self, *exc_info: object) -> None:
+        elapsed = time.perf_counter_ns() - self._start
+        self._parts[self._name] = self._parts.get(self._name, 0) + elapsed
+
+
+class _NoPart(_Part):
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+_NO_PART = _NoPart({}, '')
+NO_MEASUREMENT: Measurement = _NoMeasurement(None, '')
+"""A shared `Measurement` that records nothing, for stores without metrics."""
 
 
 class StoreMetrics:

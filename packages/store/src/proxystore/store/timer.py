@@ -1,4 +1,13 @@
-"""A small wall-clock timer for metrics."""
+"""A small wall-clock timer, for metrics of store operations.
+
+```python
+from proxystore.store.timer import Timer
+
+with Timer() as timer:
+    ...
+print(timer.elapsed_ms)
+```
+"""
 
 from __future__ import annotations
 

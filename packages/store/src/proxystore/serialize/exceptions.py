@@ -1,4 +1,8 @@
-"""Errors raised while serializing and deserializing payloads."""
+"""Errors raised while serializing and deserializing payloads.
+
+Every error of `proxystore.serialize` is a `SerializationError`; the package
+re-exports them (``proxystore.serialize.SerializationError`` keeps working).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ class UnknownSerializerError(SerializationError):
 class AuthenticationError(SerializationError):
     """The payload failed authentication and was refused before deserializing.
 
-    Raised when the authentication tag does not match (wrong secret, or the
-    payload was tampered with), when an authenticated payload is read without a
-    secret, and when a reader that has a secret is given an unauthenticated
-    payload.
+    Raised when the authentication tag does not match (wrong secret, a payload
+    tampered with, or one written for another key or another store), when an
+    authenticated payload is read without a secret, when a reader that has a
+    secret is given an unauthenticated payload, and for authenticated payloads
+    of format version 1, whose tag bound neither key nor store.
     """
