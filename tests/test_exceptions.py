@@ -33,8 +33,6 @@ TEMPORARY_SUBPACKAGES_WITHOUT_EXCEPTIONS = frozenset(
     {
         # patterns (errors in private `_errors` modules, exported by the facade)
         'proxystore.ownership',
-        # store
-        'proxystore.serialize',
     }
 )
 

@@ -28,6 +28,8 @@ import importlib
 import importlib.metadata
 from typing import Any
 
+from proxystore.connectors.protocols import ConnectorError
+
 __all__ = [
     'ENTRY_POINT_GROUP',
     'UnknownConnectorError',
@@ -51,7 +53,7 @@ _DISTRIBUTIONS: dict[str, tuple[str, str]] = {
 _SUFFIX = 'connector'
 
 
-class UnknownConnectorError(ValueError):
+class UnknownConnectorError(ConnectorError, ValueError):
     """No installed connector has the kind asked for, or its path does not import.
 
     A `ValueError`, as ProxyStore 1.x raised for an unknown connector type.
