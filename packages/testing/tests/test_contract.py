@@ -1,8 +1,12 @@
-"""The contract suite collects and passes for LocalConnector, in and out of the repo.
+"""The contract suite collects and passes for LocalConnector, as a third party's.
 
 A connector author outside the repository installs proxystore-testing and
-subclasses `ConnectorContract`; the second test does exactly that in a folder
-of its own, with a pytest run of its own.
+subclasses `ConnectorContract`; the test does exactly that in a folder of its
+own, with a pytest run of its own. It runs in a process of its own because the
+store package's tests run the same suite for LocalConnector in this session: a
+second in-process LocalConnector suite has the same store name and config, and
+the store's cache of stores by config blob (``factory._stores_by_blob``) then
+resolves its proxies from the first suite's store, which is never closed.
 """
 
 from __future__ import annotations
@@ -10,24 +14,10 @@ from __future__ import annotations
 import pathlib
 import subprocess
 import sys
-from collections.abc import Generator
-from typing import Any
 
-import pytest
-
-from proxystore.connectors.local import LocalConnector
 from proxystore.testing.connector_contract import ConnectorContract
 
 CONTRACT_TESTS = sorted(n for n in dir(ConnectorContract) if n.startswith('test_'))
-
-
-class TestLocalConnector(ConnectorContract):
-    shares_data = False
-
-    @pytest.fixture
-    def connector(self) -> Generator[Any]:
-        with LocalConnector() as connector:
-            yield connector
 
 
 def test_the_contract_has_tests() -> None:
