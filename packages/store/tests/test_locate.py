@@ -150,3 +150,22 @@ def test_made_stores_close_when_a_multiprocessing_worker_exits(
     process.join(timeout=60)
     assert process.exitcode == 0
     assert marker.read_text() == 'closed'
+
+
+def test_a_store_registered_later_over_the_same_channel_wins() -> None:
+    """An older, never-closed store of the blob does not shadow a new one."""
+    import pickle
+
+    from proxystore.connectors.local import LocalConnector
+    from proxystore.store import Store
+    from proxystore.store import unregister_store
+
+    old = Store('shadowed', LocalConnector(), register=True)
+    blob = pickle.dumps(old.proxy([1, 2]))
+    assert pickle.loads(blob) == [1, 2]  # the blob now maps to `old`
+    unregister_store(old)  # left open, as a test that forgets close() does
+    with Store('shadowed', LocalConnector(), register=True) as new:
+        key = new.put('from the new store')
+        proxy = new.proxy_from_key(key)
+        assert pickle.loads(pickle.dumps(proxy)) == 'from the new store'
+    old.close()

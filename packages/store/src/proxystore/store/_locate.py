@@ -104,9 +104,15 @@ def store_for(blob: bytes) -> Store[Any]:
     store = located.store
     if store is not None and not store.closed:
         registered = _registry.lookup(store.name)
+        if registered is store:
+            return store
         # A store left unregistered (its name is taken by the application's
-        # store of another channel) stays this blob's store while it is open.
-        if registered is not None:
+        # store of another channel) stays this blob's store while it is open;
+        # a store of the name registered since over the same channel replaces
+        # it (the application made a new one).
+        if registered is not None and not _same_connector(
+            registered.config().connector, located.config.connector
+        ):
             return store
     store = get_or_create_store(located.config, register=True)
     located.store = store
