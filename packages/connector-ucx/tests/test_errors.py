@@ -383,3 +383,26 @@ def test_a_slow_connect_blocks_no_other_server(server: UCXServer) -> None:
             thread.join(timeout=30)
         assert not thread.is_alive()
         assert isinstance(outcome[0], UCXConnectorError), outcome
+
+
+def test_waiting_works_with_descriptors_past_1024(server: UCXServer) -> None:
+    """A process holding many files still waits on UCX (select stops at 1024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f'the open-file limit ({hard}) is below 1200')
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = []
+    try:
+        while len(held) < 1100:
+            held.append(socket.socket())  # push new descriptors past 1024
+        with server.connector() as connector:
+            get_client(
+                (server.address, server.port, None, TEST_DEVICES, True), 10
+            ).close()  # the next operation connects anew, on high descriptors
+            assert connector.get(connector.put(bytes(1 << 20))) == bytes(1 << 20)
+    finally:
+        for sock in held:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

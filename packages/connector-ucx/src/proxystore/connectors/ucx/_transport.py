@@ -127,7 +127,11 @@ def wait(
     """
     pending = [request for request in requests if not request.completed]
     spin_until = time.perf_counter() + SPIN
-    fds = [worker.epoll_file_descriptor, control.fileno()]
+    # poll, not select: a long-lived process may hold descriptors past 1024
+    # (every UCX worker it made keeps some), which select cannot watch.
+    poller = select.poll()
+    poller.register(worker.epoll_file_descriptor, select.POLLIN)
+    poller.register(control.fileno(), select.POLLIN)
     while pending:
         worker.progress()
         pending = [request for request in pending if not request.completed]
@@ -143,7 +147,8 @@ def wait(
             raise UCXTimeoutError(f'no answer to {what} within the timeout')
         if not worker.arm():
             continue  # events came in while arming: progress them first
-        ready, _, _ = select.select(fds, [], [], min(TICK, deadline - now))
+        events = poller.poll(min(TICK, deadline - now) * 1000)
+        ready = {fd for fd, _ in events}
         if control.fileno() in ready and peer_gone(control):
             raise UCXServerGoneError(f'the UCX data server went away during {what}')
     for request in requests:
