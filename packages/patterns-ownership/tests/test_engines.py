@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import pathlib
+import signal
 import time
 from collections.abc import Callable
 from collections.abc import Generator
@@ -12,6 +15,7 @@ import pytest
 
 from proxystore.ownership import OwnedProxy
 from proxystore.ownership import ReferenceInvalidError
+from proxystore.ownership import ReferenceMovedError
 from proxystore.ownership import borrow
 from proxystore.ownership import into_owned
 from proxystore.ownership import mut_borrow
@@ -145,4 +149,68 @@ def test_store_executor_returns_owned_results(
         assert type(result) is OwnedProxy and result == [0, 1, 2]
         key = get_key(result)
         del result
+        assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_one_owner_given_to_several_tasks(
+    engine: Engine, shared_store: Store[Any]
+) -> None:
+    # A process pool pickles each task's arguments (map does too): the first
+    # task gets the owner, the others a typed error, never a second owner.
+    owned = shared_store.owned_proxy(list(range(4)))
+    key = get_key(owned)
+    if engine.name == 'dask':
+        pytest.skip('Dask pickles the graph once: one copy for every task')
+    futures = [engine.submit(length_and_pid, owned) for _ in range(3)]
+    assert futures[0].result(timeout=TIMEOUT)[0] == 4
+    for future in futures[1:]:
+        if engine.name == 'threads':  # shared, not pickled
+            assert future.result(timeout=TIMEOUT)[0] == 4
+            continue
+        with pytest.raises(ReferenceMovedError, match='borrow'):
+            future.result(timeout=TIMEOUT)
+    # What the message advises: a borrow per task.
+    if engine.name == 'threads':
+        lent = [
+            submit(engine.submit, args=(length_and_pid, borrow(owned)))
+            for _ in range(3)
+        ]
+        assert [f.result(timeout=TIMEOUT)[0] for f in lent] == [4] * 3
+    del owned, futures
+    assert _eventually(lambda: not shared_store.exists(key))  # no leak
+
+
+def test_dask_retries_a_task_whose_worker_died(
+    shared_store: Store[Any], tmp_path: pathlib.Path
+) -> None:
+    # The scheduler resends the same task (the same moved owner) to another
+    # worker: the owner moves again, to the worker that runs it.
+    if shared_store.name != 'shared-redis':
+        pytest.skip('one channel is enough: the retry path is the engine')
+
+    def first_attempt_hangs(data: Any, folder: str) -> int:
+        # A local function: Dask sends it by value (the workers cannot import
+        # this test module). Writes the worker's pid, then hangs once.
+        path = pathlib.Path(folder)
+        first = not (path / 'attempt').exists()
+        (path / 'attempt').write_text(str(os.getpid()))
+        if first:
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline:  # killed long before
+                time.sleep(0.05)
+        return len(data)
+
+    with start_engine('dask') as engine:
+        owned = shared_store.owned_proxy(list(range(6)))
+        key = get_key(owned)
+        future = engine.submit(first_attempt_hangs, owned, str(tmp_path))
+        marker = tmp_path / 'attempt'
+        deadline = time.monotonic() + TIMEOUT
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), 'the first attempt never started'
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+        assert future.result(timeout=TIMEOUT) == 6
+        assert shared_store.exists(key)
+        del future
         assert _eventually(lambda: not shared_store.exists(key))

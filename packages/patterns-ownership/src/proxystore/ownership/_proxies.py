@@ -15,8 +15,11 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import sys
 import warnings
 import weakref
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NoReturn
@@ -24,6 +27,7 @@ from typing import TypeVar
 
 from proxystore.ownership._errors import OwnershipWarning
 from proxystore.ownership._errors import ReferenceInvalidError
+from proxystore.ownership._errors import ReferenceMovedError
 from proxystore.ownership._record import Record
 from proxystore.proxy import DefaultClassType
 from proxystore.proxy import DefaultHashType
@@ -163,12 +167,16 @@ class BaseRefProxy(Proxy[T]):
         _set(self, '__proxy_status__', Status.MOVED)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        moved_to = _get(self, '__proxy_moved_to__')
+        moved_to: _Move | None = _get(self, '__proxy_moved_to__')
         if moved_to is not None:
-            # Pickled again after its move: engines do that (Dask pickles with
-            # pickle, then again with cloudpickle for functions of __main__, and
-            # re-sends a task's arguments), so the same payload is given again.
-            return moved_to  # type: ignore[no-any-return]
+            # Pickled again after its move. Dask does that to the same task
+            # (pickle, then cloudpickle for functions of __main__ or lambdas,
+            # in one serialization; a resend after a worker died): the same
+            # payload is given again. Anything else (a second task, another
+            # pickle.dumps) would make a second owner: refused.
+            if moved_to.same_pass(_dask_pass()):
+                return moved_to.reduced
+            raise self._moved_again()
         reduced = (
             _rebuild,
             (
@@ -179,8 +187,72 @@ class BaseRefProxy(Proxy[T]):
             ),
         )
         self._move()
-        _set(self, '__proxy_moved_to__', reduced)
+        _set(self, '__proxy_moved_to__', _Move(reduced, _dask_pass()))
         return reduced
+
+    def _moved_again(self) -> ReferenceMovedError:
+        kind = type(self).__name__
+        holder = 'owner' if kind == 'OwnedProxy' else 'borrower'
+        key = get_factory_of_store_proxy(self).key
+        return ReferenceMovedError(
+            f'This {kind} was already moved (pickled for another process or '
+            f'task); pickling it again would make a second {holder} of key '
+            f'{key!r}, and the first to finish would evict '
+            'the object while the other still uses it. Keep the owner and lend '
+            'each task borrow(owner) (submit() releases it when the task is '
+            'done), or give each task its own copy with clone(owner).',
+        )
+
+
+class _Move:
+    """The payload of a reference's move, and the Dask pass that made it.
+
+    Args:
+        reduced: What ``__reduce__`` returned for the move.
+        dask_object: The object Dask's ``dumps`` was pickling, if any.
+    """
+
+    __slots__ = ('_pass', 'reduced')
+
+    def __init__(self, reduced: tuple[Any, ...], dask_object: Any) -> None:
+        self.reduced = reduced
+        self._pass: Callable[[], Any] | None = None
+        if dask_object is not None:
+            try:
+                self._pass = weakref.ref(dask_object)
+            except TypeError:
+                # Kept alive instead: its id cannot be reused by another object.
+                self._pass = lambda: dask_object
+
+    def same_pass(self, dask_object: Any) -> bool:
+        """Whether ``dask_object`` is the object the move was made for."""
+        return (
+            dask_object is not None
+            and self._pass is not None
+            and self._pass() is dask_object
+        )
+
+
+def _dask_pass() -> Any:
+    """The object Dask's ``distributed.protocol.pickle.dumps`` pickles now, if any.
+
+    Dask pickles one object (a task, a graph, a message) up to three times in
+    one ``dumps`` (pickle; its own pickler; cloudpickle), keeping the last, and
+    the scheduler pickles the same task again to resend it after a worker died.
+    """
+    module = sys.modules.get('distributed.protocol.pickle')
+    code = getattr(getattr(module, 'dumps', None), '__code__', None)
+    if code is None:
+        return None
+    frame: FrameType | None = sys._getframe(1)
+    try:
+        while frame is not None:
+            if frame.f_code is code:
+                return frame.f_locals.get('x')
+            frame = frame.f_back
+        return None
+    finally:
+        del frame
 
 
 class OwnedProxy(BaseRefProxy[T]):
