@@ -136,6 +136,9 @@ class RedisPublisher(_Publisher):
         kwargs: More options of `redis.Redis` (password, ssl...).
     """
 
+    fans_out = True
+    """Every subscriber of the channel gets every message."""
+
     def send_message(self, topic: str, message: bytes) -> None:
         """PUBLISH the message on the topic's channel."""
         with self._redis.errors(f'PUBLISH to "{topic}"'):
@@ -158,6 +161,9 @@ class RedisSubscriber:
     Raises:
         BrokerError: If the server cannot be reached.
     """
+
+    fans_out = True
+    """Every subscriber of the channel gets every message."""
 
     def __init__(
         self,
@@ -229,6 +235,9 @@ class RedisQueuePublisher(_Publisher):
         kwargs: More options of `redis.Redis`.
     """
 
+    fans_out = False
+    """Each message is popped by one subscriber, once."""
+
     def send_message(self, topic: str, message: bytes) -> None:
         """RPUSH the message to the topic's list."""
         with self._redis.errors(f'RPUSH to "{topic}"'):
@@ -245,6 +254,9 @@ class RedisQueueSubscriber:
         timeout: Seconds `next_message` waits (``None``: as long as it takes).
         kwargs: More options of `redis.Redis`.
     """
+
+    fans_out = False
+    """Each message is popped by one subscriber, once."""
 
     def __init__(
         self,
@@ -317,6 +329,9 @@ class RedisStreamPublisher(_Publisher):
         kwargs: More options of `redis.Redis`.
     """
 
+    fans_out = True
+    """Every group gets every message, and one not acknowledged comes again."""
+
     def __init__(
         self,
         hostname: str,
@@ -371,6 +386,9 @@ class RedisStreamSubscriber:
     Raises:
         BrokerError: If the server cannot be reached or refuses the group.
     """
+
+    fans_out = True
+    """Every group gets every message, and one not acknowledged comes again."""
 
     def __init__(
         self,

@@ -32,6 +32,9 @@ class ZeroMQPublisher:
         BrokerError: If the address cannot be bound.
     """
 
+    fans_out = True
+    """Every connected subscriber of a topic gets every message."""
+
     def __init__(self, address: str, port: int) -> None:
         self._context: Any = zmq.Context.instance()
         self._socket: Any = self._context.socket(zmq.XPUB)
@@ -89,6 +92,9 @@ class ZeroMQSubscriber:
         timeout: Seconds `next_message` waits (``None``: as long as it takes).
         max_message_bytes: Larger messages are dropped by ZeroMQ itself.
     """
+
+    fans_out = True
+    """Every connected subscriber of a topic gets every message."""
 
     def __init__(
         self,
