@@ -155,12 +155,14 @@ def test_store_executor_returns_owned_results(
 def test_one_owner_given_to_several_tasks(
     engine: Engine, shared_store: Store[Any]
 ) -> None:
-    # A process pool pickles each task's arguments (map does too): the first
-    # task gets the owner, the others a typed error, never a second owner.
-    owned = shared_store.owned_proxy(list(range(4)))
+    # A process pool pickles each task's arguments (map does too), and so
+    # does a Dask client per submit: the first task gets the owner, the others
+    # a typed error (a process pool's at submission, Dask's when the task uses
+    # its copy), never a second owner.
+    # Bytes, not a list: Dask's submit walks lists, which uses a moved owner
+    # at once (a ReferenceInvalidError from submit itself).
+    owned = shared_store.owned_proxy(bytes(4))
     key = get_key(owned)
-    if engine.name == 'dask':
-        pytest.skip('Dask pickles the graph once: one copy for every task')
     futures = [engine.submit(length_and_pid, owned) for _ in range(3)]
     assert futures[0].result(timeout=TIMEOUT)[0] == 4
     for future in futures[1:]:
@@ -213,4 +215,27 @@ def test_dask_retries_a_task_whose_worker_died(
         assert future.result(timeout=TIMEOUT) == 6
         assert shared_store.exists(key)
         del future
+        assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_dask_map_over_one_owner(shared_store: Store[Any]) -> None:
+    # One copy in the graph for every task: the scheduler sends it to the
+    # first task; the second gets a copy that refuses use, and nothing hangs.
+    if shared_store.name != 'shared-redis':
+        pytest.skip('one channel is enough: the path is the engine')
+    from dask.distributed import get_client
+
+    with start_engine('dask') as engine:
+        owned = shared_store.owned_proxy(list(range(3)))
+        key = get_key(owned)
+        engine.submit(len, [0]).result(timeout=TIMEOUT)  # a client to get
+        futures = get_client().map(len, [owned, owned], pure=False)
+        errors = [future.exception(timeout=TIMEOUT) for future in futures]
+        pairs = zip(futures, errors, strict=True)
+        results = [f.result(timeout=TIMEOUT) for f, e in pairs if e is None]
+        refused = [e for e in errors if e is not None]
+        assert results == [3]  # whichever task was sent first
+        assert len(refused) == 1 and type(refused[0]) is ReferenceMovedError
+        assert 'borrow(owner)' in str(refused[0])
+        del owned, futures, errors, refused
         assert _eventually(lambda: not shared_store.exists(key))

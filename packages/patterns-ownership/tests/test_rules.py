@@ -13,6 +13,7 @@ from proxystore.connectors.local import LocalConnector
 from proxystore.connectors.multi import MultiConnector
 from proxystore.connectors.multi import Policy
 from proxystore.factory import SimpleFactory
+from proxystore.ownership import BaseRefProxy
 from proxystore.ownership import MutableBorrowError
 from proxystore.ownership import OwnedProxy
 from proxystore.ownership import OwnershipWarning
@@ -249,12 +250,21 @@ def test_dask_pickles_one_task_more_than_once(store: Store[Any], wrap: str) -> N
     task: Any = _Task(owned) if wrap == 'object' else (lambda x: len(x), owned)
     sent = dask_pickle.dumps(task)
     resent = dask_pickle.dumps(task)  # the same task, again
+    # Another task (client.map over one owner): raising would break Dask's
+    # connection, so that task gets a copy that refuses every use instead.
+    other = dask_pickle.loads(dask_pickle.dumps(_Task(owned))).data
+    assert type(other) is BaseRefProxy and isinstance(other, list)
+    assert 'refused' in repr(other)
+    with pytest.raises(ReferenceMovedError, match='never becomes a second owner'):
+        len(other)
+    again = pickle.loads(pickle.dumps(other))  # it may travel on, owning nothing
+    with pytest.raises(ReferenceMovedError, match='clone'):
+        again[0]
     with pytest.raises(ReferenceMovedError, match='already moved'):
-        dask_pickle.dumps(_Task(owned))  # another task: a second owner
-    with pytest.raises(ReferenceMovedError, match='already moved'):
-        pickle.dumps(owned)  # outside Dask
-    del owned, task
+        pickle.dumps(owned)  # outside Dask: refused at once
+    del owned, task, other, again
     gc.collect()
+    assert store.exists(key)  # the refused copy owns nothing
     received = dask_pickle.loads(sent)
     data = received.data if wrap == 'object' else received[1]
     assert type(data) is OwnedProxy and data == [4, 5]

@@ -50,6 +50,7 @@ from proxystore.ownership._proxies import OwnedProxy
 from proxystore.ownership._proxies import RefMutProxy
 from proxystore.ownership._proxies import RefProxy
 from proxystore.ownership._proxies import _rebuild  # noqa: F401 - pickles name it here
+from proxystore.ownership._proxies import _rebuild_refused  # noqa: F401 - as _rebuild
 from proxystore.ownership._scopes import FutureWithCallback
 from proxystore.ownership._scopes import mark_refs_out_of_scope
 from proxystore.ownership._scopes import submit

@@ -52,6 +52,7 @@ class Status(enum.Enum):
     MOVED = 'moved'
     RELEASED = 'released'
     DROPPED = 'dropped'
+    REFUSED = 'refused'
 
 
 _WHY = {
@@ -65,6 +66,13 @@ _WHY = {
         'mark_refs_out_of_scope() was called).'
     ),
     Status.DROPPED: 'its object was dropped: drop() evicted it from its store.',
+    Status.REFUSED: (
+        'it is a second copy of a reference that was already moved to another '
+        'task, refused so that it never becomes a second owner (or an uncounted '
+        'borrower). Keep the owner and lend each task borrow(owner) (submit() '
+        'releases it when the task is done), or give each task its own copy '
+        'with clone(owner).'
+    ),
 }
 
 _get = object.__getattribute__
@@ -114,6 +122,8 @@ class BaseRefProxy(Proxy[T]):
             why = 'the lifetime of its object ended, which evicted it.'
         else:
             why = _WHY[status]
+        if status is Status.REFUSED:
+            raise ReferenceMovedError(f'This reference is invalid: {why}')
         raise ReferenceInvalidError(f'This {type(self).__name__} is invalid: {why}')
 
     @property
@@ -138,6 +148,16 @@ class BaseRefProxy(Proxy[T]):
             default = self.__proxy_default_class__
             return default if default is not None else type(self)
         return _CLASS.__get__(self, type(self))  # type: ignore[no-any-return]
+
+    @property
+    def __dask_future__(self) -> bool:
+        # Dask's client asks it of every argument it is given: an invalid
+        # reference (moved by an earlier submit) answers from its class, so the
+        # task is submitted and the reference refuses use only where it is used.
+        if not self.__proxy_valid__:
+            default = self.__proxy_default_class__
+            return bool(getattr(default, '__dask_future__', False))
+        return bool(super().__dask_future__)
 
     def __repr__(self) -> str:
         if self.__proxy_valid__:
@@ -167,6 +187,10 @@ class BaseRefProxy(Proxy[T]):
         _set(self, '__proxy_status__', Status.MOVED)
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if _get(self, '__proxy_status__') is Status.REFUSED:
+            # A refused copy owns nothing: it may travel on (Dask's scheduler
+            # sends what a client sent it), and refuses use wherever it lands.
+            return (_rebuild_refused, self._reduce_args())
         moved_to: _Move | None = _get(self, '__proxy_moved_to__')
         if moved_to is not None:
             # Pickled again after its move. Dask does that to the same task
@@ -174,21 +198,29 @@ class BaseRefProxy(Proxy[T]):
             # in one serialization; a resend after a worker died): the same
             # payload is given again. Anything else (a second task, another
             # pickle.dumps) would make a second owner: refused.
-            if moved_to.same_pass(_dask_pass()):
+            dask_object = _dask_pass()
+            if moved_to.same_pass(dask_object):
                 return moved_to.reduced
+            if dask_object is not None:
+                # Another Dask task (client.map over one owner: the scheduler
+                # sends the graph's one copy to each task). Raising here would
+                # break Dask's connection and hang every task: this task gets
+                # a reference that raises ReferenceMovedError when used.
+                logger.warning('%s', self._moved_again())
+                return (_rebuild_refused, moved_to.reduced[1])
             raise self._moved_again()
-        reduced = (
-            _rebuild,
-            (
-                _KINDS[type(self)],
-                self.__proxy_factory__,
-                self.__proxy_default_class__,
-                self.__proxy_default_hash__,
-            ),
-        )
+        reduced = (_rebuild, self._reduce_args())
         self._move()
         _set(self, '__proxy_moved_to__', _Move(reduced, _dask_pass()))
         return reduced
+
+    def _reduce_args(self) -> tuple[Any, ...]:
+        return (
+            _KINDS.get(type(self), 'refused'),
+            self.__proxy_factory__,
+            self.__proxy_default_class__,
+            self.__proxy_default_hash__,
+        )
 
     def _moved_again(self) -> ReferenceMovedError:
         kind = type(self).__name__
@@ -468,4 +500,24 @@ def _rebuild(
     return proxy
 
 
+def _rebuild_refused(
+    kind: str,
+    factory: Any,
+    default_class: DefaultClassType,
+    default_hash: DefaultHashType,
+) -> BaseRefProxy[Any]:
+    """Unpickle a second copy of a move: a reference that owns and counts nothing.
+
+    Every use raises `ReferenceMovedError`; ``isinstance`` answers from the class
+    the reference had, without resolving.
+    """
+    del kind  # the same arguments as _rebuild: a refused copy is of no kind
+    proxy: BaseRefProxy[Any] = BaseRefProxy(factory)
+    _set(proxy, '__proxy_status__', Status.REFUSED)
+    _set(proxy, '__proxy_default_class__', default_class)
+    _set(proxy, '__proxy_default_hash__', default_hash)
+    return proxy
+
+
 _rebuild.__module__ = 'proxystore.ownership'
+_rebuild_refused.__module__ = 'proxystore.ownership'
