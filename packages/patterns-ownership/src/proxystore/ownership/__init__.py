@@ -14,7 +14,9 @@ Rust's rules, checked at run time, for objects in a store:
   pickling it again for another task raises `ReferenceMovedError` (lend each
   task a borrow, or clone), except when Dask pickles the same task again (one
   serialization tries up to three picklers; a task is resent after its worker
-  died), which gives the same payload;
+  died), which gives the same payload; inside Dask a second move for another
+  task gives it a copy that owns nothing and raises `ReferenceMovedError` when
+  used (a raise in Dask's serializer would hang every task);
 - `submit` lends borrows to a task and releases them when its future is done,
   on any engine with futures (`concurrent.futures`, Dask).
 
