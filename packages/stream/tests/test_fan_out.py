@@ -221,3 +221,43 @@ def test_fans_out_must_be_a_bool(store: Store[Any]) -> None:
         StreamConsumer(_BadShim())  # type: ignore[arg-type]
     assert fans_out(object()) is True  # unknown: the safe answer
     assert fans_out(QueueSubscriber(queue.Queue())) is False
+
+
+@pytest.mark.parametrize('kind', ['redis-pubsub', 'zmq'])
+def test_a_broadcast_with_one_reader_may_say_so_and_evict(
+    kind: str, redis_options: dict[str, Any], store: Store[Any]
+) -> None:
+    port, topic = redis_options['port'], redis_options['topic']
+    publisher: Any
+    subscriber: Any
+    if kind == 'redis-pubsub':
+        publisher = RedisPublisher(HOST, port, fans_out=False)
+        subscriber = RedisSubscriber(HOST, port, topic, timeout=TIMEOUT, fans_out=False)
+    else:
+        publisher = ZeroMQPublisher(HOST, 0, fans_out=False)
+        subscriber = ZeroMQSubscriber(
+            HOST, publisher.port, topic=topic, timeout=TIMEOUT, fans_out=False
+        )
+        publisher.wait_for_subscribers(1, timeout=TIMEOUT)
+    _produce(publisher, store, topic)
+    values, keys = _read(StreamConsumer(subscriber))
+    assert values == _expected()
+    assert not any(store.exists(k) for k in keys)  # the one reader evicted
+    subscriber.close()
+
+
+def test_the_fans_out_option_must_be_a_bool(redis_options: dict[str, Any]) -> None:
+    port, topic = redis_options['port'], redis_options['topic']
+    bad: Any = 'no'
+    with pytest.raises(TypeError, match=r"fans_out must be a bool.*str 'no'"):
+        RedisPublisher(HOST, port, fans_out=bad)
+    with pytest.raises(TypeError, match='fans_out must be a bool'):
+        RedisSubscriber(HOST, port, topic, fans_out=bad)
+    with pytest.raises(TypeError, match='fans_out must be a bool'):
+        RedisStreamPublisher(HOST, port, fans_out=bad)
+    with pytest.raises(TypeError, match='fans_out must be a bool'):
+        RedisStreamSubscriber(HOST, port, topic, fans_out=bad)
+    with pytest.raises(TypeError, match='fans_out must be a bool'):
+        ZeroMQPublisher(HOST, 0, fans_out=bad)
+    with pytest.raises(TypeError, match='fans_out must be a bool'):
+        ZeroMQSubscriber(HOST, 1, fans_out=bad)

@@ -115,3 +115,17 @@ def fans_out(shim: object) -> bool:
             f'be read more than once), not {type(value).__name__} {value!r}.',
         )
     return value
+
+
+def single_reader_flag(fans_out: object) -> bool:
+    """Check a shim's ``fans_out`` constructor argument (internal helper).
+
+    Raises:
+        TypeError: If it is not a bool.
+    """
+    if not isinstance(fans_out, bool):
+        raise TypeError(
+            'fans_out must be a bool (False: exactly one subscriber reads each '
+            f'message, once), not {type(fans_out).__name__} {fans_out!r}.',
+        )
+    return fans_out
