@@ -239,3 +239,17 @@ def test_dask_map_over_one_owner(shared_store: Store[Any]) -> None:
         assert 'borrow(owner)' in str(refused[0])
         del owned, futures, errors, refused
         assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_a_process_pool_map_over_one_owner(shared_store: Store[Any]) -> None:
+    # map pickles each task's arguments on its own: one owner, then the error.
+    with start_engine('processes') as engine:
+        pool = engine.submit.__self__  # the engine's Executor
+        owned = shared_store.owned_proxy(bytes(5))
+        key = get_key(owned)
+        results = pool.map(len, [owned] * 3, timeout=TIMEOUT)
+        assert next(results) == 5
+        with pytest.raises(ReferenceMovedError, match='clone'):
+            next(results)
+        del results, owned
+        assert _eventually(lambda: not shared_store.exists(key))  # no leak
