@@ -100,6 +100,9 @@ def test_functions_that_engines_pickle_twice(
     function = len if engine.name == 'processes' else (lambda data: len(data))
     lent = submit(engine.submit, args=(function, borrow(owned)))
     assert lent.result(timeout=TIMEOUT) == 3
+    # The done-callback releases the borrow a moment after the result is in:
+    # moving the owner before that is refused (MutableBorrowError).
+    assert _eventually(lambda: owned.__proxy_ref_count__ == 0)
     key = get_key(owned)
     moved = engine.submit(function, owned)
     assert moved.result(timeout=TIMEOUT) == 3
