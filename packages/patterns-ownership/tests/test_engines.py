@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import pathlib
+import signal
 import time
 from collections.abc import Callable
 from collections.abc import Generator
@@ -12,6 +15,7 @@ import pytest
 
 from proxystore.ownership import OwnedProxy
 from proxystore.ownership import ReferenceInvalidError
+from proxystore.ownership import ReferenceMovedError
 from proxystore.ownership import borrow
 from proxystore.ownership import into_owned
 from proxystore.ownership import mut_borrow
@@ -96,6 +100,9 @@ def test_functions_that_engines_pickle_twice(
     function = len if engine.name == 'processes' else (lambda data: len(data))
     lent = submit(engine.submit, args=(function, borrow(owned)))
     assert lent.result(timeout=TIMEOUT) == 3
+    # The done-callback releases the borrow a moment after the result is in:
+    # moving the owner before that is refused (MutableBorrowError).
+    assert _eventually(lambda: owned.__proxy_ref_count__ == 0)
     key = get_key(owned)
     moved = engine.submit(function, owned)
     assert moved.result(timeout=TIMEOUT) == 3
@@ -146,3 +153,105 @@ def test_store_executor_returns_owned_results(
         key = get_key(result)
         del result
         assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_one_owner_given_to_several_tasks(
+    engine: Engine, shared_store: Store[Any]
+) -> None:
+    # A process pool pickles each task's arguments (map does too), and so
+    # does a Dask client per submit: the first task gets the owner, the others
+    # a typed error (a process pool's at submission, Dask's when the task uses
+    # its copy), never a second owner.
+    # Bytes, not a list: Dask's submit walks lists, which uses a moved owner
+    # at once (a ReferenceInvalidError from submit itself).
+    owned = shared_store.owned_proxy(bytes(4))
+    key = get_key(owned)
+    futures = [engine.submit(length_and_pid, owned) for _ in range(3)]
+    assert futures[0].result(timeout=TIMEOUT)[0] == 4
+    for future in futures[1:]:
+        if engine.name == 'threads':  # shared, not pickled
+            assert future.result(timeout=TIMEOUT)[0] == 4
+            continue
+        with pytest.raises(ReferenceMovedError, match='borrow'):
+            future.result(timeout=TIMEOUT)
+    # What the message advises: a borrow per task.
+    if engine.name == 'threads':
+        lent = [
+            submit(engine.submit, args=(length_and_pid, borrow(owned)))
+            for _ in range(3)
+        ]
+        assert [f.result(timeout=TIMEOUT)[0] for f in lent] == [4] * 3
+    del owned, futures
+    assert _eventually(lambda: not shared_store.exists(key))  # no leak
+
+
+def test_dask_retries_a_task_whose_worker_died(
+    shared_store: Store[Any], tmp_path: pathlib.Path
+) -> None:
+    # The scheduler resends the same task (the same moved owner) to another
+    # worker: the owner moves again, to the worker that runs it.
+    if shared_store.name != 'shared-redis':
+        pytest.skip('one channel is enough: the retry path is the engine')
+
+    def first_attempt_hangs(data: Any, folder: str) -> int:
+        # A local function: Dask sends it by value (the workers cannot import
+        # this test module). Writes the worker's pid, then hangs once.
+        path = pathlib.Path(folder)
+        first = not (path / 'attempt').exists()
+        (path / 'attempt').write_text(str(os.getpid()))
+        if first:
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline:  # killed long before
+                time.sleep(0.05)
+        return len(data)
+
+    with start_engine('dask') as engine:
+        owned = shared_store.owned_proxy(list(range(6)))
+        key = get_key(owned)
+        future = engine.submit(first_attempt_hangs, owned, str(tmp_path))
+        marker = tmp_path / 'attempt'
+        deadline = time.monotonic() + TIMEOUT
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), 'the first attempt never started'
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+        assert future.result(timeout=TIMEOUT) == 6  # the object was there
+        del future
+        assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_dask_map_over_one_owner(shared_store: Store[Any]) -> None:
+    # One copy in the graph for every task: the scheduler sends it to the
+    # first task; the second gets a copy that refuses use, and nothing hangs.
+    if shared_store.name != 'shared-redis':
+        pytest.skip('one channel is enough: the path is the engine')
+    from dask.distributed import get_client
+
+    with start_engine('dask') as engine:
+        owned = shared_store.owned_proxy(list(range(3)))
+        key = get_key(owned)
+        engine.submit(len, [0]).result(timeout=TIMEOUT)  # a client to get
+        futures = get_client().map(len, [owned, owned], pure=False)
+        errors = [future.exception(timeout=TIMEOUT) for future in futures]
+        pairs = zip(futures, errors, strict=True)
+        results = [f.result(timeout=TIMEOUT) for f, e in pairs if e is None]
+        refused = [e for e in errors if e is not None]
+        assert results == [3]  # whichever task was sent first
+        assert len(refused) == 1 and type(refused[0]) is ReferenceMovedError
+        assert 'borrow(owner)' in str(refused[0])
+        del owned, futures, errors, refused
+        assert _eventually(lambda: not shared_store.exists(key))
+
+
+def test_a_process_pool_map_over_one_owner(shared_store: Store[Any]) -> None:
+    # map pickles each task's arguments on its own: one owner, then the error.
+    with start_engine('processes') as engine:
+        pool = engine.submit.__self__  # the engine's Executor
+        owned = shared_store.owned_proxy(bytes(5))
+        key = get_key(owned)
+        results = pool.map(len, [owned] * 3, timeout=TIMEOUT)
+        assert next(results) == 5
+        with pytest.raises(ReferenceMovedError, match='clone'):
+            next(results)
+        del results, owned
+        assert _eventually(lambda: not shared_store.exists(key))  # no leak

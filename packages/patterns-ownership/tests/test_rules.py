@@ -13,10 +13,12 @@ from proxystore.connectors.local import LocalConnector
 from proxystore.connectors.multi import MultiConnector
 from proxystore.connectors.multi import Policy
 from proxystore.factory import SimpleFactory
+from proxystore.ownership import BaseRefProxy
 from proxystore.ownership import MutableBorrowError
 from proxystore.ownership import OwnedProxy
 from proxystore.ownership import OwnershipWarning
 from proxystore.ownership import ReferenceInvalidError
+from proxystore.ownership import ReferenceMovedError
 from proxystore.ownership import ReferenceNotOwnedError
 from proxystore.ownership import RefMutProxy
 from proxystore.ownership import RefProxy
@@ -176,7 +178,8 @@ def test_pickling_an_owner_moves_it(store: Store[Any]) -> None:
     data = pickle.dumps(owned)
     with pytest.raises(ReferenceInvalidError, match='it was moved: pickled'):
         owned[0]
-    assert pickle.dumps(owned)  # engines may pickle a moved one again
+    with pytest.raises(ReferenceMovedError, match='already moved'):
+        pickle.dumps(owned)  # a second move would be a second owner
     assert isinstance(owned, list)  # and ask isinstance() of it
     assert 'moved' in repr(owned)
     del owned
@@ -189,6 +192,86 @@ def test_pickling_an_owner_moves_it(store: Store[Any]) -> None:
     del moved
     gc.collect()
     assert not store.exists(key)  # the new owner does
+
+
+def test_an_owner_pickled_twice_is_refused_the_second_time(store: Store[Any]) -> None:
+    # Before: both pickles loaded as owners, and the first to go evicted the
+    # object under the other.
+    owned = store.owned_proxy([1, 2, 3])
+    key = _key(owned)
+    first = pickle.dumps(owned)
+    with pytest.raises(ReferenceMovedError) as caught:
+        pickle.dumps(owned)
+    assert isinstance(caught.value, ReferenceInvalidError)  # caught as before
+    message = str(caught.value)
+    assert 'second owner' in message and repr(key) in message
+    assert 'borrow(owner)' in message and 'clone(owner)' in message
+    moved = pickle.loads(first)
+    assert moved == [1, 2, 3]  # the one owner
+    del owned
+    gc.collect()
+    assert store.exists(key)
+    del moved
+    gc.collect()
+    assert not store.exists(key)
+
+
+@pytest.mark.parametrize('lend', [borrow, mut_borrow])
+def test_a_borrow_pickled_twice_is_refused_the_second_time(
+    store: Store[Any], lend: Any
+) -> None:
+    owned = store.owned_proxy([1])
+    ref = lend(owned)
+    remote = pickle.loads(pickle.dumps(ref))
+    with pytest.raises(ReferenceMovedError, match='second borrower'):
+        pickle.dumps(ref)
+    assert remote == [1]
+    mark_refs_out_of_scope(ref)
+    del remote
+    drop(owned)
+
+
+class _Task:
+    """A stand-in for a Dask task: a function Dask must cloudpickle, and data."""
+
+    def __init__(self, data: Any) -> None:
+        self.function = lambda x: len(x)  # pickle refuses it: Dask falls back
+        self.data = data
+
+
+@pytest.mark.parametrize('wrap', ['object', 'tuple'])
+def test_dask_pickles_one_task_more_than_once(store: Store[Any], wrap: str) -> None:
+    # One serialization of Dask tries pickle, its own pickler, then cloudpickle
+    # (the owner is reduced up to three times, one payload is sent); the
+    # scheduler pickles the same task again to resend it after a worker died.
+    dask_pickle = pytest.importorskip('distributed.protocol.pickle')
+    owned = store.owned_proxy([4, 5])
+    key = _key(owned)
+    task: Any = _Task(owned) if wrap == 'object' else (lambda x: len(x), owned)
+    sent = dask_pickle.dumps(task)
+    resent = dask_pickle.dumps(task)  # the same task, again
+    # Another task (client.map over one owner): raising would break Dask's
+    # connection, so that task gets a copy that refuses every use instead.
+    other = dask_pickle.loads(dask_pickle.dumps(_Task(owned))).data
+    assert type(other) is BaseRefProxy and isinstance(other, list)
+    assert 'refused' in repr(other)
+    with pytest.raises(ReferenceMovedError, match='never becomes a second owner'):
+        len(other)
+    again = pickle.loads(pickle.dumps(other))  # it may travel on, owning nothing
+    with pytest.raises(ReferenceMovedError, match='clone'):
+        again[0]
+    with pytest.raises(ReferenceMovedError, match='already moved'):
+        pickle.dumps(owned)  # outside Dask: refused at once
+    del owned, task, other, again
+    gc.collect()
+    assert store.exists(key)  # the refused copy owns nothing
+    received = dask_pickle.loads(sent)
+    data = received.data if wrap == 'object' else received[1]
+    assert type(data) is OwnedProxy and data == [4, 5]
+    assert resent
+    del received, data
+    gc.collect()
+    assert not store.exists(key)
 
 
 def test_an_owner_cannot_move_while_borrowed(store: Store[Any]) -> None:

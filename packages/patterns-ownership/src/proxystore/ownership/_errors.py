@@ -7,6 +7,7 @@ __all__ = [
     'MutableBorrowError',
     'OwnershipWarning',
     'ReferenceInvalidError',
+    'ReferenceMovedError',
     'ReferenceNotOwnedError',
 ]
 
@@ -37,6 +38,18 @@ class ReferenceInvalidError(BaseRefProxyError):
     """
 
 
+class ReferenceMovedError(ReferenceInvalidError):
+    """A reference that was already moved was pickled again, for another task.
+
+    Two copies of one move would be two owners (or two borrowers counted as
+    one): the first to finish would evict the object while the other still
+    uses it. Keep the owner and lend each task a `borrow` (with `submit`), or
+    give each task its own copy with `clone`. Dask's re-pickling of the same
+    task (a second pickler in one serialization, a resend after a worker
+    died) is not a second move and is allowed.
+    """
+
+
 class OwnershipWarning(UserWarning):
     """An object will stay in its store longer than its owner meant.
 
@@ -51,6 +64,7 @@ for _error in (
     MutableBorrowError,
     OwnershipWarning,
     ReferenceInvalidError,
+    ReferenceMovedError,
     ReferenceNotOwnedError,
 ):
     # Shown and pickled by the public path, independent of this layout.

@@ -15,8 +15,11 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import sys
 import warnings
 import weakref
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NoReturn
@@ -24,6 +27,7 @@ from typing import TypeVar
 
 from proxystore.ownership._errors import OwnershipWarning
 from proxystore.ownership._errors import ReferenceInvalidError
+from proxystore.ownership._errors import ReferenceMovedError
 from proxystore.ownership._record import Record
 from proxystore.proxy import DefaultClassType
 from proxystore.proxy import DefaultHashType
@@ -48,6 +52,7 @@ class Status(enum.Enum):
     MOVED = 'moved'
     RELEASED = 'released'
     DROPPED = 'dropped'
+    REFUSED = 'refused'
 
 
 _WHY = {
@@ -61,6 +66,13 @@ _WHY = {
         'mark_refs_out_of_scope() was called).'
     ),
     Status.DROPPED: 'its object was dropped: drop() evicted it from its store.',
+    Status.REFUSED: (
+        'it is a second copy of a reference that was already moved to another '
+        'task, refused so that it never becomes a second owner (or an uncounted '
+        'borrower). Keep the owner and lend each task borrow(owner) (submit() '
+        'releases it when the task is done), or give each task its own copy '
+        'with clone(owner).'
+    ),
 }
 
 _get = object.__getattribute__
@@ -110,6 +122,8 @@ class BaseRefProxy(Proxy[T]):
             why = 'the lifetime of its object ended, which evicted it.'
         else:
             why = _WHY[status]
+        if status is Status.REFUSED:
+            raise ReferenceMovedError(f'This reference is invalid: {why}')
         raise ReferenceInvalidError(f'This {type(self).__name__} is invalid: {why}')
 
     @property
@@ -134,6 +148,16 @@ class BaseRefProxy(Proxy[T]):
             default = self.__proxy_default_class__
             return default if default is not None else type(self)
         return _CLASS.__get__(self, type(self))  # type: ignore[no-any-return]
+
+    @property
+    def __dask_future__(self) -> bool:
+        # Dask's client asks it of every argument it is given: an invalid
+        # reference (moved by an earlier submit) answers from its class, so the
+        # task is submitted and the reference refuses use only where it is used.
+        if not self.__proxy_valid__:
+            default = self.__proxy_default_class__
+            return bool(getattr(default, '__dask_future__', False))
+        return bool(super().__dask_future__)
 
     def __repr__(self) -> str:
         if self.__proxy_valid__:
@@ -163,24 +187,104 @@ class BaseRefProxy(Proxy[T]):
         _set(self, '__proxy_status__', Status.MOVED)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        moved_to = _get(self, '__proxy_moved_to__')
+        if _get(self, '__proxy_status__') is Status.REFUSED:
+            # A refused copy owns nothing: it may travel on (Dask's scheduler
+            # sends what a client sent it), and refuses use wherever it lands.
+            return (_rebuild_refused, self._reduce_args())
+        moved_to: _Move | None = _get(self, '__proxy_moved_to__')
         if moved_to is not None:
-            # Pickled again after its move: engines do that (Dask pickles with
-            # pickle, then again with cloudpickle for functions of __main__, and
-            # re-sends a task's arguments), so the same payload is given again.
-            return moved_to  # type: ignore[no-any-return]
-        reduced = (
-            _rebuild,
-            (
-                _KINDS[type(self)],
-                self.__proxy_factory__,
-                self.__proxy_default_class__,
-                self.__proxy_default_hash__,
-            ),
-        )
+            # Pickled again after its move. Dask does that to the same task
+            # (pickle, then cloudpickle for functions of __main__ or lambdas,
+            # in one serialization; a resend after a worker died): the same
+            # payload is given again. Anything else (a second task, another
+            # pickle.dumps) would make a second owner: refused.
+            dask_object = _dask_pass()
+            if moved_to.same_pass(dask_object):
+                return moved_to.reduced
+            if dask_object is not None:
+                # Another Dask task (client.map over one owner: the scheduler
+                # sends the graph's one copy to each task). Raising here would
+                # break Dask's connection and hang every task: this task gets
+                # a reference that raises ReferenceMovedError when used.
+                logger.warning('%s', self._moved_again())
+                return (_rebuild_refused, moved_to.reduced[1])
+            raise self._moved_again()
+        reduced = (_rebuild, self._reduce_args())
         self._move()
-        _set(self, '__proxy_moved_to__', reduced)
+        _set(self, '__proxy_moved_to__', _Move(reduced, _dask_pass()))
         return reduced
+
+    def _reduce_args(self) -> tuple[Any, ...]:
+        return (
+            _KINDS.get(type(self), 'refused'),
+            self.__proxy_factory__,
+            self.__proxy_default_class__,
+            self.__proxy_default_hash__,
+        )
+
+    def _moved_again(self) -> ReferenceMovedError:
+        kind = type(self).__name__
+        holder = 'owner' if kind == 'OwnedProxy' else 'borrower'
+        key = get_factory_of_store_proxy(self).key
+        return ReferenceMovedError(
+            f'This {kind} was already moved (pickled for another process or '
+            f'task); pickling it again would make a second {holder} of key '
+            f'{key!r}, and the first to finish would evict '
+            'the object while the other still uses it. Keep the owner and lend '
+            'each task borrow(owner) (submit() releases it when the task is '
+            'done), or give each task its own copy with clone(owner).',
+        )
+
+
+class _Move:
+    """The payload of a reference's move, and the Dask pass that made it.
+
+    Args:
+        reduced: What ``__reduce__`` returned for the move.
+        dask_object: The object Dask's ``dumps`` was pickling, if any.
+    """
+
+    __slots__ = ('_pass', 'reduced')
+
+    def __init__(self, reduced: tuple[Any, ...], dask_object: Any) -> None:
+        self.reduced = reduced
+        self._pass: Callable[[], Any] | None = None
+        if dask_object is not None:
+            try:
+                self._pass = weakref.ref(dask_object)
+            except TypeError:
+                # Kept alive instead: its id cannot be reused by another object.
+                self._pass = lambda: dask_object
+
+    def same_pass(self, dask_object: Any) -> bool:
+        """Whether ``dask_object`` is the object the move was made for."""
+        return (
+            dask_object is not None
+            and self._pass is not None
+            and self._pass() is dask_object
+        )
+
+
+def _dask_pass() -> Any:
+    """The object Dask's ``distributed.protocol.pickle.dumps`` pickles now, if any.
+
+    Dask pickles one object (a task, a graph, a message) up to three times in
+    one ``dumps`` (pickle; its own pickler; cloudpickle), keeping the last, and
+    the scheduler pickles the same task again to resend it after a worker died.
+    """
+    module = sys.modules.get('distributed.protocol.pickle')
+    code = getattr(getattr(module, 'dumps', None), '__code__', None)
+    if code is None:
+        return None
+    frame: FrameType | None = sys._getframe(1)
+    try:
+        while frame is not None:
+            if frame.f_code is code:
+                return frame.f_locals.get('x')
+            frame = frame.f_back
+        return None
+    finally:
+        del frame
 
 
 class OwnedProxy(BaseRefProxy[T]):
@@ -396,4 +500,24 @@ def _rebuild(
     return proxy
 
 
+def _rebuild_refused(
+    kind: str,
+    factory: Any,
+    default_class: DefaultClassType,
+    default_hash: DefaultHashType,
+) -> BaseRefProxy[Any]:
+    """Unpickle a second copy of a move: a reference that owns and counts nothing.
+
+    Every use raises `ReferenceMovedError`; ``isinstance`` answers from the class
+    the reference had, without resolving.
+    """
+    del kind  # the same arguments as _rebuild: a refused copy is of no kind
+    proxy: BaseRefProxy[Any] = BaseRefProxy(factory)
+    _set(proxy, '__proxy_status__', Status.REFUSED)
+    _set(proxy, '__proxy_default_class__', default_class)
+    _set(proxy, '__proxy_default_hash__', default_hash)
+    return proxy
+
+
 _rebuild.__module__ = 'proxystore.ownership'
+_rebuild_refused.__module__ = 'proxystore.ownership'

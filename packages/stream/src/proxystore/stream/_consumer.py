@@ -25,6 +25,7 @@ from proxystore.stream.exceptions import UnknownStoreError
 from proxystore.stream.filters import NullFilter
 from proxystore.stream.protocols import Filter
 from proxystore.stream.protocols import MessageSubscriber
+from proxystore.stream.protocols import fans_out
 
 __all__ = ['StreamConsumer']
 
@@ -40,10 +41,18 @@ class StreamConsumer(Generic[T]):
     subscriber has no more messages. Objects sent without a store come as they
     are. Compatible with ProxyStore 1.x.
 
+    An object is evicted after use only if its event says so (the producer's
+    broker delivers each message to one consumer, once) and this subscriber
+    does not fan out either (see `proxystore.stream.protocols.fans_out`): an
+    event from a ProxyStore 1.x producer over pub/sub, ZeroMQ or a Redis
+    stream is never evicted here, since other readers may still need it.
+
     Args:
         subscriber: The broker's subscriber (a shim).
-        filter_: Drops events whose metadata it rejects (``True``: drop); a
-            dropped object that was to be evicted is evicted.
+        filter_: Drops events whose metadata it rejects (``True``: drop). A
+            dropped object that was to be evicted is evicted only where this
+            consumer was its one reader (a queue): on a broker that fans out,
+            another consumer may want it.
         stores: Stores this consumer has already: events of these stores need
             no announcement (a consumer that joins a broadcast late).
         trust_broker: Make stores from the descriptions that come through the
@@ -67,6 +76,7 @@ class StreamConsumer(Generic[T]):
         self._stores = StoreDirectory(stores, trust_broker=trust_broker)
         self._pending: collections.deque[Event] = collections.deque()
         self._ended = False
+        self._sole_reader = not fans_out(subscriber)
 
     def __enter__(self) -> StreamConsumer[T]:
         return self
@@ -118,9 +128,14 @@ class StreamConsumer(Generic[T]):
             assert isinstance(event, NewObjectEvent | NewObjectKeyEvent)
             if not self.filter_(event.metadata):
                 return event, event.metadata
-            if isinstance(event, NewObjectKeyEvent) and event.evict:
+            if isinstance(event, NewObjectKeyEvent) and self._evicts(event):
+                # Dropped where no one else will read it: nothing is lost.
                 store = self._store_or_requeue(event)
                 store.evict(self._key(store, event))
+
+    def _evicts(self, event: NewObjectKeyEvent) -> bool:
+        """Whether this consumer evicts the event's object after use."""
+        return event.evict and self._sole_reader
 
     def _store(self, event: NewObjectKeyEvent) -> Store[Any]:
         try:
@@ -170,7 +185,7 @@ class StreamConsumer(Generic[T]):
         assert isinstance(event, NewObjectKeyEvent)
         store = self._store_or_requeue(event)
         proxy: Proxy[T] = store.proxy_from_key(
-            self._key(store, event), evict=event.evict
+            self._key(store, event), evict=self._evicts(event)
         )
         return metadata, proxy
 
@@ -207,7 +222,7 @@ class StreamConsumer(Generic[T]):
                 f'The object under key {key!r} of store "{store.name}" is gone '
                 '(evicted, or never stored).',
             )
-        if event.evict:
+        if self._evicts(event):
             store.evict(key)
         return metadata, obj
 

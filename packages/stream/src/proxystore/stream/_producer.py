@@ -24,6 +24,8 @@ from proxystore.stream.exceptions import TopicClosedError
 from proxystore.stream.filters import NullFilter
 from proxystore.stream.protocols import Filter
 from proxystore.stream.protocols import MessagePublisher
+from proxystore.stream.protocols import declares_fan_out
+from proxystore.stream.protocols import fans_out
 
 __all__ = ['StreamProducer']
 
@@ -55,6 +57,14 @@ class StreamProducer(Generic[T]):
     a consumer resolves their proxies. A topic without a store sends its objects
     inside the events (msgpack values only). Compatible with ProxyStore 1.x.
     Not thread-safe: use one producer per thread.
+
+    Objects sent with ``evict=True`` (the default) are evicted by the consumer
+    that uses them only if the publisher delivers each message to one consumer,
+    once (its ``fans_out`` is ``False``: queues, Redis lists). On a broker that
+    fans out or redelivers (pub/sub, ZeroMQ, Redis streams) the first reader
+    would delete the object for the others, so the event says not to evict and
+    the object stays in its store until the store evicts it (clear it, or evict
+    the keys when every consumer is done).
 
     Example:
         ```python
@@ -117,6 +127,7 @@ class StreamProducer(Generic[T]):
         self.announce_every = announce_every
         self._topics: dict[str, _Topic[T]] = {}
         self._descriptors: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._warned_undeclared = False
 
     def __enter__(self) -> StreamProducer[T]:
         return self
@@ -148,7 +159,9 @@ class StreamProducer(Generic[T]):
         Args:
             topic: The topic.
             obj: The object.
-            evict: The consumer's proxy evicts the object once resolved.
+            evict: The consumer's proxy evicts the object once resolved, if
+                the publisher delivers each message to one consumer once (see
+                the class); ignored on a broker that fans out or redelivers.
             metadata: Metadata of the object (msgpack values), seen by filters
                 and consumers.
 
@@ -177,10 +190,28 @@ class StreamProducer(Generic[T]):
             cached = self._descriptors[id(store)] = (store_id(descriptor), descriptor)
         return cached
 
+    def _consumers_may_evict(self, items: list[_Item[T]]) -> bool:
+        """Whether one consumer, once, reads each message (then it may evict)."""
+        if not fans_out(self.publisher):
+            return True
+        undeclared = not declares_fan_out(self.publisher)
+        if undeclared and not self._warned_undeclared and any(i.evict for i in items):
+            self._warned_undeclared = True
+            logger.warning(
+                '%s does not say whether its messages reach one consumer '
+                '(no fans_out attribute): objects sent with evict=True are '
+                'not evicted by consumers, so that no reader deletes what '
+                'another still needs. Set fans_out = False on a publisher '
+                'whose messages reach one consumer, once.',
+                type(self.publisher).__name__,
+            )
+        return False
+
     def _object_events(self, topic: str, items: list[_Item[T]]) -> list[Event]:
         store = self._store_of(topic)
         if store is None:
             return [NewObjectEvent(topic, i.obj, i.metadata) for i in items]
+        may_evict = self._consumers_may_evict(items)
         identifier, descriptor = self._descriptor(store)
         state = self._topic(topic)
         events: list[Event] = []
@@ -193,7 +224,9 @@ class StreamProducer(Generic[T]):
             state.announced = identifier
         keys = store.put_batch([i.obj for i in items])
         events += [
-            NewObjectKeyEvent(topic, identifier, tuple(key), i.evict, i.metadata)
+            NewObjectKeyEvent(
+                topic, identifier, tuple(key), i.evict and may_evict, i.metadata
+            )
             for key, i in zip(keys, items, strict=True)
         ]
         return events

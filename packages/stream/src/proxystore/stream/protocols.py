@@ -12,6 +12,15 @@ more, and are used when present:
   ``subscriber.store_descriptor(topic, store_id)``: keep the descriptions of a
   topic's stores on the broker, so that a consumer that joins late (or restarts)
   finds a store it has not seen announced.
+
+And one optional attribute, on publishers and subscribers:
+
+- ``fans_out``: ``True`` if a message may be read more than once, by several
+  subscribers (pub/sub, ZeroMQ, several Redis consumer groups) or again after a
+  redelivery (Redis streams); ``False`` if each message reaches one subscriber,
+  once (a queue, a Redis list). Only then may a consumer evict an object once it
+  used it: on a broker that fans out, the first reader would delete the object
+  for the others. A shim that does not say is taken to fan out (see `fans_out`).
 """
 
 from __future__ import annotations
@@ -20,7 +29,15 @@ from typing import Any
 from typing import Protocol
 from typing import runtime_checkable
 
-__all__ = ['Filter', 'MessagePublisher', 'MessageSubscriber', 'Publisher', 'Subscriber']
+__all__ = [
+    'Filter',
+    'MessagePublisher',
+    'MessageSubscriber',
+    'Publisher',
+    'Subscriber',
+    'declares_fan_out',
+    'fans_out',
+]
 
 
 @runtime_checkable
@@ -68,3 +85,47 @@ class Filter(Protocol):
     def __call__(self, metadata: dict[str, Any]) -> bool:
         """Whether to drop the event."""
         ...
+
+
+def declares_fan_out(shim: object) -> bool:
+    """Whether a publisher or subscriber says if it fans out (``fans_out``)."""
+    return getattr(shim, 'fans_out', None) is not None
+
+
+def fans_out(shim: object) -> bool:
+    """Whether a message of this publisher or subscriber may be read more than once.
+
+    Read from the shim's ``fans_out`` attribute (see the module). A shim without
+    one (written for ProxyStore 1.x) is taken to fan out: its objects are then
+    not evicted by consumers, which may leave them in the store, but never
+    deletes an object that another consumer still needs.
+
+    Args:
+        shim: A publisher or subscriber.
+
+    Raises:
+        TypeError: If the shim's ``fans_out`` is not a bool.
+    """
+    value = getattr(shim, 'fans_out', None)
+    if value is None:
+        return True
+    if not isinstance(value, bool):
+        raise TypeError(
+            f'{type(shim).__name__}.fans_out must be a bool (True: a message may '
+            f'be read more than once), not {type(value).__name__} {value!r}.',
+        )
+    return value
+
+
+def single_reader_flag(fans_out: object) -> bool:
+    """Check a shim's ``fans_out`` constructor argument (internal helper).
+
+    Raises:
+        TypeError: If it is not a bool.
+    """
+    if not isinstance(fans_out, bool):
+        raise TypeError(
+            'fans_out must be a bool (False: exactly one subscriber reads each '
+            f'message, once), not {type(fans_out).__name__} {fans_out!r}.',
+        )
+    return fans_out

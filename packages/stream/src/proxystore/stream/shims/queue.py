@@ -19,6 +19,9 @@ class QueuePublisher:
         timeout: Seconds to wait for room (``None``: as long as it takes).
     """
 
+    fans_out = False
+    """Each message is taken from its queue by one subscriber, once."""
+
     def __init__(
         self,
         queues: Mapping[str, Any],
@@ -57,6 +60,9 @@ class QueueSubscriber:
         block: Wait for a message.
         timeout: Seconds to wait for a message (``None``: as long as it takes).
     """
+
+    fans_out = False
+    """Each message is taken from the queue by one subscriber, once."""
 
     def __init__(
         self,

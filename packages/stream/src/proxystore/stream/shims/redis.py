@@ -28,6 +28,7 @@ import redis
 
 from proxystore.stream.exceptions import BrokerError
 from proxystore.stream.exceptions import MalformedEventError
+from proxystore.stream.protocols import single_reader_flag
 
 __all__ = [
     'RedisPublisher',
@@ -133,8 +134,20 @@ class RedisPublisher(_Publisher):
     Args:
         hostname: Server host.
         port: Server port.
+        fans_out: ``False`` only if exactly one subscriber reads the topic,
+            and reads each message once: its consumer then evicts objects
+            sent with ``evict=True`` after use (both ends must say so).
         kwargs: More options of `redis.Redis` (password, ssl...).
     """
+
+    fans_out = True
+    """Every subscriber of the channel gets every message."""
+
+    def __init__(
+        self, hostname: str, port: int, *, fans_out: bool = True, **kwargs: Any
+    ) -> None:
+        self.fans_out = single_reader_flag(fans_out)
+        super().__init__(hostname, port, **kwargs)
 
     def send_message(self, topic: str, message: bytes) -> None:
         """PUBLISH the message on the topic's channel."""
@@ -153,11 +166,17 @@ class RedisSubscriber:
         port: Server port.
         topic: Topic or topics to subscribe to.
         timeout: Seconds `next_message` waits (``None``: as long as it takes).
+        fans_out: ``False`` only if exactly one subscriber reads the topic,
+            and reads each message once: its consumer then evicts objects
+            sent with ``evict=True`` after use (both ends must say so).
         kwargs: More options of `redis.Redis`.
 
     Raises:
         BrokerError: If the server cannot be reached.
     """
+
+    fans_out = True
+    """Every subscriber of the channel gets every message."""
 
     def __init__(
         self,
@@ -166,8 +185,10 @@ class RedisSubscriber:
         topic: str | Sequence[str],
         *,
         timeout: float | None = None,
+        fans_out: bool = True,
         **kwargs: Any,
     ) -> None:
+        self.fans_out = single_reader_flag(fans_out)
         self.topics = [topic] if isinstance(topic, str) else list(topic)
         self.timeout = timeout
         self._redis = _Client(hostname, port, kwargs)
@@ -229,6 +250,9 @@ class RedisQueuePublisher(_Publisher):
         kwargs: More options of `redis.Redis`.
     """
 
+    fans_out = False
+    """Each message is popped by one subscriber, once."""
+
     def send_message(self, topic: str, message: bytes) -> None:
         """RPUSH the message to the topic's list."""
         with self._redis.errors(f'RPUSH to "{topic}"'):
@@ -245,6 +269,9 @@ class RedisQueueSubscriber:
         timeout: Seconds `next_message` waits (``None``: as long as it takes).
         kwargs: More options of `redis.Redis`.
     """
+
+    fans_out = False
+    """Each message is popped by one subscriber, once."""
 
     def __init__(
         self,
@@ -314,8 +341,14 @@ class RedisStreamPublisher(_Publisher):
         hostname: Server host.
         port: Server port.
         maxlen: Keep about this many messages per stream (``None``: all).
+        fans_out: ``False`` only if exactly one subscriber reads the topic,
+            and reads each message once: its consumer then evicts objects
+            sent with ``evict=True`` after use (both ends must say so).
         kwargs: More options of `redis.Redis`.
     """
+
+    fans_out = True
+    """Every group gets every message, and one not acknowledged comes again."""
 
     def __init__(
         self,
@@ -323,8 +356,10 @@ class RedisStreamPublisher(_Publisher):
         port: int,
         *,
         maxlen: int | None = None,
+        fans_out: bool = True,
         **kwargs: Any,
     ) -> None:
+        self.fans_out = single_reader_flag(fans_out)
         super().__init__(hostname, port, **kwargs)
         self.maxlen = maxlen
 
@@ -366,11 +401,17 @@ class RedisStreamSubscriber:
         timeout: Seconds `next_message` waits (``None``: as long as it takes).
         claim_idle: Claim messages that another consumer of the group has not
             acknowledged for this many seconds (``None``: never).
+        fans_out: ``False`` only if exactly one subscriber reads the topic,
+            and reads each message once: its consumer then evicts objects
+            sent with ``evict=True`` after use (both ends must say so).
         kwargs: More options of `redis.Redis`.
 
     Raises:
         BrokerError: If the server cannot be reached or refuses the group.
     """
+
+    fans_out = True
+    """Every group gets every message, and one not acknowledged comes again."""
 
     def __init__(
         self,
@@ -383,8 +424,10 @@ class RedisStreamSubscriber:
         start: str = '0',
         timeout: float | None = None,
         claim_idle: float | None = None,
+        fans_out: bool = True,
         **kwargs: Any,
     ) -> None:
+        self.fans_out = single_reader_flag(fans_out)
         self.topic = topic
         self.group = group
         self.consumer = consumer or (

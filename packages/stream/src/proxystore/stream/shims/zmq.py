@@ -14,6 +14,7 @@ from typing import Any
 import zmq
 
 from proxystore.stream.exceptions import BrokerError
+from proxystore.stream.protocols import single_reader_flag
 
 __all__ = ['ZeroMQPublisher', 'ZeroMQSubscriber']
 
@@ -27,12 +28,19 @@ class ZeroMQPublisher:
     Args:
         address: Interface to bind (``127.0.0.1``, ``*``...).
         port: Port to bind (``0``: a free one, see `port`).
+        fans_out: ``False`` only if exactly one subscriber reads the topic,
+            and reads each message once: its consumer then evicts objects
+            sent with ``evict=True`` after use (both ends must say so).
 
     Raises:
         BrokerError: If the address cannot be bound.
     """
 
-    def __init__(self, address: str, port: int) -> None:
+    fans_out = True
+    """Every connected subscriber of a topic gets every message."""
+
+    def __init__(self, address: str, port: int, *, fans_out: bool = True) -> None:
+        self.fans_out = single_reader_flag(fans_out)
         self._context: Any = zmq.Context.instance()
         self._socket: Any = self._context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.LINGER, 1000)
@@ -88,7 +96,13 @@ class ZeroMQSubscriber:
         topic: Topic to receive (``''``: every topic).
         timeout: Seconds `next_message` waits (``None``: as long as it takes).
         max_message_bytes: Larger messages are dropped by ZeroMQ itself.
+        fans_out: ``False`` only if exactly one subscriber reads the topic,
+            and reads each message once: its consumer then evicts objects
+            sent with ``evict=True`` after use (both ends must say so).
     """
+
+    fans_out = True
+    """Every connected subscriber of a topic gets every message."""
 
     def __init__(
         self,
@@ -98,7 +112,9 @@ class ZeroMQSubscriber:
         topic: str = '',
         timeout: float | None = None,
         max_message_bytes: int = 64 * 1024 * 1024,
+        fans_out: bool = True,
     ) -> None:
+        self.fans_out = single_reader_flag(fans_out)
         self.topic = topic
         self.timeout = timeout
         self._context: Any = zmq.Context.instance()
