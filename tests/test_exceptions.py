@@ -22,20 +22,6 @@ from typing import Any
 
 import pytest
 
-# Connector subpackages of p2p-endpoint without an `exceptions` module yet (its
-# errors are in `errors`): that package's owner adds it. TEMPORARY: remove the
-# entry when it lands (test_allow_lists_are_not_stale says when).
-TEMPORARY_CONNECTORS_WITHOUT_EXCEPTIONS_P2P_ENDPOINT: frozenset[str] = frozenset()
-
-# Other subpackages that export errors but have no `exceptions` module yet,
-# owned outside the connectors. TEMPORARY, like the list above.
-TEMPORARY_SUBPACKAGES_WITHOUT_EXCEPTIONS = frozenset(
-    {
-        # patterns (errors in private `_errors` modules, exported by the facade)
-        'proxystore.ownership',
-    }
-)
-
 _WALK = r"""
 import importlib, json, pathlib
 import proxystore
@@ -199,7 +185,6 @@ def test_connector_subpackages_have_exceptions(walked: dict[str, Any]) -> None:
         name: missing
         for name, missing in _without_exceptions(walked).items()
         if name in connectors
-        and name not in TEMPORARY_CONNECTORS_WITHOUT_EXCEPTIONS_P2P_ENDPOINT
     }
     assert not offenders, (
         'connector subpackages without an exceptions module holding the errors '
@@ -212,21 +197,8 @@ def test_subpackages_exporting_errors_have_exceptions(walked: dict[str, Any]) ->
         name: missing
         for name, missing in _without_exceptions(walked).items()
         if not name.startswith('proxystore.connectors.')
-        and name not in TEMPORARY_SUBPACKAGES_WITHOUT_EXCEPTIONS
     }
     assert not offenders, (
         'subpackages whose exported errors are not in their exceptions module '
         f'(name: errors not there): {offenders}'
     )
-
-
-def test_allow_lists_are_not_stale(walked: dict[str, Any]) -> None:
-    offending = set(_without_exceptions(walked))
-    stale = sorted(
-        (
-            TEMPORARY_CONNECTORS_WITHOUT_EXCEPTIONS_P2P_ENDPOINT
-            | TEMPORARY_SUBPACKAGES_WITHOUT_EXCEPTIONS
-        )
-        - offending
-    )
-    assert not stale, f'these follow the rule now; drop them from the lists: {stale}'

@@ -15,10 +15,6 @@ import pytest
 ROOT = pathlib.Path(__file__).parents[1]
 SOURCES = sorted(ROOT.glob('packages/*/src'))
 
-# Subpackages of p2p-endpoint still without py.typed: that package's owner adds
-# them. TEMPORARY: remove this allow-list once they ship (the test then checks
-# them too).
-TEMPORARY_UNTYPED_P2P_ENDPOINT: frozenset[str] = frozenset()
 
 # One line per connector, each a deliberate type error that mypy must report
 # (which it can only do if it analyses the connector's package).
@@ -60,10 +56,7 @@ def test_every_subpackage_ships_py_typed(src: pathlib.Path) -> None:
     missing = []
     for package in _packages(src):
         name = str(package.relative_to(ROOT / 'packages'))
-        if (
-            name not in TEMPORARY_UNTYPED_P2P_ENDPOINT
-            and not (package / 'py.typed').is_file()
-        ):
+        if not (package / 'py.typed').is_file():
             missing.append(name)
     assert not missing, f'subpackages without py.typed: {missing}'
 
@@ -80,15 +73,6 @@ def test_modules_directly_in_a_namespace_level_are_typed() -> None:
             if modules and not (directory / 'py.typed').is_file():
                 missing.append(str(directory.relative_to(ROOT)))
     assert not missing, f'namespace levels with modules but no py.typed: {missing}'
-
-
-def test_stale_allow_list_entries_are_removed() -> None:
-    stale = [
-        name
-        for name in TEMPORARY_UNTYPED_P2P_ENDPOINT
-        if (ROOT / 'packages' / name / 'py.typed').is_file()
-    ]
-    assert not stale, f'these ship py.typed now; drop them from the list: {stale}'
 
 
 def test_downstream_mypy_strict_sees_the_connectors(tmp_path: pathlib.Path) -> None:

@@ -129,7 +129,7 @@ def simulate(
     Raises:
         TimeoutError: If the consumer does not connect within ``timeout``.
     """
-    publisher = ZeroMQPublisher('127.0.0.1', port)
+    publisher = ZeroMQPublisher('127.0.0.1', port, fans_out=False)  # one reader
     store = None if store_config is None else get_or_create_store(store_config)
     producer: StreamProducer[Any] = StreamProducer(publisher, stores={TOPIC: store})
     try:
@@ -161,7 +161,9 @@ def infer(
     Raises:
         TimeoutError: If no frame comes for ``timeout`` seconds.
     """
-    subscriber = ZeroMQSubscriber('127.0.0.1', port, topic=TOPIC, timeout=timeout)
+    subscriber = ZeroMQSubscriber(
+        '127.0.0.1', port, topic=TOPIC, timeout=timeout, fans_out=False
+    )
     stores = [] if store_config is None else [get_or_create_store(store_config)]
     frame_bytes = frame_size * frame_size * 4
     consumer: StreamConsumer[Any] = StreamConsumer(

@@ -261,7 +261,8 @@ def _produce_proxies(case: _Case) -> int:
     sent = 0
     try:
         with StreamProducer[bytes](
-            RedisPublisher(_HOST, case.port), stores={case.topic: store}
+            RedisPublisher(_HOST, case.port, fans_out=False),  # one reader
+            stores={case.topic: store},
         ) as producer:
             for sent in _sending(case):  # noqa: B007 - the count is the result
                 producer.send(case.topic, data, evict=True)
@@ -326,7 +327,9 @@ def _consume_proxies(case: _Case, ready: Callable[[], None]) -> _Received:
     resolve = case.method == 'proxy-resolve'
     clock = _Clock(case)
     consumer = StreamConsumer[bytes](
-        RedisSubscriber(_HOST, case.port, case.topic, timeout=case.timeout),
+        RedisSubscriber(
+            _HOST, case.port, case.topic, timeout=case.timeout, fans_out=False
+        ),
         stores=[_store(case)],
     )
     forwarded: list[Any] = []
