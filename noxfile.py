@@ -114,10 +114,11 @@ def slow(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check."""
+    """Ruff lint and format check; the walls between packages (import-linter)."""
     sync(session, 'lint')
     session.run('ruff', 'check', '.')
     session.run('ruff', 'format', '--check', '.')
+    session.run('lint-imports')  # the contracts of .importlinter (DESIGN §3)
 
 
 @nox.session(python=PYTHON)
