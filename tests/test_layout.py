@@ -87,3 +87,45 @@ def test_proxy_core_depends_on_nothing_of_ours() -> None:
                 assert line.split()[1].startswith(
                     ('proxystore.proxy', 'proxystore.factory')
                 ), f'{source}: {line}'
+
+
+def _package_names() -> set[str]:
+    return {p.name for p in PACKAGES}
+
+
+def test_workspace_members_are_the_packages() -> None:
+    root = tomllib.loads((ROOT / 'pyproject.toml').read_text())
+    members = set(root['tool']['uv']['workspace']['members'])
+    found: set[str] = set()
+    for member in members:
+        found |= {p.name for p in ROOT.glob(member) if p.parent.name == 'packages'}
+    assert found == _package_names()
+
+
+def test_uv_sources_list_exactly_the_workspace() -> None:
+    root = tomllib.loads((ROOT / 'pyproject.toml').read_text())
+    sources = set(root['tool']['uv']['sources'])
+    packages = {f'proxystore-{name}' for name in _package_names()}
+    others = {'proxystore-bench', 'proxystore-apps'}  # benchmarks/, apps/
+    assert sources == packages | others
+
+
+def test_mypy_path_lists_exactly_the_packages() -> None:
+    root = tomllib.loads((ROOT / 'pyproject.toml').read_text())
+    entries = root['tool']['mypy']['mypy_path'].split(':')
+    listed = {
+        entry.split('/packages/')[1].removesuffix('/src')
+        for entry in entries
+        if '/packages/' in entry
+    }
+    assert listed == _package_names()
+    assert len(entries) == len(set(entries)), 'an entry is listed twice'
+
+
+def test_docs_source_paths_list_exactly_the_packages() -> None:
+    text = (ROOT / 'mkdocs.yml').read_text()
+    line = next(line for line in text.splitlines() if line.strip().startswith('paths:'))
+    paths = [p.strip() for p in line.split('[', 1)[1].rstrip(']').split(',')]
+    listed = {p.split('/')[1] for p in paths if p.startswith('packages/')}
+    assert listed == _package_names()
+    assert len(paths) == len(set(paths)), 'a path is listed twice'
