@@ -311,3 +311,53 @@ def test_zmq_errors_and_timeouts() -> None:
         subscriber.next_message()
     subscriber.close()
     publisher.close()
+
+
+def _in_a_forked_child(use: Any) -> str:
+    """Run ``use()`` in a forked child; what it raised, as text."""
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave, touching nothing else
+        os.close(read)
+        try:
+            use()
+            message = 'no error'
+        except BaseException as error:
+            message = f'{type(error).__name__}: {error}'
+        os.write(write, message.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, 'rb') as pipe:
+        message = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return message
+
+
+def test_a_forked_child_cannot_use_a_parents_pubsub(redis_server: RedisServer) -> None:
+    from proxystore.stream.shims.redis import RedisSubscriber
+
+    subscriber = RedisSubscriber('127.0.0.1', redis_server.port, 'forked', timeout=2)
+    try:
+        message = _in_a_forked_child(subscriber.next_message)
+        assert message.startswith('BrokerError: this RedisSubscriber was made in')
+        assert 'a forked child cannot use its connection' in message
+    finally:
+        subscriber.close()
+
+
+def test_a_forked_child_cannot_use_a_parents_zeromq_sockets() -> None:
+    from proxystore.stream.shims.zmq import ZeroMQPublisher
+    from proxystore.stream.shims.zmq import ZeroMQSubscriber
+
+    publisher = ZeroMQPublisher('127.0.0.1', 0)
+    subscriber = ZeroMQSubscriber('127.0.0.1', publisher.port, timeout=2)
+    try:
+        sent = _in_a_forked_child(lambda: publisher.send_message('t', b'x'))
+        read = _in_a_forked_child(subscriber.next_message)
+        assert sent.startswith('BrokerError: this ZeroMQPublisher was made in')
+        assert read.startswith('BrokerError: this ZeroMQSubscriber was made in')
+    finally:
+        subscriber.close()
+        publisher.close()

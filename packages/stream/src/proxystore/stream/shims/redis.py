@@ -27,6 +27,7 @@ import msgpack
 import redis
 
 from proxystore.stream.exceptions import BrokerError
+from proxystore.stream.shims._process import ProcessBound
 from proxystore.stream.exceptions import MalformedEventError
 from proxystore.stream.protocols import single_reader_flag
 
@@ -155,7 +156,7 @@ class RedisPublisher(_Publisher):
             self._redis.client.publish(topic, message)
 
 
-class RedisSubscriber:
+class RedisSubscriber(ProcessBound):
     """Receives the messages of Redis pub/sub channels.
 
     The subscription is in place when the constructor returns: every message
@@ -191,6 +192,7 @@ class RedisSubscriber:
         self.fans_out = single_reader_flag(fans_out)
         self.topics = [topic] if isinstance(topic, str) else list(topic)
         self.timeout = timeout
+        self._bind_to_this_process()
         self._redis = _Client(hostname, port, kwargs)
         self._pubsub = self._redis.client.pubsub()  # type: ignore[no-untyped-call]
         with self._redis.errors('SUBSCRIBE'):
@@ -216,8 +218,10 @@ class RedisSubscriber:
 
         Raises:
             TimeoutError: If none comes within the timeout.
-            BrokerError: If the connection breaks.
+            BrokerError: If the connection breaks, or this subscriber was made
+                in another process (a forked child must make its own).
         """
+        self._check_process()
         deadline = _deadline(self.timeout)
         while True:
             wait = _remaining(deadline, f'pub/sub {self.topics}')

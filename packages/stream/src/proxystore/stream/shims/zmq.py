@@ -15,11 +15,12 @@ import zmq
 
 from proxystore.stream.exceptions import BrokerError
 from proxystore.stream.protocols import single_reader_flag
+from proxystore.stream.shims._process import ProcessBound
 
 __all__ = ['ZeroMQPublisher', 'ZeroMQSubscriber']
 
 
-class ZeroMQPublisher:
+class ZeroMQPublisher(ProcessBound):
     """Publishes messages on a socket that subscribers connect to.
 
     The socket is an XPUB, which also hears subscriptions, so that a producer
@@ -41,6 +42,7 @@ class ZeroMQPublisher:
 
     def __init__(self, address: str, port: int, *, fans_out: bool = True) -> None:
         self.fans_out = single_reader_flag(fans_out)
+        self._bind_to_this_process()
         self._context: Any = zmq.Context.instance()
         self._socket: Any = self._context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.LINGER, 1000)
@@ -76,7 +78,13 @@ class ZeroMQPublisher:
                 self._subscriptions += 1
 
     def send_message(self, topic: str, message: bytes) -> None:
-        """Send the message with its topic as the first frame."""
+        """Send the message with its topic as the first frame.
+
+        Raises:
+            BrokerError: If sending fails, or this publisher was made in
+                another process (a forked child must make its own).
+        """
+        self._check_process()
         try:
             self._socket.send_multipart([topic.encode(), message], copy=False)
         except zmq.ZMQError as e:
@@ -87,7 +95,7 @@ class ZeroMQPublisher:
         self._socket.close()
 
 
-class ZeroMQSubscriber:
+class ZeroMQSubscriber(ProcessBound):
     """Receives the messages of a publisher's topics.
 
     Args:
@@ -117,6 +125,7 @@ class ZeroMQSubscriber:
         self.fans_out = single_reader_flag(fans_out)
         self.topic = topic
         self.timeout = timeout
+        self._bind_to_this_process()
         self._context: Any = zmq.Context.instance()
         self._socket: Any = self._context.socket(zmq.SUB)
         self._socket.setsockopt(zmq.LINGER, 0)
@@ -135,7 +144,10 @@ class ZeroMQSubscriber:
 
         Raises:
             TimeoutError: If none comes within the timeout.
+            BrokerError: If this subscriber was made in another process (a
+                forked child must make its own).
         """
+        self._check_process()
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while True:
             wait = -1
