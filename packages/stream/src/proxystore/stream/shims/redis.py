@@ -27,9 +27,9 @@ import msgpack
 import redis
 
 from proxystore.stream.exceptions import BrokerError
-from proxystore.stream.shims._process import ProcessBound
 from proxystore.stream.exceptions import MalformedEventError
 from proxystore.stream.protocols import single_reader_flag
+from proxystore.stream.shims._process import ProcessBound
 
 __all__ = [
     'RedisPublisher',
