@@ -31,7 +31,7 @@ ROOT = pathlib.Path(__file__).parent
 SOURCES = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/src'))
 TESTS = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/tests'))
 # Tests of the default sessions: those with a marker have a session of their own.
-UNMARKED = 'not slow and not mpi and not engines'
+UNMARKED = 'not slow and not mpi and not engines and not fuzz'
 
 
 def sync(session: nox.Session, *groups: str) -> None:
@@ -110,6 +110,28 @@ def slow(session: nox.Session) -> None:
     """Long-running tests (marked ``slow``); none may exist yet, so exit 5 is fine."""
     sync(session, 'test')
     pytest(session, 'slow', success_codes=[0, 5])
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz every decoder of outside bytes (tests/fuzz, marked ``fuzz``).
+
+    Each target runs from its seed corpus (tests/fuzz/corpus/<target>/), then on
+    hypothesis' inputs for about ``FUZZ_SECONDS`` (default 20) seconds; the
+    statistics give the inputs tried per target. ``-- -k NAME`` runs one target.
+    """
+    sync(session, 'fuzz')
+    session.run(
+        'pytest',
+        'tests/fuzz',
+        '-m',
+        'fuzz',
+        '-p',
+        'no:cacheprovider',
+        '--hypothesis-profile=fuzz',
+        '--hypothesis-show-statistics',
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHON)

@@ -12,7 +12,9 @@ Connectors are named by ``kind``: the name of an entry point of the group
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import io
 import os
 import pathlib
 import pickle
@@ -42,6 +44,116 @@ _COMPACT_FIELDS = (
     'auto_register',
     'secret_id',
 )
+
+
+# The only callables a compact blob may call while it is read: builtin types
+# whose construction runs no code of the blob's choosing (a bytearray in the
+# options of a local connector that keeps its data in the config).
+_CALLABLE_GLOBALS = {
+    ('builtins', 'bytearray'): bytearray,
+    ('builtins', 'complex'): complex,
+    ('builtins', 'frozenset'): frozenset,
+    ('builtins', 'set'): set,
+}
+
+
+class _Reference:
+    """A global named by a compact blob: resolved after reading, never called."""
+
+    __slots__ = ('module', 'name')
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise pickle.UnpicklingError(
+            f'a compact config calls nothing, but this blob calls '
+            f'{self.module}.{self.name}'
+        )
+
+    def resolve(self) -> Any:
+        """The object named (a custom serializer or deserializer)."""
+        target: Any = importlib.import_module(self.module)
+        for part in self.name.split('.'):
+            target = getattr(target, part)
+        return target
+
+
+class _CompactUnpickler(pickle.Unpickler):
+    """Reads a compact blob: plain values, builtin types and named functions.
+
+    A global the blob names becomes a `_Reference` that raises if the blob
+    calls it; only `_CALLABLE_GLOBALS` are the objects themselves.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        known = _CALLABLE_GLOBALS.get((module, name))
+        return known if known is not None else _Reference(module, name)
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise pickle.UnpicklingError('a compact config has no persistent ids')
+
+
+def _load_compact(blob: bytes) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    """The fields of a compact blob, checked; calls nothing the blob names.
+
+    Raises:
+        ValueError: If ``blob`` is not a compact config.
+    """
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise ValueError(f'a compact config is bytes, not {type(blob).__name__}')
+    try:
+        fields = _CompactUnpickler(io.BytesIO(blob)).load()
+    except Exception as e:  # the unpickler raises many unrelated types
+        raise ValueError(
+            f'not a compact store config: {type(e).__name__}: {e}'
+        ) from None
+    if not (
+        type(fields) is tuple
+        and len(fields) == 4
+        and type(fields[0]) is str
+        and type(fields[1]) is str
+        and type(fields[2]) is dict
+        and type(fields[3]) is dict
+    ):
+        raise ValueError('not a compact store config: (name, kind, options, extra)')
+    name, kind, options, extra = fields
+    unknown = set(extra) - set(_COMPACT_FIELDS)
+    if unknown:
+        raise ValueError(f'a compact store config has unknown fields {unknown!r}')
+    extra = dict(extra)
+    for field in ('serializer', 'deserializer'):
+        value = extra.get(field)
+        if isinstance(value, _Reference):
+            try:
+                extra[field] = value.resolve()
+            except Exception as e:  # an import fails in many ways
+                raise ValueError(
+                    f'the {field} {value.module}.{value.name} of a compact store '
+                    f'config cannot be imported: {type(e).__name__}: {e}'
+                ) from None
+    if _holds_reference((options, extra)):
+        raise ValueError(
+            'a compact store config names a global outside its serializer and '
+            'deserializer'
+        )
+    return name, kind, options, extra
+
+
+def _holds_reference(value: Any) -> bool:
+    # Iterative: a deeply nested blob must not exhaust the stack here.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _Reference):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(item)
+    return False
 
 
 class ConnectorConfig(BaseModel):
@@ -148,8 +260,21 @@ class StoreConfig(BaseModel):
 
     @classmethod
     def from_compact(cls, blob: bytes) -> StoreConfig:
-        """Rebuild a config from `compact`."""
-        name, kind, options, extra = pickle.loads(blob)
+        """Rebuild a config from `compact`.
+
+        A blob is a pickle, but it is read by an unpickler that calls nothing
+        the blob names: the options and settings are plain values (``None``,
+        booleans, numbers, strings, bytes, and lists, tuples, sets and dicts of
+        them, and bytearrays); the custom serializer and deserializer, the only
+        functions a blob may hold, are imported by name, as pickle would, but
+        not called. So malformed or forged bytes raise `ValueError` and run no
+        code of the blob's choosing.
+
+        Raises:
+            ValueError: If ``blob`` is not a compact config or its fields are
+                not a valid config (pydantic's ``ValidationError`` is one).
+        """
+        name, kind, options, extra = _load_compact(blob)
         connector = ConnectorConfig(kind=kind, options=options)
         return cls(name=name, connector=connector, **extra)
 
