@@ -183,6 +183,9 @@ def start(
         return
     from proxystore.endpoint.serve import serve
 
+    # Whatever this process creates (database, log, files of libraries) is the
+    # user's only.
+    os.umask(0o077)
     pid_file = write_pid(name)
     try:
         serve(config, log_level=log_level, log_file=log_path(name))

@@ -20,6 +20,8 @@ from typing import Any
 import platformdirs
 import tomli_w
 
+from proxystore.endpoint._files import make_private_dir
+from proxystore.endpoint._files import open_private
 from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.storage import DEFAULT_MAX_OBJECT_SIZE
 
@@ -255,11 +257,14 @@ def pid_path(name: str, home: pathlib.Path | None = None) -> pathlib.Path:
 def write_config(
     config: EndpointConfig, home: pathlib.Path | None = None
 ) -> pathlib.Path:
-    """Write ``config`` to its endpoint's folder (readable by the user only)."""
+    """Write ``config`` to its endpoint's folder (readable by the user only).
+
+    The endpoint's folder is created with mode 0700 and the file with 0600:
+    the file holds the endpoint's token and maybe the relay token.
+    """
     path = config_path(config.name, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The file may hold the relay token: create it private.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    make_private_dir(path.parent)
+    descriptor = open_private(path, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(descriptor, 'wb') as file:
         tomli_w.dump(config.to_dict(), file)
     return path

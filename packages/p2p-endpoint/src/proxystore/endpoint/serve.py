@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxystore.endpoint._files import private_file
 from proxystore.endpoint.app import create_app
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.endpoint import Endpoint
@@ -112,6 +113,8 @@ def serve(
     Raises:
         OSError: If the HTTP server cannot bind its address.
     """
+    if log_file is not None:
+        private_file(log_file)
     handler: logging.Handler = (
         logging.StreamHandler()
         if log_file is None

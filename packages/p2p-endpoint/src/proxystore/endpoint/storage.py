@@ -17,6 +17,8 @@ from typing import Protocol
 from typing import TypeVar
 from typing import runtime_checkable
 
+from proxystore.endpoint._files import make_private_dir
+from proxystore.endpoint._files import private_file
 from proxystore.p2p.exceptions import ObjectSizeExceededError
 from proxystore.p2p.protocols import Blob
 from proxystore.p2p.protocols import PeerStorage
@@ -137,7 +139,14 @@ class SQLiteStorage:
 
     def _open(self) -> None:
         if self.database_path != ':memory:':
-            pathlib.Path(self.database_path).parent.mkdir(parents=True, exist_ok=True)
+            path = pathlib.Path(self.database_path)
+            make_private_dir(path.parent)
+            # SQLite gives its -wal and -shm files the mode of the database.
+            private_file(path)
+            for suffix in ('-wal', '-shm'):
+                extra = path.with_name(path.name + suffix)
+                if extra.exists():
+                    private_file(extra)
         self._db = sqlite3.connect(self.database_path)
         self._db.execute('PRAGMA journal_mode=WAL')
         self._db.execute(
