@@ -22,6 +22,8 @@ from proxystore.endpoint.exceptions import PeeringNotAvailableError
 from proxystore.endpoint.exceptions import PeerRequestError
 from proxystore.endpoint.exceptions import PeerTimeoutError
 from proxystore.endpoint.exceptions import PeerUnreachableError
+from proxystore.endpoint.exceptions import RequestBodyTimeoutError
+from proxystore.endpoint.exceptions import StorageFullError
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
 
@@ -38,6 +40,8 @@ __all__ = [
     'PeerUnreachableError',
     'PeeringNotAvailableError',
     'RelayConfig',
+    'RequestBodyTimeoutError',
     'SQLiteStorage',
     'StorageConfig',
+    'StorageFullError',
 ]

@@ -24,6 +24,7 @@ from proxystore.endpoint._files import make_private_dir
 from proxystore.endpoint._files import open_private
 from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.storage import DEFAULT_MAX_OBJECT_SIZE
+from proxystore.endpoint.storage import default_total_bytes
 
 __all__ = [
     'EndpointConfig',
@@ -78,18 +79,30 @@ class StorageConfig:
         database_path: SQLite file for objects that outlive the process
             (``None``: memory only).
         max_object_size: Largest object in bytes (``None``: no limit).
+        max_total_bytes: Most bytes of all objects together (``None``: half
+            of the host's physical memory, see `total_bytes`).
     """
 
     database_path: str | None = None
     max_object_size: int | None = DEFAULT_MAX_OBJECT_SIZE
+    max_total_bytes: int | None = None
 
     def __post_init__(self) -> None:
-        _check(
-            self.max_object_size is None
-            or (isinstance(self.max_object_size, int) and self.max_object_size > 0),
-            f'storage.max_object_size must be a positive integer, '
-            f'not {self.max_object_size!r}',
-        )
+        for name in ('max_object_size', 'max_total_bytes'):
+            value = getattr(self, name)
+            _check(
+                value is None
+                or (
+                    isinstance(value, int) and not isinstance(value, bool) and value > 0
+                ),
+                f'storage.{name} must be a positive integer, not {value!r}',
+            )
+
+    def total_bytes(self) -> int:
+        """The total storage cap in bytes (`max_total_bytes` or its default)."""
+        if self.max_total_bytes is not None:
+            return self.max_total_bytes
+        return default_total_bytes()
 
 
 @dataclasses.dataclass
@@ -165,6 +178,9 @@ class EndpointConfig:
         uuid: Its UUID: keys name the endpoint that owns them by it.
         port: Port of its HTTP server.
         host: Address its HTTP server binds to (default: loopback only).
+        body_timeout: Most seconds the HTTP server waits for the next bytes
+            of a request's body; a request whose body stalls longer is
+            answered 408 and its connection closed.
         relay: Peering settings.
         storage: Storage settings.
     """
@@ -173,6 +189,7 @@ class EndpointConfig:
     uuid: uuid_module.UUID
     port: int
     host: str = '127.0.0.1'
+    body_timeout: float = 30.0
     relay: RelayConfig = dataclasses.field(default_factory=RelayConfig)
     storage: StorageConfig = dataclasses.field(default_factory=StorageConfig)
 
@@ -190,6 +207,13 @@ class EndpointConfig:
         _check(
             isinstance(self.host, str) and bool(self.host),
             f'host must be an address, not {self.host!r}',
+        )
+        _check(
+            isinstance(self.body_timeout, int | float)
+            and not isinstance(self.body_timeout, bool)
+            and 0 < self.body_timeout <= 3600,
+            f'body_timeout must be between 0 and 3600 seconds, '
+            f'not {self.body_timeout!r}',
         )
 
     @property

@@ -10,6 +10,8 @@ from proxystore.endpoint.exceptions import PeeringNotAvailableError
 from proxystore.endpoint.exceptions import PeerRequestError
 from proxystore.endpoint.exceptions import PeerTimeoutError
 from proxystore.endpoint.exceptions import PeerUnreachableError
+from proxystore.endpoint.exceptions import RequestBodyTimeoutError
+from proxystore.endpoint.exceptions import StorageFullError
 
 __all__ = [
     'BadRequestError',
@@ -20,4 +22,6 @@ __all__ = [
     'PeerTimeoutError',
     'PeerUnreachableError',
     'PeeringNotAvailableError',
+    'RequestBodyTimeoutError',
+    'StorageFullError',
 ]

@@ -12,6 +12,7 @@ from proxystore.p2p.exceptions import ObjectSizeExceededError
 from proxystore.p2p.exceptions import PeerRequestError
 from proxystore.p2p.exceptions import PeerTimeoutError
 from proxystore.p2p.exceptions import PeerUnreachableError
+from proxystore.p2p.exceptions import StorageFullError
 
 __all__ = [
     'BadRequestError',
@@ -22,6 +23,8 @@ __all__ = [
     'PeerTimeoutError',
     'PeerUnreachableError',
     'PeeringNotAvailableError',
+    'RequestBodyTimeoutError',
+    'StorageFullError',
 ]
 
 
@@ -35,3 +38,7 @@ class EndpointConfigError(EndpointError, ValueError):
 
 class PeeringNotAvailableError(EndpointError):
     """An operation named another endpoint but this one has no relay configured."""
+
+
+class RequestBodyTimeoutError(BadRequestError, TimeoutError):
+    """The body of a request stopped arriving (HTTP 408; the connection is closed)."""

@@ -27,9 +27,12 @@ logger = logging.getLogger(__name__)
 
 def _storage(config: EndpointConfig) -> Storage:
     limit = config.storage.max_object_size
+    total = config.storage.total_bytes()
     if config.storage.database_path:
-        return SQLiteStorage(config.storage.database_path, max_object_size=limit)
-    return DictStorage(max_object_size=limit)
+        return SQLiteStorage(
+            config.storage.database_path, max_object_size=limit, max_total_bytes=total
+        )
+    return DictStorage(max_object_size=limit, max_total_bytes=total)
 
 
 async def make_endpoint(
@@ -68,7 +71,10 @@ async def run(config: EndpointConfig, stop: asyncio.Event) -> None:
         OSError: If the HTTP server cannot bind its address.
     """
     endpoint, status = await make_endpoint(config)
-    runner = web.AppRunner(create_app(endpoint, status), access_log=None)
+    runner = web.AppRunner(
+        create_app(endpoint, status, body_timeout=config.body_timeout),
+        access_log=None,
+    )
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port, reuse_address=True)

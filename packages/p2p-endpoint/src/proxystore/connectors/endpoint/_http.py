@@ -20,6 +20,7 @@ from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
 from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
 from proxystore.connectors.endpoint.exceptions import EndpointPeerError
+from proxystore.connectors.endpoint.exceptions import EndpointStorageFullError
 from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = ['Response', 'request']
@@ -249,6 +250,7 @@ def raise_for_status(response: Response, operation: str) -> None:
     """Raise the typed error for a failed answer (not for 200 and 404).
 
     Raises:
+        EndpointStorageFullError: On 507.
         EndpointObjectTooLargeError: On 413.
         EndpointTimeoutError: On 504.
         EndpointPeerError: On 502.
@@ -261,6 +263,8 @@ def raise_for_status(response: Response, operation: str) -> None:
     except (ValueError, KeyError, TypeError):
         message = bytes(response.body[:200]).decode(errors='replace')
     text = f'{operation} failed with status {response.status}: {message}'
+    if response.status == 507:
+        raise EndpointStorageFullError(text)
     if response.status == 413:
         raise EndpointObjectTooLargeError(text)
     if response.status == 504:

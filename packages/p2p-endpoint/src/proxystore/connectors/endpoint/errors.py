@@ -6,6 +6,7 @@ from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
 from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
 from proxystore.connectors.endpoint.exceptions import EndpointPeerError
+from proxystore.connectors.endpoint.exceptions import EndpointStorageFullError
 from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     'EndpointNotRunningError',
     'EndpointObjectTooLargeError',
     'EndpointPeerError',
+    'EndpointStorageFullError',
     'EndpointTimeoutError',
 ]

@@ -9,6 +9,7 @@ __all__ = [
     'EndpointNotRunningError',
     'EndpointObjectTooLargeError',
     'EndpointPeerError',
+    'EndpointStorageFullError',
     'EndpointTimeoutError',
 ]
 
@@ -23,6 +24,10 @@ class EndpointNotRunningError(EndpointConnectorError):
 
 class EndpointObjectTooLargeError(EndpointConnectorError):
     """The object exceeds the endpoint's per-object size limit (HTTP 413)."""
+
+
+class EndpointStorageFullError(EndpointObjectTooLargeError):
+    """The object does not fit in the endpoint's total storage cap (HTTP 507)."""
 
 
 class EndpointPeerError(EndpointConnectorError):

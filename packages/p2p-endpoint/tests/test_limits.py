@@ -1,0 +1,210 @@
+"""Hostile uploads to a real endpoint: stalled bodies, lies, a full storage.
+
+Every wait is bounded: sockets have timeouts and loops a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import socket
+import time
+from collections.abc import Generator
+
+import psutil
+import pytest
+
+from proxystore.connectors.endpoint import EndpointObjectTooLargeError
+from proxystore.connectors.endpoint import EndpointStorageFullError
+from proxystore.endpoint.config import write_config
+from proxystore.testing.endpoint import EndpointProcess
+
+CAP = 4 * 1024 * 1024
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope='module')
+def capped(home: pathlib.Path) -> Generator[EndpointProcess]:
+    """An endpoint with a 4 MiB total cap and a 1 s body timeout."""
+    endpoint = EndpointProcess(home, 'capped', max_object_size=100_000_000)
+    endpoint.config.body_timeout = TIMEOUT
+    endpoint.config.storage.max_total_bytes = CAP
+    write_config(endpoint.config, home)
+    with endpoint:
+        yield endpoint
+
+
+def _head(port: int, length: int, key: str = 'k') -> bytes:
+    return (
+        f'POST /set?key={key} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'
+        f'Content-Length: {length}\r\n\r\n'
+    ).encode()
+
+
+def _read_all(sock: socket.socket, deadline: float) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    data = b''
+    while time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    raise AssertionError(f'the server did not close the connection: {data!r}')
+
+
+def _read_response(sock: socket.socket, deadline: float) -> bytes:
+    """One response (headers and a ``Content-Length`` body), connection kept."""
+    data = b''
+    while time.monotonic() < deadline:
+        _, found, body = data.partition(b'\r\n\r\n')
+        if found:
+            length = _split(data)[1].get('content-length')
+            if length is not None and len(body) >= int(length):
+                return data
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    raise AssertionError(f'no full response: {data!r}')
+
+
+def _split(answer: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = answer.partition(b'\r\n\r\n')
+    lines = head.decode().split('\r\n')
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(':')
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_stalled_body_is_408_and_closed(capped: EndpointProcess) -> None:
+    port = capped.config.port
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        sock.sendall(_head(port, 1_000_000) + b'x' * 90)
+        started = time.monotonic()
+        answer = _read_all(sock, started + 10)
+    elapsed = time.monotonic() - started
+    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + 5
+    status, headers, body = _split(answer)
+    assert status == 408
+    assert headers['content-type'].startswith('application/json')
+    assert json.loads(body) == {
+        'error': 'RequestBodyTimeoutError',
+        'message': f'the request body stalled: no bytes for {TIMEOUT} s after 90 '
+        'of 1000000 bytes (body_timeout in the endpoint configuration)',
+    }
+    with capped.connector() as connector:
+        key = connector.put(b'after')
+        assert connector.get(key) == b'after'
+        connector.evict(key)  # the cap tests below count from an empty storage
+
+
+def test_announced_length_is_not_allocated(tmp_path: pathlib.Path) -> None:
+    """Three stalled 90-byte requests announcing 90 MB each pin no 270 MB."""
+    endpoint = EndpointProcess(tmp_path, 'lean', max_object_size=100_000_000)
+    endpoint.config.body_timeout = 30.0
+    write_config(endpoint.config, tmp_path)
+    with endpoint:
+        process = psutil.Process(endpoint.pid)
+        before = process.memory_info().rss
+        port = endpoint.config.port
+        sockets = [
+            socket.create_connection(('127.0.0.1', port), timeout=10) for _ in range(3)
+        ]
+        try:
+            for number, sock in enumerate(sockets):
+                sock.sendall(_head(port, 90_000_000, f'stall{number}') + b'x' * 90)
+            # The server has read the 90 bytes of each: wait for their
+            # handlers (bounded), then measure.
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                grown = process.memory_info().rss - before
+                if grown > 100_000_000:
+                    break
+            assert grown < 50_000_000, f'{grown} bytes for 270 bytes of bodies'
+        finally:
+            for sock in sockets:
+                sock.close()
+        with endpoint.connector() as connector:
+            assert connector.get(connector.put(b'alive')) == b'alive'
+
+
+def test_total_cap(capped: EndpointProcess) -> None:
+    with capped.connector() as connector:
+        first = connector.put(bytes(3 * 1024 * 1024))
+        with pytest.raises(EndpointStorageFullError) as info:
+            connector.put(bytes(2 * 1024 * 1024))
+        assert isinstance(info.value, EndpointObjectTooLargeError)
+        message = str(info.value)
+        assert message.startswith('set of ')
+        assert message.endswith(
+            f'failed with status 507: storing {2 * 1024 * 1024} bytes would exceed '
+            f'the endpoint storage cap of {CAP} bytes ({3 * 1024 * 1024} bytes used; '
+            'storage.max_total_bytes in the endpoint configuration)'
+        )
+        # Replacing an object frees its old bytes once the new ones are stored
+        # (while they arrive, both count); evicting frees them too.
+        connector.set(first, bytes(1024 * 1024))
+        second = connector.put(bytes(3 * 1024 * 1024))
+        connector.evict(first)
+        connector.evict(second)
+        third = connector.put(bytes(CAP))
+        assert connector.get(third) == bytes(CAP)
+        connector.evict(third)
+
+
+def test_bodies_being_read_count_against_the_cap(capped: EndpointProcess) -> None:
+    port = capped.config.port
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as stalled:
+        # 3 MiB arrive and stall: they count until the body times out.
+        stalled.sendall(_head(port, CAP, 'partial') + bytes(3 * 1024 * 1024))
+        deadline = time.monotonic() + 10
+        while capped.request('GET', '/storage', {}).json()['reading_bytes'] < (
+            3 * 1024 * 1024
+        ):
+            assert time.monotonic() < deadline, 'the server did not read the body'
+            time.sleep(0.05)
+        with socket.create_connection(('127.0.0.1', port), timeout=10) as other:
+            other.sendall(_head(port, 2 * 1024 * 1024, 'other'))
+            status, _, body = _split(_read_response(other, time.monotonic() + 10))
+        assert status == 507
+        assert json.loads(body) == {
+            'error': 'StorageFullError',
+            'message': f'storing {2 * 1024 * 1024} bytes would exceed the endpoint '
+            f'storage cap of {CAP} bytes ({3 * 1024 * 1024} bytes used; '
+            'storage.max_total_bytes in the endpoint configuration)',
+        }
+        status, _, _ = _split(_read_all(stalled, time.monotonic() + 10))
+        assert status == 408
+    with capped.connector() as connector:
+        key = connector.put(bytes(3 * 1024 * 1024))  # the stalled bytes are given back
+        connector.evict(key)
+
+
+def test_client_gone_mid_body_is_one_log_line(capped: EndpointProcess) -> None:
+    port = capped.config.port
+    logged = len(capped.log())
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        sock.sendall(_head(port, 1_000_000, 'gone') + b'x' * 1000)
+        deadline = time.monotonic() + 10
+        while capped.request('GET', '/storage', {}).json()['reading_bytes'] < 1000:
+            assert time.monotonic() < deadline, 'the server did not read the body'
+            time.sleep(0.05)
+    expected = (
+        'WARNING proxystore.endpoint.app: POST /set from 127.0.0.1: the client '
+        'disconnected after 1000 of 1000000 bytes of the body'
+    )
+    deadline = time.monotonic() + 10
+    while expected not in capped.log()[logged:]:
+        assert time.monotonic() < deadline, capped.log()[logged:]
+        time.sleep(0.05)
+    with capped.connector() as connector:
+        key = connector.put(b'still serving')
+        assert connector.get(key) == b'still serving'
+        connector.evict(key)
+    new = capped.log()[logged:]
+    assert 'Traceback' not in new, new
+    assert 'Error handling request' not in new, new
+    assert capped.request('GET', '/storage', {}).json()['reading_bytes'] == 0
