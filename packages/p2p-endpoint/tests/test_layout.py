@@ -173,7 +173,9 @@ def test_connector_errors_are_connector_errors() -> None:
     ]
     classes = {cls for module in modules for cls in _exception_classes(module)}
     assert {cls.__name__ for cls in classes} == {
+        'EndpointAuthenticationError',
         'EndpointConnectorError',
+        'EndpointIdentityError',
         'EndpointNotRunningError',
         'EndpointObjectTooLargeError',
         'EndpointPeerError',

@@ -16,6 +16,8 @@ import pytest
 
 from proxystore.connectors.endpoint import EndpointObjectTooLargeError
 from proxystore.connectors.endpoint import EndpointStorageFullError
+from proxystore.connectors.endpoint import _http
+from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
 from proxystore.testing.endpoint import EndpointProcess
 
@@ -34,11 +36,35 @@ def capped(home: pathlib.Path) -> Generator[EndpointProcess]:
         yield endpoint
 
 
-def _head(port: int, length: int, key: str = 'k') -> bytes:
+def _token(endpoint: EndpointProcess) -> str:
+    token = read_config(endpoint.config.name, endpoint.home).token
+    assert token is not None
+    return token
+
+
+def _head(endpoint: EndpointProcess, length: int, key: str = 'k') -> bytes:
     return (
-        f'POST /set?key={key} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'
+        f'POST /set?key={key} HTTP/1.1\r\nHost: 127.0.0.1:{endpoint.config.port}'
+        f'\r\nAuthorization: Bearer {_token(endpoint)}\r\n'
         f'Content-Length: {length}\r\n\r\n'
     ).encode()
+
+
+def _reading(endpoint: EndpointProcess) -> int:
+    """Bytes of bodies the endpoint is reading now (``GET /storage``)."""
+    response = _http.request(
+        '127.0.0.1',
+        endpoint.config.port,
+        'GET',
+        '/storage',
+        {},
+        timeout=10,
+        headers={'Authorization': f'Bearer {_token(endpoint)}'},
+    )
+    assert response.status == 200, response.body
+    reading = response.json()['reading_bytes']
+    assert isinstance(reading, int)
+    return reading
 
 
 def _read_all(sock: socket.socket, deadline: float) -> bytes:
@@ -81,7 +107,7 @@ def _split(answer: bytes) -> tuple[int, dict[str, str], bytes]:
 def test_stalled_body_is_408_and_closed(capped: EndpointProcess) -> None:
     port = capped.config.port
     with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
-        sock.sendall(_head(port, 1_000_000) + b'x' * 90)
+        sock.sendall(_head(capped, 1_000_000) + b'x' * 90)
         started = time.monotonic()
         answer = _read_all(sock, started + 10)
     elapsed = time.monotonic() - started
@@ -114,7 +140,7 @@ def test_announced_length_is_not_allocated(tmp_path: pathlib.Path) -> None:
         ]
         try:
             for number, sock in enumerate(sockets):
-                sock.sendall(_head(port, 90_000_000, f'stall{number}') + b'x' * 90)
+                sock.sendall(_head(endpoint, 90_000_000, f'stall{number}') + b'x' * 90)
             # The server has read the 90 bytes of each: wait for their
             # handlers (bounded), then measure.
             deadline = time.monotonic() + 5
@@ -159,15 +185,13 @@ def test_bodies_being_read_count_against_the_cap(capped: EndpointProcess) -> Non
     port = capped.config.port
     with socket.create_connection(('127.0.0.1', port), timeout=10) as stalled:
         # 3 MiB arrive and stall: they count until the body times out.
-        stalled.sendall(_head(port, CAP, 'partial') + bytes(3 * 1024 * 1024))
+        stalled.sendall(_head(capped, CAP, 'partial') + bytes(3 * 1024 * 1024))
         deadline = time.monotonic() + 10
-        while capped.request('GET', '/storage', {}).json()['reading_bytes'] < (
-            3 * 1024 * 1024
-        ):
+        while _reading(capped) < (3 * 1024 * 1024):
             assert time.monotonic() < deadline, 'the server did not read the body'
             time.sleep(0.05)
         with socket.create_connection(('127.0.0.1', port), timeout=10) as other:
-            other.sendall(_head(port, 2 * 1024 * 1024, 'other'))
+            other.sendall(_head(capped, 2 * 1024 * 1024, 'other'))
             status, _, body = _split(_read_response(other, time.monotonic() + 10))
         assert status == 507
         assert json.loads(body) == {
@@ -187,9 +211,9 @@ def test_client_gone_mid_body_is_one_log_line(capped: EndpointProcess) -> None:
     port = capped.config.port
     logged = len(capped.log())
     with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
-        sock.sendall(_head(port, 1_000_000, 'gone') + b'x' * 1000)
+        sock.sendall(_head(capped, 1_000_000, 'gone') + b'x' * 1000)
         deadline = time.monotonic() + 10
-        while capped.request('GET', '/storage', {}).json()['reading_bytes'] < 1000:
+        while _reading(capped) < 1000:
             assert time.monotonic() < deadline, 'the server did not read the body'
             time.sleep(0.05)
     expected = (
@@ -207,4 +231,4 @@ def test_client_gone_mid_body_is_one_log_line(capped: EndpointProcess) -> None:
     new = capped.log()[logged:]
     assert 'Traceback' not in new, new
     assert 'Error handling request' not in new, new
-    assert capped.request('GET', '/storage', {}).json()['reading_bytes'] == 0
+    assert _reading(capped) == 0

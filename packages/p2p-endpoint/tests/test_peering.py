@@ -76,7 +76,13 @@ def via_alpha_status(connector: EndpointConnector) -> list[str]:
     from proxystore.connectors.endpoint import _http
 
     status = _http.request(
-        connector._host, connector._port, 'GET', '/', {}, timeout=10
+        connector._host,
+        connector._port,
+        'GET',
+        '/',
+        {},
+        timeout=10,
+        headers=connector._headers,  # the peers are told with the token only
     ).json()
     assert status['peering'] == 'connected'
     # alpha opened the connection, with its 4 channels (beta would open 2).

@@ -5,13 +5,20 @@ UUID of the endpoint owning the key; default: this one):
 
 | route | answer |
 |---|---|
-| ``GET /`` | 200, JSON status: ``uuid``, ``name``, ``peering`` |
-| ``GET /endpoint`` | 200, ``{"uuid": ...}`` |
+| ``GET /`` | 200, JSON status: ``uuid``, ``name``, ``peering`` (and peers) |
+| ``GET /endpoint`` | 200, ``{"uuid": ...}`` (and ``proof``, see below) |
 | ``GET /storage`` | 200, JSON: bytes stored, being read, and the limits |
 | ``GET /get`` | 200 with the object's bytes, or 404 |
 | ``POST /set`` | 200; the request body is the object |
 | ``GET /exists`` | 200, ``{"exists": bool}`` |
 | ``POST /evict`` | 200 (a missing key is not an error) |
+
+Every request must name a loopback host, an IP address or the configured host
+in its ``Host`` header (else 403: DNS rebinding), and every route but ``/``
+and ``/endpoint`` needs the endpoint's token (``Authorization: Bearer TOKEN``,
+from its ``config.toml``; else 401). ``GET /endpoint?challenge=HEX`` answers
+``proof``, `identity_proof` of the challenge: a client checks the server knows
+the token before sending it.
 
 Errors are JSON ``{"error": name, "message": text}``: 400 bad input, 408 a
 body that stopped arriving (``body_timeout``; the connection is then closed),
@@ -27,29 +34,37 @@ one warning line in the log.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from proxystore.endpoint.auth import TOKEN_HEADER
+from proxystore.endpoint.auth import host_checker
+from proxystore.endpoint.auth import identity_proof
 from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.endpoint import parse_uuid
 from proxystore.endpoint.exceptions import BadRequestError
 from proxystore.endpoint.exceptions import EndpointError
+from proxystore.endpoint.exceptions import HostNotAllowedError
 from proxystore.endpoint.exceptions import ObjectSizeExceededError
 from proxystore.endpoint.exceptions import PeeringNotAvailableError
 from proxystore.endpoint.exceptions import PeerTimeoutError
 from proxystore.endpoint.exceptions import RequestBodyTimeoutError
 from proxystore.endpoint.exceptions import StorageFullError
+from proxystore.endpoint.exceptions import UnauthorizedError
 from proxystore.endpoint.storage import Storage
 from proxystore.endpoint.storage import check_size
 from proxystore.endpoint.storage import check_total
 
-__all__ = ['ENDPOINT_KEY', 'STREAM_SLICE', 'create_app']
+__all__ = ['ENDPOINT_KEY', 'PUBLIC_ROUTES', 'STREAM_SLICE', 'create_app']
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +81,10 @@ def _error(status: int, error: Exception) -> web.Response:
 
 
 def _status_of(error: EndpointError) -> int:
+    if isinstance(error, UnauthorizedError):
+        return 401
+    if isinstance(error, HostNotAllowedError):
+        return 403
     if isinstance(error, RequestBodyTimeoutError):
         return 408
     if isinstance(error, BadRequestError | PeeringNotAvailableError):
@@ -90,6 +109,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except EndpointError as error:
         logger.debug('%s %s: %s', request.method, request.path, error)
         response = _error(_status_of(error), error)
+        if isinstance(error, UnauthorizedError):
+            response.headers['WWW-Authenticate'] = 'Bearer'
         if not request.content.is_eof():
             # The rest of the body is not read: the connection cannot carry
             # another request.
@@ -111,6 +132,35 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
 
 
+PUBLIC_ROUTES = frozenset({'/', '/endpoint'})
+"""Routes answered without the token (they tell only the name, UUID and state)."""
+
+
+def _guard(token: str | None, allowed_host: Callable[[str | None], bool]) -> Middleware:
+    expected = None if token is None else f'Bearer {token}'.encode()
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get('Host')
+        if not allowed_host(host):
+            raise HostNotAllowedError(
+                f'this endpoint does not answer for Host {host!r} (loopback names '
+                'and the configured host only)'
+            )
+        if expected is not None and request.path not in PUBLIC_ROUTES:
+            given = request.headers.get(TOKEN_HEADER)
+            if given is None:
+                raise UnauthorizedError(
+                    'the request has no token (header "Authorization: Bearer '
+                    'TOKEN"; the token is in the endpoint\'s config.toml)'
+                )
+            if not hmac.compare_digest(given.encode(), expected):
+                raise UnauthorizedError("the request's token is wrong")
+        return await handler(request)
+
+    return guard
+
+
 def _query(request: web.Request) -> tuple[str, str | None]:
     key = request.query.get('key')
     if not key:
@@ -119,6 +169,10 @@ def _query(request: web.Request) -> tuple[str, str | None]:
     if endpoint is not None:
         parse_uuid(endpoint)
     return key, endpoint
+
+
+_PUBLIC_STATUS = frozenset({'peering', 'relay_error'})
+_CHALLENGE = re.compile(r'[0-9a-f]{32,128}')
 
 
 class _Budget:
@@ -212,6 +266,8 @@ def create_app(
     status: Callable[[], dict[str, Any]] | None = None,
     *,
     body_timeout: float = 30.0,
+    token: str | None = None,
+    host: str = '127.0.0.1',
 ) -> web.Application:
     """The aiohttp application serving ``endpoint``.
 
@@ -219,15 +275,31 @@ def create_app(
         endpoint: The endpoint.
         status: Extra fields of ``GET /`` (peering state), called per request.
         body_timeout: Most seconds to wait for the next bytes of a body.
+        token: The token every request but those of `PUBLIC_ROUTES` carries
+            (``None``: none needed).
+        host: The address the server binds to (see `host_checker`).
     """
-    app = web.Application(middlewares=[_errors], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[_errors, _guard(token, host_checker(host))],
+        client_max_size=1024**2,
+    )
     app[ENDPOINT_KEY] = endpoint
     budget = _Budget(endpoint.storage)
+
+    def authenticated(request: web.Request) -> bool:
+        if token is None:
+            return True
+        given = request.headers.get(TOKEN_HEADER, '').encode()
+        return hmac.compare_digest(given, f'Bearer {token}'.encode())
 
     async def home(request: web.Request) -> web.Response:
         data: dict[str, Any] = {'name': endpoint.name, 'uuid': str(endpoint.uuid)}
         if status is not None:
-            data.update(status())
+            extra = status()
+            if not authenticated(request):
+                # Who is connected is not told to whoever asks.
+                extra = {k: v for k, v in extra.items() if k in _PUBLIC_STATUS}
+            data.update(extra)
         return web.json_response(data)
 
     async def storage(request: web.Request) -> web.Response:
@@ -241,7 +313,14 @@ def create_app(
         )
 
     async def uuid(request: web.Request) -> web.Response:
-        return web.json_response({'uuid': str(endpoint.uuid)})
+        data = {'uuid': str(endpoint.uuid)}
+        challenge = request.query.get('challenge')
+        if challenge is not None:
+            if not _CHALLENGE.fullmatch(challenge):
+                raise BadRequestError('challenge must be 32 to 128 hexadecimal digits')
+            if token is not None:
+                data['proof'] = identity_proof(token, data['uuid'], challenge)
+        return web.json_response(data)
 
     async def get(request: web.Request) -> web.StreamResponse:
         key, owner = _query(request)

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import pathlib
 import re
+import secrets
 import tomllib
 import uuid as uuid_module
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     'get_configs',
     'home_dir',
     'log_path',
+    'new_token',
     'pid_path',
     'read_config',
     'validate_name',
@@ -43,6 +45,12 @@ __all__ = [
 HOME_ENV = 'PROXYSTORE_HOME'
 CONFIG_FILE = 'config.toml'
 _NAME = re.compile(r'[A-Za-z0-9_-]+')
+_TOKEN = re.compile(r'[A-Za-z0-9_-]{16,256}')
+
+
+def new_token() -> str:
+    """A new random endpoint token (256 bits)."""
+    return secrets.token_urlsafe(32)
 
 
 def home_dir() -> pathlib.Path:
@@ -178,6 +186,11 @@ class EndpointConfig:
         uuid: Its UUID: keys name the endpoint that owns them by it.
         port: Port of its HTTP server.
         host: Address its HTTP server binds to (default: loopback only).
+        token: Secret every request to its REST API carries
+            (``Authorization: Bearer TOKEN``), made by
+            ``proxystore-endpoint configure`` (or at the first ``start`` of a
+            configuration without one). It stays in this file, readable by the
+            user only; the endpoint connector reads it from here.
         body_timeout: Most seconds the HTTP server waits for the next bytes
             of a request's body; a request whose body stalls longer is
             answered 408 and its connection closed.
@@ -189,6 +202,7 @@ class EndpointConfig:
     uuid: uuid_module.UUID
     port: int
     host: str = '127.0.0.1'
+    token: str | None = None
     body_timeout: float = 30.0
     relay: RelayConfig = dataclasses.field(default_factory=RelayConfig)
     storage: StorageConfig = dataclasses.field(default_factory=StorageConfig)
@@ -207,6 +221,18 @@ class EndpointConfig:
         _check(
             isinstance(self.host, str) and bool(self.host),
             f'host must be an address, not {self.host!r}',
+        )
+        _check(
+            self.token is None
+            or (
+                isinstance(self.token, str) and _TOKEN.fullmatch(self.token) is not None
+            ),
+            'token must be 16 to 256 letters, digits, _ or -, not '
+            + (
+                'a string of another form'
+                if isinstance(self.token, str)
+                else repr(self.token)
+            ),
         )
         _check(
             isinstance(self.body_timeout, int | float)

@@ -18,6 +18,7 @@ __all__ = [
     'BadRequestError',
     'EndpointConfigError',
     'EndpointError',
+    'HostNotAllowedError',
     'ObjectSizeExceededError',
     'PeerRequestError',
     'PeerTimeoutError',
@@ -25,6 +26,7 @@ __all__ = [
     'PeeringNotAvailableError',
     'RequestBodyTimeoutError',
     'StorageFullError',
+    'UnauthorizedError',
 ]
 
 
@@ -42,3 +44,16 @@ class PeeringNotAvailableError(EndpointError):
 
 class RequestBodyTimeoutError(BadRequestError, TimeoutError):
     """The body of a request stopped arriving (HTTP 408; the connection is closed)."""
+
+
+class UnauthorizedError(EndpointError):
+    """A request to the REST API had no token or a wrong one (HTTP 401)."""
+
+
+class HostNotAllowedError(EndpointError):
+    """A request named a ``Host`` the endpoint does not answer for (HTTP 403).
+
+    Only loopback names, IP addresses and the configured host are answered, so
+    that a web page cannot reach the endpoint through a DNS name it controls
+    (DNS rebinding).
+    """

@@ -70,9 +70,21 @@ async def run(config: EndpointConfig, stop: asyncio.Event) -> None:
     Raises:
         OSError: If the HTTP server cannot bind its address.
     """
+    if config.token is None:
+        logger.warning(
+            'endpoint %s has no token: its REST API answers any local process '
+            '(run `proxystore-endpoint start` to make one)',
+            config.name,
+        )
     endpoint, status = await make_endpoint(config)
     runner = web.AppRunner(
-        create_app(endpoint, status, body_timeout=config.body_timeout),
+        create_app(
+            endpoint,
+            status,
+            body_timeout=config.body_timeout,
+            token=config.token,
+            host=config.host,
+        ),
         access_log=None,
     )
     try:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from proxystore.connectors.endpoint.connector import EndpointConnector
 from proxystore.connectors.endpoint.connector import EndpointKey
+from proxystore.connectors.endpoint.exceptions import EndpointAuthenticationError
 from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointIdentityError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
 from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
 from proxystore.connectors.endpoint.exceptions import EndpointPeerError
@@ -19,8 +21,10 @@ from proxystore.connectors.endpoint.exceptions import EndpointStorageFullError
 from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = [
+    'EndpointAuthenticationError',
     'EndpointConnector',
     'EndpointConnectorError',
+    'EndpointIdentityError',
     'EndpointKey',
     'EndpointNotRunningError',
     'EndpointObjectTooLargeError',
