@@ -6,7 +6,8 @@ it. Each connection must authenticate (``Authorization: Bearer TOKEN``), then
 register its endpoint's UUID. Registrations are keyed by user and UUID: each
 user has a namespace of its own, signals go only between endpoints of the same
 user, and a user registering (or signaling) a UUID another user's endpoint
-uses neither disturbs that endpoint nor learns whether it is online. See `proxystore.p2p.relay.messages` for the messages and close codes.
+uses neither disturbs that endpoint nor learns whether it is online.
+See `proxystore.p2p.relay.messages` for the messages and close codes.
 """
 
 from __future__ import annotations
