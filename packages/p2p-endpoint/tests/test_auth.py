@@ -16,6 +16,7 @@ from proxystore.connectors.endpoint import EndpointAuthenticationError
 from proxystore.connectors.endpoint import EndpointConnector
 from proxystore.connectors.endpoint import EndpointIdentityError
 from proxystore.connectors.endpoint import _http
+from proxystore.endpoint.auth import host_checker
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
@@ -164,3 +165,28 @@ def test_configure_makes_a_private_token(tmp_path: pathlib.Path) -> None:
     assert first is not None and len(first) >= 43
     assert os.stat(tmp_path / 'tok' / 'config.toml').st_mode & 0o077 == 0
     assert first not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ('bind', 'host', 'allowed'),
+    [('127.0.0.1', 'localhost.:1', True), ('127.0.0.1', '10.0.0.5', False),
+     ('10.0.0.5', '10.0.0.5:80', True), ('10.0.0.5', '10.0.0.6', False),
+     ('fe80::1', '[fe80::1]:9', True), ('fe80::1', '[fe80::2]', False),
+     ('node7.cluster', 'NODE7.cluster:80', True), ('node7.cluster', 'node8', False),
+     ('0.0.0.0', '192.168.1.9:80', True), ('0.0.0.0', 'evil.example', False),
+     ('::', '[2001:db8::1]', True), ('127.0.0.1', None, False),
+     ('127.0.0.1', '::1', False)],
+)  # fmt: skip
+def test_host_checker(bind: str, host: str | None, allowed: bool) -> None:
+    assert host_checker(bind)(host) is allowed
+
+
+def test_configuration_without_token_gets_one_at_start(tmp_path: pathlib.Path) -> None:
+    """An older configuration (no token) keeps working: ``start`` makes one."""
+    endpoint = EndpointProcess(tmp_path, 'old')
+    assert endpoint.config.token is None
+    assert 'token' not in (tmp_path / 'old' / 'config.toml').read_text()
+    with endpoint:
+        assert read_config('old', tmp_path).token is not None
+        with endpoint.connector() as connector:
+            assert connector.get(connector.put(b'old config')) == b'old config'

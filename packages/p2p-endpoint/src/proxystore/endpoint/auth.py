@@ -36,6 +36,13 @@ def _hostname(host: str) -> str | None:
     return None if name is None else name.rstrip('.')
 
 
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name.strip('[]'))
+    except ValueError:
+        return None
+
+
 def host_checker(bind_host: str) -> Callable[[str | None], bool]:
     """Which ``Host`` headers an endpoint bound to ``bind_host`` answers.
 
@@ -45,7 +52,8 @@ def host_checker(bind_host: str) -> Callable[[str | None], bool]:
     a DNS-rebinding web page sends.
     """
     wildcard = bind_host in ('', '0.0.0.0', '::')
-    configured = _hostname(bind_host) if bind_host else None
+    bound_address = _address(bind_host)
+    bound_name = bind_host.lower().rstrip('.') if bound_address is None else None
 
     def allowed(header: str | None) -> bool:
         if not header:
@@ -53,12 +61,11 @@ def host_checker(bind_host: str) -> Callable[[str | None], bool]:
         name = _hostname(header)
         if name is None:
             return False
-        if name == 'localhost' or name == configured:
+        if name == 'localhost' or (bound_name is not None and name == bound_name):
             return True
-        try:
-            address = ipaddress.ip_address(name)
-        except ValueError:
+        address = _address(name)
+        if address is None:
             return False
-        return wildcard or address.is_loopback
+        return wildcard or address.is_loopback or address == bound_address
 
     return allowed
