@@ -245,3 +245,19 @@ def test_client_gone_mid_body_is_one_log_line(patient: EndpointProcess) -> None:
     assert 'Traceback' not in new, new
     assert 'Error handling request' not in new, new
     _wait_reading(patient, lambda reading: reading == 0)
+
+
+def test_persisted_objects_count_against_the_cap(tmp_path: pathlib.Path) -> None:
+    database = tmp_path / 'blobs.db'
+    for run in range(2):
+        endpoint = EndpointProcess(tmp_path, 'kept', database_path=str(database))
+        endpoint.config.storage.max_total_bytes = CAP
+        write_config(endpoint.config, tmp_path)
+        with endpoint, endpoint.connector() as connector:
+            if run == 0:
+                connector.put(bytes(3 * 1024 * 1024))
+                continue
+            # After a restart the 3 MiB in the file still count.
+            with pytest.raises(EndpointStorageFullError) as info:
+                connector.put(bytes(2 * 1024 * 1024))
+            assert f'({3 * 1024 * 1024} bytes used;' in str(info.value)
