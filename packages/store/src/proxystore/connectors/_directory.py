@@ -6,6 +6,13 @@ when several processes write one key. Evicting unlinks the file; a reader that
 already opened or mapped it keeps its data. The folder is made on the first
 write, and a key must be a plain file name: keys cannot reach outside the folder.
 
+Another local user must not be able to plant objects: a folder the connector
+makes is private (mode 0700), and every operation refuses a folder that is not
+the user's own or that group or others can write (`UnsafeDirectoryError`).
+Object files are opened without following symbolic links and without blocking,
+and must be regular files (`UnsafeObjectError`): a planted FIFO cannot hang a
+read, a planted link cannot point a read at another file.
+
 Only the connector that was constructed with ``clear=True`` removes the folder on
 close; connectors made from a config (copies in other processes) default to
 ``clear=False``.
@@ -14,22 +21,129 @@ close; connectors made from a config (copies in other processes) default to
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
+import stat
+import sys
 from collections.abc import Sequence
 from typing import Any
 from typing import Generic
 from typing import TypeVar
 
+from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
-__all__ = ['DirectoryConnector', 'write_all']
+if sys.platform != 'win32':
+    import pwd
+
+__all__ = [
+    'DirectoryConnector',
+    'DirectoryConnectorError',
+    'UnsafeDirectoryError',
+    'UnsafeObjectError',
+    'check_directory',
+    'write_all',
+]
 
 KeyT = TypeVar('KeyT', bound=tuple[str])
 _IOV_MAX = os.sysconf('SC_IOV_MAX') if hasattr(os, 'sysconf') else 16
 _TEMP_PREFIX = '.tmp-'
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+_NONBLOCK = getattr(os, 'O_NONBLOCK', 0)
+_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC
+_KINDS = (
+    (stat.S_ISDIR, 'a folder'),
+    (stat.S_ISFIFO, 'a FIFO (named pipe)'),
+    (stat.S_ISSOCK, 'a socket'),
+    (stat.S_ISCHR, 'a character device'),
+    (stat.S_ISBLK, 'a block device'),
+    (stat.S_ISLNK, 'a symbolic link'),
+)
+
+
+class DirectoryConnectorError(ConnectorError):
+    """Base class of the errors of the file and shared-memory connectors."""
+
+
+class UnsafeDirectoryError(DirectoryConnectorError):
+    """The store folder is not a folder, not the user's own, or writable by others.
+
+    Another local user could plant objects in such a folder (payloads, or a FIFO
+    that hangs a read). The message names the folder, its owner and mode, and
+    the fix.
+    """
+
+
+class UnsafeObjectError(DirectoryConnectorError):
+    """An object's file is not a regular file (a FIFO, a symbolic link, a folder).
+
+    Connectors write regular files only: anything else was planted. The file is
+    left in place (`evict` removes it, never a link's target).
+    """
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), 'not a regular file')
+
+
+def _user(uid: int) -> str:
+    if sys.platform == 'win32':  # pragma: no cover
+        return f'uid {uid}'
+    try:
+        return f'uid {uid} ({pwd.getpwuid(uid).pw_name})'
+    except KeyError:
+        return f'uid {uid}'
+
+
+def check_directory(path: str) -> bool:
+    """Whether the store folder ``path`` exists; refuse it if it is unsafe.
+
+    Returns:
+        ``False`` if nothing is at ``path``, ``True`` for a safe folder.
+
+    Raises:
+        UnsafeDirectoryError: If ``path`` is not a folder, belongs to another
+            user, or group or others can write to it.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeDirectoryError(
+            f'The store folder {path} is not a folder ({_kind(info.st_mode)}): '
+            'choose another path, or remove what is there.',
+        )
+    if not hasattr(os, 'geteuid'):  # pragma: no cover - Windows
+        return True
+    problems = []
+    if info.st_uid != os.geteuid():
+        problems.append(
+            f'it is owned by {_user(info.st_uid)}, not by you ({_user(os.geteuid())})',
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    writable = [
+        who
+        for who, bit in (('group', stat.S_IWGRP), ('others', stat.S_IWOTH))
+        if mode & bit
+    ]
+    if writable:
+        problems.append(
+            f'its mode is {mode:04o}: writable by {" and ".join(writable)}',
+        )
+    if problems:
+        raise UnsafeDirectoryError(
+            f'Refusing the store folder {path}: {"; ".join(problems)}. Another '
+            'local user could plant objects in it. Use a folder that you own '
+            f'and only you can write (`chmod go-w {path}` if it is yours), or '
+            'a path that does not exist yet: the connector creates it with '
+            'mode 0700.',
+        )
+    return True
 
 
 def write_all(fd: int, buffers: Sequence[BytesLike]) -> None:
@@ -106,33 +220,86 @@ class DirectoryConnector(Generic[KeyT]):
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def evict(self, key: KeyT) -> None:
-        """Unlink the object's file, if present."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path(key))
+        """Unlink the object's file, if present (a link, never its target)."""
+        self.evict_batch([key])
 
     def evict_batch(self, keys: Sequence[KeyT]) -> None:
-        """`evict` for many keys."""
-        for key in keys:
-            self.evict(key)
+        """`evict` for many keys.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+        """
+        paths = [self._path(key) for key in keys]
+        if not check_directory(self.directory):
+            return
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
     def exists(self, key: KeyT) -> bool:
-        """Whether the object's file exists."""
-        return os.path.exists(self._path(key))
+        """Whether the object's file exists.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+            UnsafeObjectError: If something other than a regular file is there.
+        """
+        path = self._path(key)
+        if not check_directory(self.directory):
+            return False
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        self._check_regular(path, info.st_mode)
+        return True
 
     def get(self, key: KeyT) -> BytesLike | None:
-        """The object's bytes, or ``None``."""
+        """The object's bytes, or ``None``.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+            UnsafeObjectError: If something other than a regular file is there.
+        """
+        path = self._path(key)
+        if not check_directory(self.directory):
+            return None
+        return self._get(path)
+
+    def _get(self, path: str) -> BytesLike | None:
         try:
-            fd = os.open(self._path(key), os.O_RDONLY)
+            # No-follow: a planted link is refused, not read through; non-blocking:
+            # opening a planted FIFO returns at once (and is then refused).
+            fd = os.open(path, _READ_FLAGS)
         except FileNotFoundError:
             return None
+        except OSError as e:
+            if e.errno != errno.ELOOP:
+                raise
+            self._check_regular(path, os.stat(path, follow_symlinks=False).st_mode)
+            raise  # pragma: no cover - ELOOP is only raised for a link
         try:
-            return self._read(fd, os.fstat(fd).st_size)
+            info = os.fstat(fd)
+            self._check_regular(path, info.st_mode)
+            return self._read(fd, info.st_size)
         finally:
             os.close(fd)
 
+    @staticmethod
+    def _check_regular(path: str, mode: int) -> None:
+        if not stat.S_ISREG(mode):
+            raise UnsafeObjectError(
+                f'The object file {path} is {_kind(mode)}, not a regular file: '
+                'the connector writes regular files only, so it was put there '
+                'by something else. Remove it (evict the key) and check who can '
+                'write to the folder.',
+            )
+
     def get_batch(self, keys: Sequence[KeyT]) -> list[BytesLike | None]:
-        """`get` for many keys."""
-        return [self.get(key) for key in keys]
+        """`get` for many keys (the folder is checked once)."""
+        paths = [self._path(key) for key in keys]
+        if not check_directory(self.directory):
+            return [None] * len(paths)
+        return [self._get(path) for path in paths]
 
     def new_key(self, obj: BytesLike | None = None) -> KeyT:
         """A new key; stores ``obj`` under it if given."""
@@ -171,12 +338,9 @@ class DirectoryConnector(Generic[KeyT]):
             self.directory,
             f'{_TEMP_PREFIX}{key[0]}-{secrets.token_hex(4)}',
         )
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        try:
-            fd = os.open(temp, flags, 0o600)
-        except FileNotFoundError:  # the first write: make the folder
-            os.makedirs(self.directory, exist_ok=True)
-            fd = os.open(temp, flags, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+        self._make_directory()
+        fd = os.open(temp, flags, 0o600)
         try:
             write_all(fd, buffers)
         except BaseException:
@@ -186,6 +350,22 @@ class DirectoryConnector(Generic[KeyT]):
             raise
         os.close(fd)
         os.replace(temp, final)  # atomic: readers see all of it or nothing
+
+    def _make_directory(self) -> None:
+        """Make the folder (mode 0700) if it is missing; refuse an unsafe one.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+        """
+        if check_directory(self.directory):
+            return
+        parent = os.path.dirname(self.directory)
+        os.makedirs(parent, exist_ok=True)
+        # Made by this call or by a concurrent writer (of this user, or not:
+        # then the check refuses it).
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(self.directory, 0o700)
+        check_directory(self.directory)
 
     def config(self) -> dict[str, Any]:
         """Overridden by subclasses."""

@@ -7,8 +7,17 @@ from typing import Any
 from typing import NamedTuple
 
 from proxystore.connectors._directory import DirectoryConnector
+from proxystore.connectors._directory import DirectoryConnectorError
+from proxystore.connectors._directory import UnsafeDirectoryError
+from proxystore.connectors._directory import UnsafeObjectError
 
-__all__ = ['FileConnector', 'FileKey']
+__all__ = [
+    'DirectoryConnectorError',
+    'FileConnector',
+    'FileKey',
+    'UnsafeDirectoryError',
+    'UnsafeObjectError',
+]
 
 
 class FileKey(NamedTuple):

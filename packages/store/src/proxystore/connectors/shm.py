@@ -21,8 +21,17 @@ from typing import Any
 from typing import NamedTuple
 
 from proxystore.connectors._directory import DirectoryConnector
+from proxystore.connectors._directory import DirectoryConnectorError
+from proxystore.connectors._directory import UnsafeDirectoryError
+from proxystore.connectors._directory import UnsafeObjectError
 
-__all__ = ['SharedMemoryConnector', 'ShmKey']
+__all__ = [
+    'DirectoryConnectorError',
+    'SharedMemoryConnector',
+    'ShmKey',
+    'UnsafeDirectoryError',
+    'UnsafeObjectError',
+]
 
 _SHM = '/dev/shm'
 _PREFIX = 'proxystore-shm-'
