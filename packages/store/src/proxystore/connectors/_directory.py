@@ -13,9 +13,12 @@ Object files are opened without following symbolic links and without blocking,
 and must be regular files (`UnsafeObjectError`): a planted FIFO cannot hang a
 read, a planted link cannot point a read at another file.
 
-Only the connector that was constructed with ``clear=True`` removes the folder on
+Only the connector that was constructed with ``clear=True`` clears the folder on
 close; connectors made from a config (copies in other processes) default to
-``clear=False``.
+``clear=False``. Clearing removes the connector's own files only: objects under
+keys of its naming scheme (made by `new_key`, in any process), partial objects
+of writers that died, and objects this connector wrote under other names; a
+user's other files in the folder stay, and so does the folder if any are left.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
-import shutil
 import stat
 import sys
 from collections.abc import Sequence
@@ -51,6 +54,9 @@ __all__ = [
 KeyT = TypeVar('KeyT', bound=tuple[str])
 _IOV_MAX = os.sysconf('SC_IOV_MAX') if hasattr(os, 'sysconf') else 16
 _TEMP_PREFIX = '.tmp-'
+_KEY_BYTES = 9  # secrets.token_urlsafe(9): 12 characters of [A-Za-z0-9_-]
+_KEY_NAME = re.compile(r'[A-Za-z0-9_-]{12}')
+_TEMP_NAME = re.compile(re.escape(_TEMP_PREFIX) + r'.+-[0-9a-f]{8}')
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 _NONBLOCK = getattr(os, 'O_NONBLOCK', 0)
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
@@ -171,7 +177,8 @@ class DirectoryConnector(Generic[KeyT]):
 
     Args:
         directory: Folder of the objects (created if missing).
-        clear: Remove the folder and everything in it on `close`.
+        clear: Remove the connector's objects (and the folder, if nothing else
+            is left in it) on `close`.
     """
 
     Key: Any  # the subclass's key NamedTuple, built from the file name
@@ -179,6 +186,8 @@ class DirectoryConnector(Generic[KeyT]):
     def __init__(self, directory: str, *, clear: bool) -> None:
         self.directory = os.path.abspath(directory)
         self.clear = clear
+        # Objects this connector wrote under names outside its naming scheme.
+        self._named: set[str] = set()
 
     def __repr__(self) -> str:
         return (
@@ -211,13 +220,43 @@ class DirectoryConnector(Generic[KeyT]):
         raise NotImplementedError
 
     def close(self, clear: bool | None = None) -> None:
-        """Remove the folder if ``clear`` (default: the constructor's choice).
+        """Clear the folder if ``clear`` (default: the constructor's choice).
 
-        Stores that ProxyStore re-creates from a config in other processes are
-        closed with ``clear=False``, so only the owner removes the data.
+        Clearing removes the connector's own files only (see the module's
+        docstring), then the folder if it is empty. Stores that ProxyStore
+        re-creates from a config in other processes are closed with
+        ``clear=False``, so only the owner removes the data.
         """
         if self.clear if clear is None else clear:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            self._clear()
+
+    def _is_own(self, name: str) -> bool:
+        """Whether ``name`` in the folder is a file of this connector's scheme."""
+        return (
+            _KEY_NAME.fullmatch(name) is not None
+            or _TEMP_NAME.fullmatch(name) is not None
+            or name in self._named
+        )
+
+    def _clear(self) -> None:
+        """Remove the connector's own files, then the folder if it is empty."""
+        try:
+            if not check_directory(self.directory):
+                return
+        except UnsafeDirectoryError:
+            return  # never written to (writes refuse it): nothing of ours there
+        with os.scandir(self.directory) as entries:
+            own = [
+                entry.path
+                for entry in entries
+                if self._is_own(entry.name) and not entry.is_dir(follow_symlinks=False)
+            ]
+        for path in own:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._named.clear()
+        with contextlib.suppress(OSError):  # others' files are left: keep it
+            os.rmdir(self.directory)
 
     def evict(self, key: KeyT) -> None:
         """Unlink the object's file, if present (a link, never its target)."""
@@ -235,6 +274,7 @@ class DirectoryConnector(Generic[KeyT]):
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+            self._named.discard(os.path.basename(path))
 
     def exists(self, key: KeyT) -> bool:
         """Whether the object's file exists.
@@ -303,7 +343,7 @@ class DirectoryConnector(Generic[KeyT]):
 
     def new_key(self, obj: BytesLike | None = None) -> KeyT:
         """A new key; stores ``obj`` under it if given."""
-        key: KeyT = self.Key(secrets.token_urlsafe(9))
+        key: KeyT = self.Key(secrets.token_urlsafe(_KEY_BYTES))
         if obj is not None:
             self.set(key, obj)
         return key
@@ -350,6 +390,8 @@ class DirectoryConnector(Generic[KeyT]):
             raise
         os.close(fd)
         os.replace(temp, final)  # atomic: readers see all of it or nothing
+        if _KEY_NAME.fullmatch(key[0]) is None:
+            self._named.add(key[0])
 
     def _make_directory(self) -> None:
         """Make the folder (mode 0700) if it is missing; refuse an unsafe one.

@@ -35,7 +35,8 @@ class FileConnector(DirectoryConnector[FileKey]):
 
     Args:
         store_dir: Folder of the objects (created if missing).
-        clear: Remove the folder and everything in it on `close`.
+        clear: Remove the connector's objects on `close` (and the folder, if
+            nothing else is left in it); a user's other files stay.
         buffering: Accepted for compatibility with ProxyStore 1.x; files are
             written and read with unbuffered system calls.
     """

@@ -6,8 +6,9 @@ shared pages, without a copy, and writing to the array makes private copies of
 only the pages written, never changing what other readers see.
 
 The folder belongs to the connector that created it: closing that connector (with
-``clear``, the default) removes the folder and everything in it, including
-partial objects left by workers that died. Copies re-created from the config in
+``clear``, the default) removes the objects in it, including those of workers
+and partial objects left by workers that died, then the folder (unless the user
+put other files there). Copies re-created from the config in
 worker processes are closed with ``clear=False`` and remove nothing.
 """
 
@@ -57,7 +58,8 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
             random one by default. Connectors with the same name and directory
             share their objects.
         directory: Where the folder lives: ``/dev/shm`` by default.
-        clear: Remove the folder and everything in it on `close`.
+        clear: Remove the connector's objects on `close` (and the folder, if
+            nothing else is left in it); a user's other files stay.
     """
 
     Key = ShmKey
