@@ -45,6 +45,7 @@ if sys.platform != 'win32':
 __all__ = [
     'DirectoryConnector',
     'DirectoryConnectorError',
+    'StorageFullError',
     'UnsafeDirectoryError',
     'UnsafeObjectError',
     'check_directory',
@@ -90,6 +91,38 @@ class UnsafeObjectError(DirectoryConnectorError):
     Connectors write regular files only: anything else was planted. The file is
     left in place (`evict` removes it, never a link's target).
     """
+
+
+class StorageFullError(DirectoryConnectorError):
+    """A write found no room in the store folder.
+
+    Its filesystem is full (``ENOSPC``), the user's quota is spent (``EDQUOT``),
+    or the object is over the process's file-size limit (``EFBIG``). The message
+    names the folder, the object's size and the free space; the partial object
+    is removed, and objects stored before are intact. Chained to the `OSError`.
+    """
+
+
+_FULL = {
+    errno.ENOSPC: 'no space is left on its filesystem',
+    errno.EFBIG: 'the object is over the file-size limit of this process '
+    '(`ulimit -f`, RLIMIT_FSIZE)',
+}
+if hasattr(errno, 'EDQUOT'):
+    _FULL[errno.EDQUOT] = 'the disk quota of this user is spent'
+
+
+def _storage_full(directory: str, size: int, error: OSError) -> StorageFullError:
+    try:
+        info = os.statvfs(directory)
+        free = f'{info.f_bavail * info.f_frsize} bytes are free there'
+    except (AttributeError, OSError):  # pragma: no cover - no statvfs, or gone
+        free = 'the free space is unknown'
+    return StorageFullError(
+        f'Cannot store an object of {size} bytes in the store folder '
+        f'{directory}: {_FULL[error.errno]} ({error.strerror}; {free}). Free '
+        'space (evict objects, close stores with clear) or use a larger folder.',
+    )
 
 
 def _kind(mode: int) -> str:
@@ -170,6 +203,10 @@ def write_all(fd: int, buffers: Sequence[BytesLike]) -> None:
             else:
                 views[0] = head[written:]
                 written = 0
+
+
+def _size(buffers: Sequence[BytesLike]) -> int:
+    return sum(memoryview(b).nbytes for b in buffers)
 
 
 class DirectoryConnector(Generic[KeyT]):
@@ -379,16 +416,24 @@ class DirectoryConnector(Generic[KeyT]):
             f'{_TEMP_PREFIX}{key[0]}-{secrets.token_hex(4)}',
         )
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
-        self._make_directory()
-        fd = os.open(temp, flags, 0o600)
         try:
-            write_all(fd, buffers)
-        except BaseException:
-            os.close(fd)
+            self._make_directory()
+            fd = os.open(temp, flags, 0o600)
+        except OSError as e:
+            if e.errno in _FULL:
+                raise _storage_full(self.directory, _size(buffers), e) from e
+            raise
+        try:
+            try:
+                write_all(fd, buffers)
+            finally:
+                os.close(fd)  # on NFS, a full disk may show only here
+        except BaseException as e:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+            if isinstance(e, OSError) and e.errno in _FULL:
+                raise _storage_full(self.directory, _size(buffers), e) from e
             raise
-        os.close(fd)
         os.replace(temp, final)  # atomic: readers see all of it or nothing
         if _KEY_NAME.fullmatch(key[0]) is None:
             self._named.add(key[0])

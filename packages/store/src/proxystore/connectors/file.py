@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from proxystore.connectors._directory import DirectoryConnector
 from proxystore.connectors._directory import DirectoryConnectorError
+from proxystore.connectors._directory import StorageFullError
 from proxystore.connectors._directory import UnsafeDirectoryError
 from proxystore.connectors._directory import UnsafeObjectError
 
@@ -15,6 +16,7 @@ __all__ = [
     'DirectoryConnectorError',
     'FileConnector',
     'FileKey',
+    'StorageFullError',
     'UnsafeDirectoryError',
     'UnsafeObjectError',
 ]

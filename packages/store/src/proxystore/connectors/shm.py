@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from proxystore.connectors._directory import DirectoryConnector
 from proxystore.connectors._directory import DirectoryConnectorError
+from proxystore.connectors._directory import StorageFullError
 from proxystore.connectors._directory import UnsafeDirectoryError
 from proxystore.connectors._directory import UnsafeObjectError
 
@@ -30,6 +31,7 @@ __all__ = [
     'DirectoryConnectorError',
     'SharedMemoryConnector',
     'ShmKey',
+    'StorageFullError',
     'UnsafeDirectoryError',
     'UnsafeObjectError',
 ]
