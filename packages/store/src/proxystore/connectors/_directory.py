@@ -118,10 +118,11 @@ def _storage_full(directory: str, size: int, error: OSError) -> StorageFullError
         free = f'{info.f_bavail * info.f_frsize} bytes are free there'
     except (AttributeError, OSError):  # pragma: no cover - no statvfs, or gone
         free = 'the free space is unknown'
+    reason = _FULL.get(error.errno or 0, 'the write failed')
     return StorageFullError(
         f'Cannot store an object of {size} bytes in the store folder '
-        f'{directory}: {_FULL[error.errno]} ({error.strerror}; {free}). Free '
-        'space (evict objects, close stores with clear) or use a larger folder.',
+        f'{directory}: {reason} ({error.strerror}; {free}). Free space (evict '
+        'objects, close stores with clear) or use a larger folder.',
     )
 
 
