@@ -30,6 +30,7 @@ import re
 import secrets
 import stat
 import sys
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 from typing import Generic
@@ -49,6 +50,8 @@ __all__ = [
     'UnsafeDirectoryError',
     'UnsafeObjectError',
     'check_directory',
+    'clear_folder',
+    'own_file_name',
     'write_all',
 ]
 
@@ -206,6 +209,37 @@ def write_all(fd: int, buffers: Sequence[BytesLike]) -> None:
                 written = 0
 
 
+def own_file_name(name: str) -> bool:
+    """Whether ``name`` is of the connectors' naming scheme.
+
+    Names of keys made by `DirectoryConnector.new_key` (in any process) and of
+    the partial files of writes.
+    """
+    return (
+        _KEY_NAME.fullmatch(name) is not None or _TEMP_NAME.fullmatch(name) is not None
+    )
+
+
+def clear_folder(directory: str, is_own: Callable[[str], bool]) -> None:
+    """Remove the files of ``directory`` that ``is_own``, then it if it is empty.
+
+    Folders in it and files that are not ``is_own`` (a user's) stay, and so
+    does ``directory`` then.
+    """
+    names: list[str] = []
+    with contextlib.suppress(FileNotFoundError), os.scandir(directory) as entries:
+        names = [
+            entry.name
+            for entry in entries
+            if is_own(entry.name) and not entry.is_dir(follow_symlinks=False)
+        ]
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, name))
+    with contextlib.suppress(OSError):  # a user's files are left: keep it
+        os.rmdir(directory)
+
+
 def _size(buffers: Sequence[BytesLike]) -> int:
     return sum(memoryview(b).nbytes for b in buffers)
 
@@ -269,12 +303,8 @@ class DirectoryConnector(Generic[KeyT]):
             self._clear()
 
     def _is_own(self, name: str) -> bool:
-        """Whether ``name`` in the folder is a file of this connector's scheme."""
-        return (
-            _KEY_NAME.fullmatch(name) is not None
-            or _TEMP_NAME.fullmatch(name) is not None
-            or name in self._named
-        )
+        """Whether ``name`` in the folder is a file of this connector."""
+        return own_file_name(name) or name in self._named
 
     def _clear(self) -> None:
         """Remove the connector's own files, then the folder if it is empty."""
@@ -283,18 +313,8 @@ class DirectoryConnector(Generic[KeyT]):
                 return
         except UnsafeDirectoryError:
             return  # never written to (writes refuse it): nothing of ours there
-        with os.scandir(self.directory) as entries:
-            own = [
-                entry.path
-                for entry in entries
-                if self._is_own(entry.name) and not entry.is_dir(follow_symlinks=False)
-            ]
-        for path in own:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        clear_folder(self.directory, self._is_own)
         self._named.clear()
-        with contextlib.suppress(OSError):  # others' files are left: keep it
-            os.rmdir(self.directory)
 
     def evict(self, key: KeyT) -> None:
         """Unlink the object's file, if present (a link, never its target)."""
