@@ -47,27 +47,36 @@ def sync(session: nox.Session, *groups: str) -> None:
     )
 
 
-def pytest(session: nox.Session, marker: str, **kwargs: Any) -> None:
-    """Run every test folder of the workspace on the tests selected by ``marker``."""
-    session.run(
-        'pytest',
-        *TESTS,
-        'benchmarks/tests',
-        'apps/tests',
-        'tests',
-        '-m',
-        marker,
-        *session.posargs,
-        **kwargs,
-    )
+ALL_TESTS = [*TESTS, 'benchmarks/tests', 'apps/tests', 'tests']
+# The folders whose tests exercise what a proxy does (forwarding, resolving,
+# pickling, the patterns built on it): they run again on the pure-Python
+# proxy. Transports, apps and benchmarks are indifferent to the proxy's base
+# and run once, on the C one.
+PROXY_TESTS = [
+    'packages/proxy-core/tests',
+    'packages/store/tests',
+    'packages/patterns-ownership/tests',
+    'packages/patterns-futures/tests',
+    'packages/stream/tests',
+    'packages/testing/tests',
+    'tests',
+]
+
+
+def pytest(
+    session: nox.Session, marker: str, folders: list[str] = ALL_TESTS, **kwargs: Any
+) -> None:
+    """Run the given test folders (default: all) on the tests ``marker`` selects."""
+    session.run('pytest', *folders, '-m', marker, *session.posargs, **kwargs)
 
 
 @nox.session(python=PYTHON)
 @nox.parametrize('impl', ['c', 'python'])
 def tests(session: nox.Session, impl: str) -> None:
-    """Unit and integration tests, once per proxy implementation."""
+    """Every test on the C proxy; the proxy's own and its patterns' on pure Python."""
     sync(session, 'test')
-    pytest(session, UNMARKED, env={'PROXYSTORE_PROXY_IMPL': impl})
+    folders = ALL_TESTS if impl == 'c' else PROXY_TESTS
+    pytest(session, UNMARKED, folders, env={'PROXYSTORE_PROXY_IMPL': impl})
 
 
 @nox.session(python=PYTHON)
@@ -107,7 +116,7 @@ def compat(session: nox.Session, impl: str) -> None:
 
 @nox.session(python=PYTHON)
 def slow(session: nox.Session) -> None:
-    """Long-running tests (marked ``slow``); none may exist yet, so exit 5 is fine."""
+    """Long-running tests (marked ``slow``: e.g. 50 UCX peer kills each way)."""
     sync(session, 'test')
     pytest(session, 'slow', success_codes=[0, 5])
 

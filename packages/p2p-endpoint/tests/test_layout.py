@@ -136,6 +136,7 @@ def test_old_error_paths_are_the_same_classes() -> None:
         'PeerRequestError',
         'PeerTimeoutError',
         'PeerUnreachableError',
+        'StorageFullError',
     ):
         assert getattr(endpoint_exceptions, name) is getattr(p2p_exceptions, name)
     assert messages.PeerMessageError is p2p_exceptions.PeerMessageError
@@ -171,7 +172,16 @@ def test_connector_errors_are_connector_errors() -> None:
         if module.__name__.startswith('proxystore.connectors.endpoint')
     ]
     classes = {cls for module in modules for cls in _exception_classes(module)}
-    assert len(classes) == 5
+    assert {cls.__name__ for cls in classes} == {
+        'EndpointAuthenticationError',
+        'EndpointConnectorError',
+        'EndpointIdentityError',
+        'EndpointNotRunningError',
+        'EndpointObjectTooLargeError',
+        'EndpointPeerError',
+        'EndpointStorageFullError',
+        'EndpointTimeoutError',
+    }
     for cls in classes:
         assert issubclass(cls, ConnectorError), cls
 
@@ -184,6 +194,7 @@ def test_timeout_errors_are_timeout_errors() -> None:
     assert {cls.__name__ for cls in timeouts} == {
         'EndpointTimeoutError',
         'PeerTimeoutError',
+        'RequestBodyTimeoutError',
     }
     for cls in timeouts:
         assert issubclass(cls, TimeoutError), cls

@@ -76,7 +76,13 @@ def via_alpha_status(connector: EndpointConnector) -> list[str]:
     from proxystore.connectors.endpoint import _http
 
     status = _http.request(
-        connector._host, connector._port, 'GET', '/', {}, timeout=10
+        connector._host,
+        connector._port,
+        'GET',
+        '/',
+        {},
+        timeout=10,
+        headers=connector._headers,  # the peers are told with the token only
     ).json()
     assert status['peering'] == 'connected'
     # alpha opened the connection, with its 4 channels (beta would open 2).
@@ -136,3 +142,13 @@ def test_store_proxies_resolve_through_a_peer(
         copy = Store('alpha-store', on_alpha, cache_size=0).get(key)
         numpy.testing.assert_array_equal(copy, array)
         on_beta.evict(key)
+
+
+def test_status_without_token_hides_the_peers(
+    via_alpha: EndpointConnector, alpha: EndpointProcess, beta: EndpointProcess
+) -> None:
+    key = EndpointKey(str(uuid.uuid4()), str(beta.uuid))
+    assert via_alpha.get(key) is None  # alpha is connected to beta now
+    assert str(beta.uuid) in via_alpha_status(via_alpha)
+    public = alpha.status()  # no token
+    assert public == {'name': 'alpha', 'uuid': str(alpha.uuid), 'peering': 'connected'}

@@ -158,22 +158,60 @@ async def test_signals_go_between_endpoints_of_one_user(relay: RelayProcess) -> 
             await connection.close()
 
 
-async def test_uuid_of_another_user_is_forbidden_and_reregistration_replaces(
-    relay: RelayProcess,
-) -> None:
+async def test_registrations_are_per_user(relay: RelayProcess) -> None:
+    """Bob registering Alice's UUID neither disturbs her endpoint nor learns of it."""
+    shared = uuid.uuid4()
+    # Bob squats the UUID while Alice's endpoint is offline: it is his own.
+    bob_squat = await _register(relay, TOKENS['bob'], shared, 'squat')
+    alice_ep = await _register(relay, TOKENS['alice'], shared, 'real')
+    alice_peer = await _register(relay, TOKENS['alice'], uuid.uuid4(), 'peer')
+    bob_probe = await _register(relay, TOKENS['bob'], uuid.uuid4(), 'probe')
+    try:
+        # Alice's peer reaches Alice's endpoint, not Bob's squatter.
+        await alice_peer.send(
+            json.dumps({'type': 'signal', 'peer': str(shared), 'kind': 'offer',
+                        'session': 's-alice', 'sdp': 'v=0'})
+        )  # fmt: skip
+        got = json.loads(await asyncio.wait_for(alice_ep.recv(), 10))
+        assert got['session'] == 's-alice' and got['name'] == 'peer'
+        # Bob's probe reaches only Bob's own registration of the UUID: the
+        # answer is the same whether Alice's endpoint is online or not.
+        await bob_probe.send(
+            json.dumps({'type': 'signal', 'peer': str(shared), 'kind': 'offer',
+                        'session': 's-bob', 'sdp': 'v=0'})
+        )  # fmt: skip
+        got = json.loads(await asyncio.wait_for(bob_squat.recv(), 10))
+        assert got['session'] == 's-bob' and got['name'] == 'probe'
+        await bob_squat.close()
+        gone = json.loads(await asyncio.wait_for(bob_probe.recv(), 10))
+        assert gone == {'type': 'peer-gone', 'peer': str(shared)}
+        await bob_probe.send(
+            json.dumps({'type': 'signal', 'peer': str(shared), 'kind': 'offer',
+                        'session': 's-bob2', 'sdp': 'v=0'})
+        )  # fmt: skip
+        error = json.loads(await asyncio.wait_for(bob_probe.recv(), 10))
+        assert error == {
+            'type': 'error',
+            'peer': str(shared),
+            'session': 's-bob2',
+            'message': f'endpoint {shared} is not connected to the relay',
+        }
+        # Alice's endpoint was neither replaced nor told of Bob's.
+        await alice_peer.send(
+            json.dumps({'type': 'signal', 'peer': str(shared), 'kind': 'answer',
+                        'session': 's-alice2', 'sdp': 'v=0'})
+        )  # fmt: skip
+        got = json.loads(await asyncio.wait_for(alice_ep.recv(), 10))
+        assert got['session'] == 's-alice2'
+    finally:
+        for connection in (bob_squat, alice_ep, alice_peer, bob_probe):
+            await connection.close()
+
+
+async def test_reregistration_replaces(relay: RelayProcess) -> None:
     endpoint = uuid.uuid4()
     first = await _register(relay, TOKENS['alice'], endpoint)
     try:
-        async with connect(
-            relay.address, additional_headers=_headers(TOKENS['bob'])
-        ) as thief:
-            await thief.send(
-                json.dumps({'type': 'register', 'uuid': str(endpoint), 'name': 'x'})
-            )
-            code, reason = await _closed(thief)
-        assert code == CloseCode.FORBIDDEN == 4002
-        assert reason == f'endpoint {endpoint} is registered by another user'
-
         second = await _register(relay, TOKENS['alice'], endpoint)
         code, reason = await _closed(first)
         assert code == CloseCode.REPLACED == 4004

@@ -15,7 +15,15 @@ from proxystore.connectors.endpoint import EndpointConnectorError
 from proxystore.connectors.endpoint import EndpointKey
 from proxystore.connectors.endpoint import EndpointNotRunningError
 from proxystore.connectors.endpoint import EndpointObjectTooLargeError
+from proxystore.endpoint.config import read_config
 from proxystore.testing.endpoint import EndpointProcess
+
+
+def _auth(endpoint: EndpointProcess) -> dict[str, str]:
+    """The ``Authorization`` header with the token ``start`` wrote in its config."""
+    token = read_config(endpoint.config.name, endpoint.home).token
+    assert token is not None
+    return {'Authorization': f'Bearer {token}'}
 
 
 def _raw(
@@ -29,7 +37,9 @@ def _raw(
         '127.0.0.1', endpoint.config.port, timeout=30
     )
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        connection.request(
+            method, path, body=body, headers={**_auth(endpoint), **(headers or {})}
+        )
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -66,7 +76,7 @@ def test_chunked_upload(solo: EndpointProcess) -> None:
     try:
         connection.request(
             'POST', '/set?key=chunked', body=iter([b'ab', b'cd', b'e']),
-            encode_chunked=True,
+            encode_chunked=True, headers=_auth(solo),
         )  # fmt: skip
         assert connection.getresponse().read() == b''
     finally:
@@ -129,7 +139,9 @@ def test_oversized_body_is_413(solo: EndpointProcess) -> None:
 def test_body_shorter_than_its_length(solo: EndpointProcess) -> None:
     with socket.create_connection(('127.0.0.1', solo.config.port), timeout=30) as sock:
         sock.sendall(
-            b'POST /set?key=short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'
+            b'POST /set?key=short HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+            + f'Authorization: {_auth(solo)["Authorization"]}\r\n'.encode()
+            + b'Content-Length: 10\r\n\r\nabc'
         )
         sock.shutdown(socket.SHUT_WR)
         sock.recv(1024)  # the server closes the connection

@@ -17,11 +17,15 @@ from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.exceptions import BadRequestError
 from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.exceptions import EndpointError
+from proxystore.endpoint.exceptions import HostNotAllowedError
 from proxystore.endpoint.exceptions import ObjectSizeExceededError
 from proxystore.endpoint.exceptions import PeeringNotAvailableError
 from proxystore.endpoint.exceptions import PeerRequestError
 from proxystore.endpoint.exceptions import PeerTimeoutError
 from proxystore.endpoint.exceptions import PeerUnreachableError
+from proxystore.endpoint.exceptions import RequestBodyTimeoutError
+from proxystore.endpoint.exceptions import StorageFullError
+from proxystore.endpoint.exceptions import UnauthorizedError
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
 
@@ -32,12 +36,16 @@ __all__ = [
     'EndpointConfig',
     'EndpointConfigError',
     'EndpointError',
+    'HostNotAllowedError',
     'ObjectSizeExceededError',
     'PeerRequestError',
     'PeerTimeoutError',
     'PeerUnreachableError',
     'PeeringNotAvailableError',
     'RelayConfig',
+    'RequestBodyTimeoutError',
     'SQLiteStorage',
     'StorageConfig',
+    'StorageFullError',
+    'UnauthorizedError',
 ]

@@ -29,6 +29,7 @@ from proxystore.endpoint.config import endpoint_dir
 from proxystore.endpoint.config import get_configs
 from proxystore.endpoint.config import home_dir
 from proxystore.endpoint.config import log_path
+from proxystore.endpoint.config import new_token
 from proxystore.endpoint.config import pid_path
 from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
@@ -134,6 +135,7 @@ def configure(
             uuid=uuid.uuid4(),
             port=port if port is not None else random.randint(10240, 20480),
             host=host,
+            token=new_token(),
             relay=RelayConfig(
                 address=relay_address,
                 token=relay_token,
@@ -164,6 +166,11 @@ def start(
 ) -> None:
     """Start endpoint NAME."""
     config = _config(name)
+    if config.token is None:
+        # A configuration from before tokens: make one, where the connector
+        # finds it.
+        config.token = new_token()
+        write_config(config)
     pid = read_pid(name)
     if pid is not None or answers(config):
         raise _fail(
@@ -183,6 +190,9 @@ def start(
         return
     from proxystore.endpoint.serve import serve
 
+    # Whatever this process creates (database, log, files of libraries) is the
+    # user's only.
+    os.umask(0o077)
     pid_file = write_pid(name)
     try:
         serve(config, log_level=log_level, log_file=log_path(name))
@@ -308,7 +318,16 @@ def run_test(
     frames = [memoryview(value.encode())] if op == 'put' else []
     try:
         response = _http.request(
-            parsed.hostname, parsed.port, method, route, params, frames, timeout=60
+            parsed.hostname,
+            parsed.port,
+            method,
+            route,
+            params,
+            frames,
+            timeout=60,
+            headers={}
+            if config.token is None
+            else {'Authorization': f'Bearer {config.token}'},
         )
         _http.raise_for_status(response, f'{op} of {key}')
     except EndpointConnectorError as error:

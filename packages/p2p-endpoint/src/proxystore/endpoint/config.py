@@ -13,6 +13,7 @@ import dataclasses
 import os
 import pathlib
 import re
+import secrets
 import tomllib
 import uuid as uuid_module
 from typing import Any
@@ -20,8 +21,11 @@ from typing import Any
 import platformdirs
 import tomli_w
 
+from proxystore.endpoint._files import make_private_dir
+from proxystore.endpoint._files import open_private
 from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.storage import DEFAULT_MAX_OBJECT_SIZE
+from proxystore.endpoint.storage import default_total_bytes
 
 __all__ = [
     'EndpointConfig',
@@ -31,6 +35,7 @@ __all__ = [
     'get_configs',
     'home_dir',
     'log_path',
+    'new_token',
     'pid_path',
     'read_config',
     'validate_name',
@@ -40,6 +45,12 @@ __all__ = [
 HOME_ENV = 'PROXYSTORE_HOME'
 CONFIG_FILE = 'config.toml'
 _NAME = re.compile(r'[A-Za-z0-9_-]+')
+_TOKEN = re.compile(r'[A-Za-z0-9_-]{16,256}')
+
+
+def new_token() -> str:
+    """A new random endpoint token (256 bits)."""
+    return secrets.token_urlsafe(32)
 
 
 def home_dir() -> pathlib.Path:
@@ -76,18 +87,30 @@ class StorageConfig:
         database_path: SQLite file for objects that outlive the process
             (``None``: memory only).
         max_object_size: Largest object in bytes (``None``: no limit).
+        max_total_bytes: Most bytes of all objects together (``None``: half
+            of the host's physical memory, see `total_bytes`).
     """
 
     database_path: str | None = None
     max_object_size: int | None = DEFAULT_MAX_OBJECT_SIZE
+    max_total_bytes: int | None = None
 
     def __post_init__(self) -> None:
-        _check(
-            self.max_object_size is None
-            or (isinstance(self.max_object_size, int) and self.max_object_size > 0),
-            f'storage.max_object_size must be a positive integer, '
-            f'not {self.max_object_size!r}',
-        )
+        for name in ('max_object_size', 'max_total_bytes'):
+            value = getattr(self, name)
+            _check(
+                value is None
+                or (
+                    isinstance(value, int) and not isinstance(value, bool) and value > 0
+                ),
+                f'storage.{name} must be a positive integer, not {value!r}',
+            )
+
+    def total_bytes(self) -> int:
+        """The total storage cap in bytes (`max_total_bytes` or its default)."""
+        if self.max_total_bytes is not None:
+            return self.max_total_bytes
+        return default_total_bytes()
 
 
 @dataclasses.dataclass
@@ -163,6 +186,14 @@ class EndpointConfig:
         uuid: Its UUID: keys name the endpoint that owns them by it.
         port: Port of its HTTP server.
         host: Address its HTTP server binds to (default: loopback only).
+        token: Secret every request to its REST API carries
+            (``Authorization: Bearer TOKEN``), made by
+            ``proxystore-endpoint configure`` (or at the first ``start`` of a
+            configuration without one). It stays in this file, readable by the
+            user only; the endpoint connector reads it from here.
+        body_timeout: Most seconds the HTTP server waits for the next bytes
+            of a request's body; a request whose body stalls longer is
+            answered 408 and its connection closed.
         relay: Peering settings.
         storage: Storage settings.
     """
@@ -171,6 +202,8 @@ class EndpointConfig:
     uuid: uuid_module.UUID
     port: int
     host: str = '127.0.0.1'
+    token: str | None = None
+    body_timeout: float = 30.0
     relay: RelayConfig = dataclasses.field(default_factory=RelayConfig)
     storage: StorageConfig = dataclasses.field(default_factory=StorageConfig)
 
@@ -188,6 +221,25 @@ class EndpointConfig:
         _check(
             isinstance(self.host, str) and bool(self.host),
             f'host must be an address, not {self.host!r}',
+        )
+        _check(
+            self.token is None
+            or (
+                isinstance(self.token, str) and _TOKEN.fullmatch(self.token) is not None
+            ),
+            'token must be 16 to 256 letters, digits, _ or -, not '
+            + (
+                'a string of another form'
+                if isinstance(self.token, str)
+                else repr(self.token)
+            ),
+        )
+        _check(
+            isinstance(self.body_timeout, int | float)
+            and not isinstance(self.body_timeout, bool)
+            and 0 < self.body_timeout <= 3600,
+            f'body_timeout must be between 0 and 3600 seconds, '
+            f'not {self.body_timeout!r}',
         )
 
     @property
@@ -255,11 +307,14 @@ def pid_path(name: str, home: pathlib.Path | None = None) -> pathlib.Path:
 def write_config(
     config: EndpointConfig, home: pathlib.Path | None = None
 ) -> pathlib.Path:
-    """Write ``config`` to its endpoint's folder (readable by the user only)."""
+    """Write ``config`` to its endpoint's folder (readable by the user only).
+
+    The endpoint's folder is created with mode 0700 and the file with 0600:
+    the file holds the endpoint's token and maybe the relay token.
+    """
     path = config_path(config.name, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The file may hold the relay token: create it private.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    make_private_dir(path.parent)
+    descriptor = open_private(path, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(descriptor, 'wb') as file:
         tomli_w.dump(config.to_dict(), file)
     return path

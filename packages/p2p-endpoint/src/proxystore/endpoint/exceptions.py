@@ -12,16 +12,21 @@ from proxystore.p2p.exceptions import ObjectSizeExceededError
 from proxystore.p2p.exceptions import PeerRequestError
 from proxystore.p2p.exceptions import PeerTimeoutError
 from proxystore.p2p.exceptions import PeerUnreachableError
+from proxystore.p2p.exceptions import StorageFullError
 
 __all__ = [
     'BadRequestError',
     'EndpointConfigError',
     'EndpointError',
+    'HostNotAllowedError',
     'ObjectSizeExceededError',
     'PeerRequestError',
     'PeerTimeoutError',
     'PeerUnreachableError',
     'PeeringNotAvailableError',
+    'RequestBodyTimeoutError',
+    'StorageFullError',
+    'UnauthorizedError',
 ]
 
 
@@ -35,3 +40,20 @@ class EndpointConfigError(EndpointError, ValueError):
 
 class PeeringNotAvailableError(EndpointError):
     """An operation named another endpoint but this one has no relay configured."""
+
+
+class RequestBodyTimeoutError(BadRequestError, TimeoutError):
+    """The body of a request stopped arriving (HTTP 408; the connection is closed)."""
+
+
+class UnauthorizedError(EndpointError):
+    """A request to the REST API had no token or a wrong one (HTTP 401)."""
+
+
+class HostNotAllowedError(EndpointError):
+    """A request named a ``Host`` the endpoint does not answer for (HTTP 403).
+
+    Only loopback names, IP addresses and the configured host are answered, so
+    that a web page cannot reach the endpoint through a DNS name it controls
+    (DNS rebinding).
+    """

@@ -12,6 +12,7 @@ import time
 
 import psutil
 
+from proxystore.endpoint._files import open_private
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import log_path
 from proxystore.endpoint.config import pid_path
@@ -44,7 +45,9 @@ class EndpointStatus(enum.Enum):
 def write_pid(name: str, home: pathlib.Path | None = None) -> pathlib.Path:
     """Record this process as the one serving endpoint ``name``."""
     path = pid_path(name, home)
-    path.write_text(f'{os.getpid()}\n')
+    descriptor = open_private(path, os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(descriptor, 'w') as file:
+        file.write(f'{os.getpid()}\n')
     return path
 
 
@@ -119,7 +122,7 @@ def start_detached(
     environment = dict(os.environ)
     if home is not None:
         environment['PROXYSTORE_HOME'] = str(home)
-    with open(log, 'ab') as output:
+    with os.fdopen(open_private(log, os.O_WRONLY | os.O_APPEND), 'ab') as output:
         process = subprocess.Popen(
             [
                 sys.executable,

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxystore.endpoint._files import private_file
 from proxystore.endpoint.app import create_app
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.endpoint import Endpoint
@@ -26,9 +27,12 @@ logger = logging.getLogger(__name__)
 
 def _storage(config: EndpointConfig) -> Storage:
     limit = config.storage.max_object_size
+    total = config.storage.total_bytes()
     if config.storage.database_path:
-        return SQLiteStorage(config.storage.database_path, max_object_size=limit)
-    return DictStorage(max_object_size=limit)
+        return SQLiteStorage(
+            config.storage.database_path, max_object_size=limit, max_total_bytes=total
+        )
+    return DictStorage(max_object_size=limit, max_total_bytes=total)
 
 
 async def make_endpoint(
@@ -66,8 +70,23 @@ async def run(config: EndpointConfig, stop: asyncio.Event) -> None:
     Raises:
         OSError: If the HTTP server cannot bind its address.
     """
+    if config.token is None:
+        logger.warning(
+            'endpoint %s has no token: its REST API answers any local process '
+            '(run `proxystore-endpoint start` to make one)',
+            config.name,
+        )
     endpoint, status = await make_endpoint(config)
-    runner = web.AppRunner(create_app(endpoint, status), access_log=None)
+    runner = web.AppRunner(
+        create_app(
+            endpoint,
+            status,
+            body_timeout=config.body_timeout,
+            token=config.token,
+            host=config.host,
+        ),
+        access_log=None,
+    )
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
@@ -112,6 +131,8 @@ def serve(
     Raises:
         OSError: If the HTTP server cannot bind its address.
     """
+    if log_file is not None:
+        private_file(log_file)
     handler: logging.Handler = (
         logging.StreamHandler()
         if log_file is None

@@ -1,6 +1,7 @@
 """Where an endpoint keeps its objects: in memory or in a SQLite database.
 
-Both storages enforce a per-object size limit (`ObjectSizeExceededError`).
+Both storages enforce a per-object size limit (`ObjectSizeExceededError`) and
+a cap on the bytes of all their objects together (`StorageFullError`).
 SQLite runs in a thread of its own so that the endpoint's event loop never
 waits on the disk.
 """
@@ -17,7 +18,10 @@ from typing import Protocol
 from typing import TypeVar
 from typing import runtime_checkable
 
+from proxystore.endpoint._files import make_private_dir
+from proxystore.endpoint._files import private_file
 from proxystore.p2p.exceptions import ObjectSizeExceededError
+from proxystore.p2p.exceptions import StorageFullError
 from proxystore.p2p.protocols import Blob
 from proxystore.p2p.protocols import PeerStorage
 
@@ -28,6 +32,8 @@ __all__ = [
     'SQLiteStorage',
     'Storage',
     'check_size',
+    'check_total',
+    'default_total_bytes',
 ]
 
 DEFAULT_MAX_OBJECT_SIZE = 100_000_000
@@ -49,6 +55,27 @@ def check_size(size: int, limit: int | None) -> None:
         )
 
 
+def default_total_bytes() -> int:
+    """The default total storage cap: half of this host's physical memory."""
+    import psutil
+
+    return int(psutil.virtual_memory().total // 2)
+
+
+def check_total(size: int, used: int, limit: int | None) -> None:
+    """Refuse ``size`` more bytes when ``used`` are taken of a cap of ``limit``.
+
+    Raises:
+        StorageFullError: If ``limit`` is set and ``used + size > limit``.
+    """
+    if limit is not None and used + size > limit:
+        raise StorageFullError(
+            f'storing {size} bytes would exceed the endpoint storage cap of '
+            f'{limit} bytes ({used} bytes used; storage.max_total_bytes in the '
+            'endpoint configuration)',
+        )
+
+
 @runtime_checkable
 class Storage(PeerStorage, Protocol):
     """Async storage of bytes under string keys (what peers need, and `close`).
@@ -57,6 +84,12 @@ class Storage(PeerStorage, Protocol):
     """
 
     max_object_size: int | None
+    max_total_bytes: int | None
+
+    @property
+    def nbytes(self) -> int:
+        """Total size of the stored objects."""
+        ...
 
     async def close(self) -> None:
         """Release the storage (idempotent)."""
@@ -68,13 +101,20 @@ class DictStorage:
 
     Args:
         max_object_size: Largest object in bytes (``None``: no limit).
+        max_total_bytes: Most bytes of all objects together (``None``: no
+            cap).
     """
 
     def __init__(
-        self, *, max_object_size: int | None = DEFAULT_MAX_OBJECT_SIZE
+        self,
+        *,
+        max_object_size: int | None = DEFAULT_MAX_OBJECT_SIZE,
+        max_total_bytes: int | None = None,
     ) -> None:
         self.max_object_size = max_object_size
+        self.max_total_bytes = max_total_bytes
         self._data: dict[str, Blob] = {}
+        self._nbytes = 0
 
     def __len__(self) -> int:
         return len(self._data)
@@ -82,7 +122,7 @@ class DictStorage:
     @property
     def nbytes(self) -> int:
         """Total size of the stored objects."""
-        return sum(memoryview(blob).nbytes for blob in self._data.values())
+        return self._nbytes
 
     async def get(self, key: str) -> Blob | None:
         """The bytes under ``key``, or ``None``."""
@@ -93,9 +133,15 @@ class DictStorage:
 
         Raises:
             ObjectSizeExceededError: If the object is larger than the limit.
+            StorageFullError: If it would take the storage over its cap.
         """
-        check_size(memoryview(blob).nbytes, self.max_object_size)
+        size = memoryview(blob).nbytes
+        check_size(size, self.max_object_size)
+        old = self._data.get(key)
+        freed = 0 if old is None else memoryview(old).nbytes
+        check_total(size, self._nbytes - freed, self.max_total_bytes)
         self._data[key] = blob
+        self._nbytes += size - freed
 
     async def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key``."""
@@ -103,11 +149,14 @@ class DictStorage:
 
     async def evict(self, key: str) -> None:
         """Remove the object under ``key``; a missing key is not an error."""
-        self._data.pop(key, None)
+        old = self._data.pop(key, None)
+        if old is not None:
+            self._nbytes -= memoryview(old).nbytes
 
     async def close(self) -> None:
         """Drop every object."""
         self._data.clear()
+        self._nbytes = 0
 
 
 class SQLiteStorage:
@@ -117,6 +166,8 @@ class SQLiteStorage:
         database_path: The database file (created if missing), or
             ``':memory:'``.
         max_object_size: Largest object in bytes (``None``: no limit).
+        max_total_bytes: Most bytes of all objects together (``None``: no
+            cap); objects already in the file count.
     """
 
     def __init__(
@@ -124,9 +175,12 @@ class SQLiteStorage:
         database_path: str | pathlib.Path = ':memory:',
         *,
         max_object_size: int | None = DEFAULT_MAX_OBJECT_SIZE,
+        max_total_bytes: int | None = None,
     ) -> None:
         self.database_path = str(database_path)
         self.max_object_size = max_object_size
+        self.max_total_bytes = max_total_bytes
+        self._nbytes = 0
         # One thread owns the connection: sqlite3 objects stay on their thread.
         self._executor = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix='endpoint-sqlite'
@@ -137,7 +191,14 @@ class SQLiteStorage:
 
     def _open(self) -> None:
         if self.database_path != ':memory:':
-            pathlib.Path(self.database_path).parent.mkdir(parents=True, exist_ok=True)
+            path = pathlib.Path(self.database_path)
+            make_private_dir(path.parent)
+            # SQLite gives its -wal and -shm files the mode of the database.
+            private_file(path)
+            for suffix in ('-wal', '-shm'):
+                extra = path.with_name(path.name + suffix)
+                if extra.exists():
+                    private_file(extra)
         self._db = sqlite3.connect(self.database_path)
         self._db.execute('PRAGMA journal_mode=WAL')
         self._db.execute(
@@ -145,6 +206,21 @@ class SQLiteStorage:
             '(key TEXT PRIMARY KEY, value BLOB NOT NULL)'
         )
         self._db.commit()
+        row = self._db.execute('SELECT SUM(LENGTH(value)) FROM blobs').fetchone()
+        self._nbytes = int(row[0] or 0)
+
+    @property
+    def nbytes(self) -> int:
+        """Total size of the stored objects."""
+        return self._nbytes
+
+    def _size_of(self, key: str) -> int:
+        row = (
+            self._connection()
+            .execute('SELECT LENGTH(value) FROM blobs WHERE key = ?', (key,))
+            .fetchone()
+        )
+        return 0 if row is None else int(row[0])
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -164,11 +240,16 @@ class SQLiteStorage:
         return None if row is None else bytes(row[0])
 
     def _set(self, key: str, blob: Blob) -> None:
+        # On the storage's only thread: the check and the write are atomic.
+        size = memoryview(blob).nbytes
+        freed = self._size_of(key)
+        check_total(size, self._nbytes - freed, self.max_total_bytes)
         db = self._connection()
         db.execute(
             'INSERT OR REPLACE INTO blobs (key, value) VALUES (?, ?)', (key, blob)
         )
         db.commit()
+        self._nbytes += size - freed
 
     def _exists(self, key: str) -> bool:
         row = (
@@ -179,9 +260,11 @@ class SQLiteStorage:
         return row is not None
 
     def _evict(self, key: str) -> None:
+        freed = self._size_of(key)
         db = self._connection()
         db.execute('DELETE FROM blobs WHERE key = ?', (key,))
         db.commit()
+        self._nbytes -= freed
 
     def _close(self) -> None:
         if self._db is not None:
@@ -197,6 +280,7 @@ class SQLiteStorage:
 
         Raises:
             ObjectSizeExceededError: If the object is larger than the limit.
+            StorageFullError: If it would take the storage over its cap.
         """
         check_size(memoryview(blob).nbytes, self.max_object_size)
         await self._run(self._set, key, blob)

@@ -16,6 +16,7 @@ __all__ = [
     'PeerRequestError',
     'PeerTimeoutError',
     'PeerUnreachableError',
+    'StorageFullError',
     'StunError',
     'SupersededError',
 ]
@@ -27,6 +28,14 @@ class EndpointError(Exception):
 
 class ObjectSizeExceededError(EndpointError):
     """An object is larger than the endpoint's per-object size limit."""
+
+
+class StorageFullError(ObjectSizeExceededError):
+    """Storing an object would exceed the endpoint's total storage cap.
+
+    A kind of `ObjectSizeExceededError` (the object does not fit), so that a
+    peer answers it as such.
+    """
 
 
 class PeerRequestError(EndpointError):

@@ -6,30 +6,187 @@ when several processes write one key. Evicting unlinks the file; a reader that
 already opened or mapped it keeps its data. The folder is made on the first
 write, and a key must be a plain file name: keys cannot reach outside the folder.
 
-Only the connector that was constructed with ``clear=True`` removes the folder on
+Another local user must not be able to plant objects: a folder the connector
+makes is private (mode 0700), and every operation refuses a folder that is not
+the user's own or that group or others can write (`UnsafeDirectoryError`).
+Object files are opened without following symbolic links and without blocking,
+and must be regular files (`UnsafeObjectError`): a planted FIFO cannot hang a
+read, a planted link cannot point a read at another file.
+
+Only the connector that was constructed with ``clear=True`` clears the folder on
 close; connectors made from a config (copies in other processes) default to
-``clear=False``.
+``clear=False``. Clearing removes the connector's own files only: objects under
+keys of its naming scheme (made by `new_key`, in any process), partial objects
+of writers that died, and objects this connector wrote under other names; a
+user's other files in the folder stay, and so does the folder if any are left.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
-import shutil
+import stat
+import sys
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 from typing import Generic
 from typing import TypeVar
 
+from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
-__all__ = ['DirectoryConnector', 'write_all']
+if sys.platform != 'win32':
+    import pwd
+
+__all__ = [
+    'DirectoryConnector',
+    'DirectoryConnectorError',
+    'StorageFullError',
+    'UnsafeDirectoryError',
+    'UnsafeObjectError',
+    'check_directory',
+    'clear_folder',
+    'own_file_name',
+    'write_all',
+]
 
 KeyT = TypeVar('KeyT', bound=tuple[str])
 _IOV_MAX = os.sysconf('SC_IOV_MAX') if hasattr(os, 'sysconf') else 16
 _TEMP_PREFIX = '.tmp-'
+_KEY_BYTES = 9  # secrets.token_urlsafe(9): 12 characters of [A-Za-z0-9_-]
+_KEY_NAME = re.compile(r'[A-Za-z0-9_-]{12}')
+_TEMP_NAME = re.compile(re.escape(_TEMP_PREFIX) + r'.+-[0-9a-f]{8}')
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+_NONBLOCK = getattr(os, 'O_NONBLOCK', 0)
+_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC
+_KINDS = (
+    (stat.S_ISDIR, 'a folder'),
+    (stat.S_ISFIFO, 'a FIFO (named pipe)'),
+    (stat.S_ISSOCK, 'a socket'),
+    (stat.S_ISCHR, 'a character device'),
+    (stat.S_ISBLK, 'a block device'),
+    (stat.S_ISLNK, 'a symbolic link'),
+)
+
+
+class DirectoryConnectorError(ConnectorError):
+    """Base class of the errors of the file and shared-memory connectors."""
+
+
+class UnsafeDirectoryError(DirectoryConnectorError):
+    """The store folder is not a folder, not the user's own, or writable by others.
+
+    Another local user could plant objects in such a folder (payloads, or a FIFO
+    that hangs a read). The message names the folder, its owner and mode, and
+    the fix.
+    """
+
+
+class UnsafeObjectError(DirectoryConnectorError):
+    """An object's file is not a regular file (a FIFO, a symbolic link, a folder).
+
+    Connectors write regular files only: anything else was planted. The file is
+    left in place (`evict` removes it, never a link's target).
+    """
+
+
+class StorageFullError(DirectoryConnectorError):
+    """A write found no room in the store folder.
+
+    Its filesystem is full (``ENOSPC``), the user's quota is spent (``EDQUOT``),
+    or the object is over the process's file-size limit (``EFBIG``). The message
+    names the folder, the object's size and the free space; the partial object
+    is removed, and objects stored before are intact. Chained to the `OSError`.
+    """
+
+
+_FULL = {
+    errno.ENOSPC: 'no space is left on its filesystem',
+    errno.EFBIG: 'the object is over the file-size limit of this process '
+    '(`ulimit -f`, RLIMIT_FSIZE)',
+}
+if hasattr(errno, 'EDQUOT'):
+    _FULL[errno.EDQUOT] = 'the disk quota of this user is spent'
+
+
+def _storage_full(directory: str, size: int, error: OSError) -> StorageFullError:
+    try:
+        info = os.statvfs(directory)
+        free = f'{info.f_bavail * info.f_frsize} bytes are free there'
+    except (AttributeError, OSError):  # pragma: no cover - no statvfs, or gone
+        free = 'the free space is unknown'
+    reason = _FULL.get(error.errno or 0, 'the write failed')
+    return StorageFullError(
+        f'Cannot store an object of {size} bytes in the store folder '
+        f'{directory}: {reason} ({error.strerror}; {free}). Free space (evict '
+        'objects, close stores with clear) or use a larger folder.',
+    )
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), 'not a regular file')
+
+
+def _user(uid: int) -> str:
+    if sys.platform == 'win32':  # pragma: no cover
+        return f'uid {uid}'
+    try:
+        return f'uid {uid} ({pwd.getpwuid(uid).pw_name})'
+    except KeyError:
+        return f'uid {uid}'
+
+
+def check_directory(path: str) -> bool:
+    """Whether the store folder ``path`` exists; refuse it if it is unsafe.
+
+    Returns:
+        ``False`` if nothing is at ``path``, ``True`` for a safe folder.
+
+    Raises:
+        UnsafeDirectoryError: If ``path`` is not a folder, belongs to another
+            user, or group or others can write to it.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeDirectoryError(
+            f'The store folder {path} is not a folder ({_kind(info.st_mode)}): '
+            'choose another path, or remove what is there.',
+        )
+    if not hasattr(os, 'geteuid'):  # pragma: no cover - Windows
+        return True
+    problems = []
+    if info.st_uid != os.geteuid():
+        problems.append(
+            f'it is owned by {_user(info.st_uid)}, not by you ({_user(os.geteuid())})',
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    writable = [
+        who
+        for who, bit in (('group', stat.S_IWGRP), ('others', stat.S_IWOTH))
+        if mode & bit
+    ]
+    if writable:
+        problems.append(
+            f'its mode is {mode:04o}: writable by {" and ".join(writable)}',
+        )
+    if problems:
+        raise UnsafeDirectoryError(
+            f'Refusing the store folder {path}: {"; ".join(problems)}. Another '
+            'local user could plant objects in it. Use a folder that you own '
+            f'and only you can write (`chmod go-w {path}` if it is yours), or '
+            'a path that does not exist yet: the connector creates it with '
+            'mode 0700.',
+        )
+    return True
 
 
 def write_all(fd: int, buffers: Sequence[BytesLike]) -> None:
@@ -52,12 +209,48 @@ def write_all(fd: int, buffers: Sequence[BytesLike]) -> None:
                 written = 0
 
 
+def own_file_name(name: str) -> bool:
+    """Whether ``name`` is of the connectors' naming scheme.
+
+    Names of keys made by `DirectoryConnector.new_key` (in any process) and of
+    the partial files of writes.
+    """
+    return (
+        _KEY_NAME.fullmatch(name) is not None or _TEMP_NAME.fullmatch(name) is not None
+    )
+
+
+def clear_folder(directory: str, is_own: Callable[[str], bool]) -> None:
+    """Remove the files of ``directory`` that ``is_own``, then it if it is empty.
+
+    Folders in it and files that are not ``is_own`` (a user's) stay, and so
+    does ``directory`` then.
+    """
+    names: list[str] = []
+    with contextlib.suppress(FileNotFoundError), os.scandir(directory) as entries:
+        names = [
+            entry.name
+            for entry in entries
+            if is_own(entry.name) and not entry.is_dir(follow_symlinks=False)
+        ]
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, name))
+    with contextlib.suppress(OSError):  # a user's files are left: keep it
+        os.rmdir(directory)
+
+
+def _size(buffers: Sequence[BytesLike]) -> int:
+    return sum(memoryview(b).nbytes for b in buffers)
+
+
 class DirectoryConnector(Generic[KeyT]):
     """One file per object in ``directory``; subclasses choose the key and the read.
 
     Args:
         directory: Folder of the objects (created if missing).
-        clear: Remove the folder and everything in it on `close`.
+        clear: Remove the connector's objects (and the folder, if nothing else
+            is left in it) on `close`.
     """
 
     Key: Any  # the subclass's key NamedTuple, built from the file name
@@ -65,6 +258,8 @@ class DirectoryConnector(Generic[KeyT]):
     def __init__(self, directory: str, *, clear: bool) -> None:
         self.directory = os.path.abspath(directory)
         self.clear = clear
+        # Objects this connector wrote under names outside its naming scheme.
+        self._named: set[str] = set()
 
     def __repr__(self) -> str:
         return (
@@ -97,46 +292,116 @@ class DirectoryConnector(Generic[KeyT]):
         raise NotImplementedError
 
     def close(self, clear: bool | None = None) -> None:
-        """Remove the folder if ``clear`` (default: the constructor's choice).
+        """Clear the folder if ``clear`` (default: the constructor's choice).
 
-        Stores that ProxyStore re-creates from a config in other processes are
-        closed with ``clear=False``, so only the owner removes the data.
+        Clearing removes the connector's own files only (see the module's
+        docstring), then the folder if it is empty. Stores that ProxyStore
+        re-creates from a config in other processes are closed with
+        ``clear=False``, so only the owner removes the data.
         """
         if self.clear if clear is None else clear:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            self._clear()
+
+    def _is_own(self, name: str) -> bool:
+        """Whether ``name`` in the folder is a file of this connector."""
+        return own_file_name(name) or name in self._named
+
+    def _clear(self) -> None:
+        """Remove the connector's own files, then the folder if it is empty."""
+        try:
+            if not check_directory(self.directory):
+                return
+        except UnsafeDirectoryError:
+            return  # never written to (writes refuse it): nothing of ours there
+        clear_folder(self.directory, self._is_own)
+        self._named.clear()
 
     def evict(self, key: KeyT) -> None:
-        """Unlink the object's file, if present."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path(key))
+        """Unlink the object's file, if present (a link, never its target)."""
+        self.evict_batch([key])
 
     def evict_batch(self, keys: Sequence[KeyT]) -> None:
-        """`evict` for many keys."""
-        for key in keys:
-            self.evict(key)
+        """`evict` for many keys.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+        """
+        paths = [self._path(key) for key in keys]
+        if not check_directory(self.directory):
+            return
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            self._named.discard(os.path.basename(path))
 
     def exists(self, key: KeyT) -> bool:
-        """Whether the object's file exists."""
-        return os.path.exists(self._path(key))
+        """Whether the object's file exists.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+            UnsafeObjectError: If something other than a regular file is there.
+        """
+        path = self._path(key)
+        if not check_directory(self.directory):
+            return False
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        self._check_regular(path, info.st_mode)
+        return True
 
     def get(self, key: KeyT) -> BytesLike | None:
-        """The object's bytes, or ``None``."""
+        """The object's bytes, or ``None``.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+            UnsafeObjectError: If something other than a regular file is there.
+        """
+        path = self._path(key)
+        if not check_directory(self.directory):
+            return None
+        return self._get(path)
+
+    def _get(self, path: str) -> BytesLike | None:
         try:
-            fd = os.open(self._path(key), os.O_RDONLY)
+            # No-follow: a planted link is refused, not read through; non-blocking:
+            # opening a planted FIFO returns at once (and is then refused).
+            fd = os.open(path, _READ_FLAGS)
         except FileNotFoundError:
             return None
+        except OSError as e:
+            if e.errno != errno.ELOOP:
+                raise
+            self._check_regular(path, os.stat(path, follow_symlinks=False).st_mode)
+            raise  # pragma: no cover - ELOOP is only raised for a link
         try:
-            return self._read(fd, os.fstat(fd).st_size)
+            info = os.fstat(fd)
+            self._check_regular(path, info.st_mode)
+            return self._read(fd, info.st_size)
         finally:
             os.close(fd)
 
+    @staticmethod
+    def _check_regular(path: str, mode: int) -> None:
+        if not stat.S_ISREG(mode):
+            raise UnsafeObjectError(
+                f'The object file {path} is {_kind(mode)}, not a regular file: '
+                'the connector writes regular files only, so it was put there '
+                'by something else. Remove it (evict the key) and check who can '
+                'write to the folder.',
+            )
+
     def get_batch(self, keys: Sequence[KeyT]) -> list[BytesLike | None]:
-        """`get` for many keys."""
-        return [self.get(key) for key in keys]
+        """`get` for many keys (the folder is checked once)."""
+        paths = [self._path(key) for key in keys]
+        if not check_directory(self.directory):
+            return [None] * len(paths)
+        return [self._get(path) for path in paths]
 
     def new_key(self, obj: BytesLike | None = None) -> KeyT:
         """A new key; stores ``obj`` under it if given."""
-        key: KeyT = self.Key(secrets.token_urlsafe(9))
+        key: KeyT = self.Key(secrets.token_urlsafe(_KEY_BYTES))
         if obj is not None:
             self.set(key, obj)
         return key
@@ -171,21 +436,44 @@ class DirectoryConnector(Generic[KeyT]):
             self.directory,
             f'{_TEMP_PREFIX}{key[0]}-{secrets.token_hex(4)}',
         )
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
         try:
+            self._make_directory()
             fd = os.open(temp, flags, 0o600)
-        except FileNotFoundError:  # the first write: make the folder
-            os.makedirs(self.directory, exist_ok=True)
-            fd = os.open(temp, flags, 0o600)
+        except OSError as e:
+            if e.errno in _FULL:
+                raise _storage_full(self.directory, _size(buffers), e) from e
+            raise
         try:
-            write_all(fd, buffers)
-        except BaseException:
-            os.close(fd)
+            try:
+                write_all(fd, buffers)
+            finally:
+                os.close(fd)  # on NFS, a full disk may show only here
+        except BaseException as e:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+            if isinstance(e, OSError) and e.errno in _FULL:
+                raise _storage_full(self.directory, _size(buffers), e) from e
             raise
-        os.close(fd)
         os.replace(temp, final)  # atomic: readers see all of it or nothing
+        if _KEY_NAME.fullmatch(key[0]) is None:
+            self._named.add(key[0])
+
+    def _make_directory(self) -> None:
+        """Make the folder (mode 0700) if it is missing; refuse an unsafe one.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+        """
+        if check_directory(self.directory):
+            return
+        parent = os.path.dirname(self.directory)
+        os.makedirs(parent, exist_ok=True)
+        # Made by this call or by a concurrent writer (of this user, or not:
+        # then the check refuses it).
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(self.directory, 0o700)
+        check_directory(self.directory)
 
     def config(self) -> dict[str, Any]:
         """Overridden by subclasses."""

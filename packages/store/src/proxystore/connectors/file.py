@@ -7,8 +7,19 @@ from typing import Any
 from typing import NamedTuple
 
 from proxystore.connectors._directory import DirectoryConnector
+from proxystore.connectors._directory import DirectoryConnectorError
+from proxystore.connectors._directory import StorageFullError
+from proxystore.connectors._directory import UnsafeDirectoryError
+from proxystore.connectors._directory import UnsafeObjectError
 
-__all__ = ['FileConnector', 'FileKey']
+__all__ = [
+    'DirectoryConnectorError',
+    'FileConnector',
+    'FileKey',
+    'StorageFullError',
+    'UnsafeDirectoryError',
+    'UnsafeObjectError',
+]
 
 
 class FileKey(NamedTuple):
@@ -26,7 +37,8 @@ class FileConnector(DirectoryConnector[FileKey]):
 
     Args:
         store_dir: Folder of the objects (created if missing).
-        clear: Remove the folder and everything in it on `close`.
+        clear: Remove the connector's objects on `close` (and the folder, if
+            nothing else is left in it); a user's other files stay.
         buffering: Accepted for compatibility with ProxyStore 1.x; files are
             written and read with unbuffered system calls.
     """

@@ -6,13 +6,24 @@ shared pages, without a copy, and writing to the array makes private copies of
 only the pages written, never changing what other readers see.
 
 The folder belongs to the connector that created it: closing that connector (with
-``clear``, the default) removes the folder and everything in it, including
-partial objects left by workers that died. Copies re-created from the config in
+``clear``, the default) removes the objects in it, including those of workers
+and partial objects left by workers that died, then the folder (unless the user
+put other files there). Copies re-created from the config in
 worker processes are closed with ``clear=False`` and remove nothing.
+
+Folders do not outlive their owner's process. The owner holds a lock on a lock
+file in its folder (``.owner``, naming its pid) for its lifetime, and so do the
+connectors of other processes that use the folder: a normal exit without
+``close()`` removes the owner's folder, and a folder whose lock nobody holds
+(its owner was killed, ``SIGKILL`` included) is removed by the next
+shared-memory connector made on the node. A folder without a lock file (made
+by connectors with ``clear=False``, or kept by ``close(clear=False)``) is never
+removed for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import tempfile
@@ -21,8 +32,27 @@ from typing import Any
 from typing import NamedTuple
 
 from proxystore.connectors._directory import DirectoryConnector
+from proxystore.connectors._directory import DirectoryConnectorError
+from proxystore.connectors._directory import StorageFullError
+from proxystore.connectors._directory import UnsafeDirectoryError
+from proxystore.connectors._directory import UnsafeObjectError
+from proxystore.connectors._directory import check_directory
+from proxystore.connectors._owner import LOCK_NAME
+from proxystore.connectors._owner import disown
+from proxystore.connectors._owner import hold
+from proxystore.connectors._owner import is_lock_file
+from proxystore.connectors._owner import own_until_exit
+from proxystore.connectors._owner import reap
+from proxystore.connectors._owner import release
 
-__all__ = ['SharedMemoryConnector', 'ShmKey']
+__all__ = [
+    'DirectoryConnectorError',
+    'SharedMemoryConnector',
+    'ShmKey',
+    'StorageFullError',
+    'UnsafeDirectoryError',
+    'UnsafeObjectError',
+]
 
 _SHM = '/dev/shm'
 _PREFIX = 'proxystore-shm-'
@@ -48,7 +78,16 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
             random one by default. Connectors with the same name and directory
             share their objects.
         directory: Where the folder lives: ``/dev/shm`` by default.
-        clear: Remove the folder and everything in it on `close`.
+        clear: Remove the connector's objects on `close` (and the folder, if
+            nothing else is left in it); a user's other files stay. Such a
+            connector owns the folder: it makes it at once, and its process's
+            exit (or death) removes it too.
+
+    Raises:
+        UnsafeDirectoryError: If ``clear`` and the folder is not the user's own
+            or others can write to it.
+        DirectoryConnectorError: If the owner lock could not be taken in
+            bounded time.
     """
 
     Key = ShmKey
@@ -74,6 +113,41 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
             os.path.join(self.base_directory, _PREFIX + self.name),
             clear=clear,
         )
+        self._lock: int | None = None
+        reap(self.base_directory, _PREFIX)  # the folders of dead owners
+        if clear:
+            self._make_directory()
+            self._lock = hold(self.directory, create=True, make=self._make_directory)
+            if self._lock is not None:
+                own_until_exit(self, self._lock, self._clear)
+        else:
+            try:
+                there = check_directory(self.directory)
+            except UnsafeDirectoryError:
+                there = False  # refused by each operation, with the reason
+            if there:  # keep an owner's folder while this connector uses it
+                self._lock = hold(self.directory, create=False)
+
+    def _is_own(self, name: str) -> bool:
+        return is_lock_file(name) or super()._is_own(name)
+
+    def close(self, clear: bool | None = None) -> None:
+        """Clear the folder if ``clear`` (default: the constructor's choice).
+
+        The owner closed with ``clear=False`` keeps its folder for good: the
+        lock file goes, so that no later connector takes the folder for one of
+        a dead owner.
+        """
+        clearing = self.clear if clear is None else clear
+        disown(self)
+        super().close(clearing)
+        if not clearing and self.clear and self._lock is not None:
+            lock = os.path.join(self.directory, LOCK_NAME)
+            with contextlib.suppress(OSError):
+                if os.path.samestat(os.fstat(self._lock), os.stat(lock)):
+                    os.unlink(lock)
+        release(self._lock)
+        self._lock = None
 
     def _read(self, fd: int, size: int) -> memoryview:
         if size == 0:  # an empty object cannot be mapped

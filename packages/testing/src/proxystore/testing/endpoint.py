@@ -20,6 +20,7 @@ from proxystore.connectors.endpoint import _http
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import RelayConfig
 from proxystore.endpoint.config import StorageConfig
+from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
 from proxystore.testing.ports import free_port
 from proxystore.testing.processes import ServerProcess
@@ -113,10 +114,22 @@ class EndpointProcess(ServerProcess):
         return {**os.environ, 'PROXYSTORE_HOME': str(self.home)}
 
     def request(
-        self, method: str, route: str, params: dict[str, str], body: bytes = b''
+        self,
+        method: str,
+        route: str,
+        params: dict[str, str],
+        body: bytes = b'',
+        *,
+        authenticated: bool = True,
     ) -> _http.Response:
-        """One raw HTTP request to the endpoint."""
+        """One raw HTTP request to the endpoint, with its token unless told not."""
         frames = [memoryview(body)] if method == 'POST' else []
+        headers = {}
+        # The endpoint makes its token on first start if its config has none.
+        token = self.config.token or read_config(self.config.name, self.home).token
+        if authenticated and token is not None:
+            headers['Authorization'] = f'Bearer {token}'
+
         return _http.request(
             '127.0.0.1',
             self.config.port,
@@ -125,6 +138,7 @@ class EndpointProcess(ServerProcess):
             params,
             frames,
             timeout=60,
+            headers=headers,
         )
 
     def ready(self) -> bool:
@@ -135,9 +149,9 @@ class EndpointProcess(ServerProcess):
             return False
         return response.status == 200 and response.json()['uuid'] == str(self.uuid)
 
-    def status(self) -> dict[str, Any]:
-        """The endpoint's ``GET /`` status."""
-        status = self.request('GET', '/', {}).json()
+    def status(self, *, authenticated: bool = False) -> dict[str, Any]:
+        """The `GET /` status: its public part unless ``authenticated``."""
+        status = self.request('GET', '/', {}, authenticated=authenticated).json()
         assert isinstance(status, dict)
         return status
 

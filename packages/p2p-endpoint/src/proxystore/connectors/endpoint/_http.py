@@ -13,13 +13,16 @@ import json
 import os
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
+from proxystore.connectors.endpoint.exceptions import EndpointAuthenticationError
 from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
 from proxystore.connectors.endpoint.exceptions import EndpointObjectTooLargeError
 from proxystore.connectors.endpoint.exceptions import EndpointPeerError
+from proxystore.connectors.endpoint.exceptions import EndpointStorageFullError
 from proxystore.connectors.endpoint.exceptions import EndpointTimeoutError
 
 __all__ = ['Response', 'request']
@@ -156,9 +159,12 @@ def _send(
     method: str,
     path: str,
     frames: Sequence[memoryview],
+    headers: Mapping[str, str],
 ) -> None:
     size = sum(frame.nbytes for frame in frames)
     connection.putrequest(method, path, skip_accept_encoding=True)
+    for name, value in headers.items():
+        connection.putheader(name, value)
     if method == 'POST':
         connection.putheader('Content-Length', str(size))
     if size <= _SMALL:
@@ -200,8 +206,11 @@ def request(
     frames: Sequence[memoryview] = (),
     *,
     timeout: float,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """One request to the endpoint at ``host:port``.
+
+    ``headers`` are added to the request (the token's ``Authorization``).
 
     A kept-alive connection that the server closed meanwhile is replaced once
     (every endpoint operation is idempotent).
@@ -216,7 +225,7 @@ def request(
     for attempt in range(2):
         connection, reused = pool.take(timeout)
         try:
-            _send(connection, method, path, frames)
+            _send(connection, method, path, frames, headers or {})
             response = _receive(connection)
         except TimeoutError:
             pool.drop(connection)
@@ -249,6 +258,8 @@ def raise_for_status(response: Response, operation: str) -> None:
     """Raise the typed error for a failed answer (not for 200 and 404).
 
     Raises:
+        EndpointAuthenticationError: On 401.
+        EndpointStorageFullError: On 507.
         EndpointObjectTooLargeError: On 413.
         EndpointTimeoutError: On 504.
         EndpointPeerError: On 502.
@@ -261,6 +272,10 @@ def raise_for_status(response: Response, operation: str) -> None:
     except (ValueError, KeyError, TypeError):
         message = bytes(response.body[:200]).decode(errors='replace')
     text = f'{operation} failed with status {response.status}: {message}'
+    if response.status == 401:
+        raise EndpointAuthenticationError(text)
+    if response.status == 507:
+        raise EndpointStorageFullError(text)
     if response.status == 413:
         raise EndpointObjectTooLargeError(text)
     if response.status == 504:

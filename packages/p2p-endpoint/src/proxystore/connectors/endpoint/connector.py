@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import pathlib
+import secrets
 import urllib.parse
 import uuid
 from collections.abc import Sequence
@@ -11,8 +13,10 @@ from typing import NamedTuple
 
 from proxystore.connectors.endpoint import _http
 from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
+from proxystore.connectors.endpoint.exceptions import EndpointIdentityError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
 from proxystore.connectors.protocols import check_key
+from proxystore.endpoint.auth import identity_proof
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import get_configs
 from proxystore.serialize import BytesLike
@@ -39,6 +43,43 @@ def _view(buffer: BytesLike) -> memoryview:
     return view.cast('B') if view.format != 'B' or view.ndim != 1 else view
 
 
+def _prove(config: EndpointConfig) -> bool:
+    """Whether the server at ``config``'s address is that endpoint.
+
+    It must answer ``GET /endpoint`` with the configuration's UUID and, when
+    the configuration has a token, a proof that it knows the token for a
+    fresh random challenge (the token itself is not sent before that).
+
+    Returns:
+        ``False`` when a server answers but fails the proof.
+
+    Raises:
+        EndpointConnectorError: If nothing answers, or not as an endpoint.
+    """
+    parsed = urllib.parse.urlsplit(config.address)
+    assert parsed.hostname is not None
+    assert parsed.port is not None
+    challenge = secrets.token_hex(16)
+    response = _http.request(
+        parsed.hostname,
+        parsed.port,
+        'GET',
+        '/endpoint',
+        {'challenge': challenge},
+        timeout=_PROBE_TIMEOUT,
+    )
+    if response.status != 200:
+        raise EndpointConnectorError(f'GET /endpoint answered {response.status}')
+    answer = response.json()
+    if answer.get('uuid') != str(config.uuid):
+        raise EndpointConnectorError('another endpoint answers at the address')
+    if config.token is None:
+        return True
+    expected = identity_proof(config.token, str(config.uuid), challenge)
+    proof = answer.get('proof')
+    return isinstance(proof, str) and hmac.compare_digest(proof, expected)
+
+
 class EndpointConnector:
     """Connector to ProxyStore endpoints.
 
@@ -47,6 +88,11 @@ class EndpointConnector:
     object; operations on another endpoint's keys are forwarded by the local
     endpoint to that peer (over a WebRTC connection made through the relay),
     so a proxy made on one host resolves on any host running a peer endpoint.
+
+    The endpoint's token is read from its configuration file (the one in
+    ``proxystore_dir``), and the connector checks the server at the
+    endpoint's address proves it knows that token before it sends it (see the
+    security page of the documentation for what this proves).
 
     Args:
         endpoints: UUIDs of the endpoints this connector may use; on each host
@@ -59,6 +105,8 @@ class EndpointConnector:
         ValueError: If ``endpoints`` is empty or holds a non-UUID, or
             ``timeout`` is not positive.
         EndpointNotRunningError: If none of ``endpoints`` runs on this host.
+        EndpointIdentityError: If a server answers at a configured endpoint's
+            address with its UUID but cannot prove it knows its token.
     """
 
     Key = EndpointKey
@@ -84,6 +132,9 @@ class EndpointConnector:
         self.endpoint_uuid = config.uuid
         self.endpoint_name = config.name
         self.address = config.address
+        self._headers = (
+            {} if config.token is None else {'Authorization': f'Bearer {config.token}'}
+        )
         parsed = urllib.parse.urlsplit(self.address)
         assert parsed.hostname is not None
         assert parsed.port is not None
@@ -96,25 +147,22 @@ class EndpointConnector:
         )
         wanted = set(self.endpoints)
         configs = [c for c in get_configs(home) if c.uuid in wanted]
+        impostors: list[str] = []
         for config in configs:
-            parsed = urllib.parse.urlsplit(config.address)
-            assert parsed.hostname is not None
-            assert parsed.port is not None
             try:
-                response = _http.request(
-                    parsed.hostname,
-                    parsed.port,
-                    'GET',
-                    '/endpoint',
-                    {},
-                    timeout=_PROBE_TIMEOUT,
-                )
-                if response.status == 200 and response.json().get('uuid') == str(
-                    config.uuid
-                ):
-                    return config
-            except (EndpointConnectorError, ValueError):
+                proven = _prove(config)
+            except (EndpointConnectorError, ValueError, AttributeError):
                 continue
+            if proven:
+                return config
+            impostors.append(f'{config.name} at {config.address}')
+        if impostors:
+            raise EndpointIdentityError(
+                f'the server at the address of endpoint {", ".join(impostors)} '
+                'answers with its UUID but cannot prove it holds the token of its '
+                'configuration: another program holds the port, or the '
+                'configuration changed since the endpoint started (restart it)'
+            )
         names = ', '.join(c.name for c in configs) or 'none configured here'
         raise EndpointNotRunningError(
             f'none of the endpoints {[str(e) for e in self.endpoints]} is running on '
@@ -168,7 +216,14 @@ class EndpointConnector:
         if key.endpoint_id is not None:
             params['endpoint'] = str(key.endpoint_id)
         response = _http.request(
-            self._host, self._port, method, route, params, frames, timeout=self.timeout
+            self._host,
+            self._port,
+            method,
+            route,
+            params,
+            frames,
+            timeout=self.timeout,
+            headers=self._headers,
         )
         _http.raise_for_status(response, f'{route[1:]} of {key.object_id}')
         return response

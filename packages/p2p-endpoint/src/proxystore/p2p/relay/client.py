@@ -2,7 +2,7 @@
 
 The client registers its endpoint, hands every message from the relay to a
 callback, and reconnects with exponential backoff when the relay goes away
-(restarts included). A refusal (bad token, UUID of another user, replaced by
+(restarts included). A refusal (bad token, replaced by
 another connection) stops it for good: reconnecting would not help.
 """
 

@@ -45,7 +45,7 @@ class CloseCode(enum.IntEnum):
     UNAUTHORIZED = 4001
     """No valid token in the ``Authorization: Bearer`` header."""
     FORBIDDEN = 4002
-    """The UUID is registered by another user."""
+    """Not sent any more: registrations are per user (kept for old clients)."""
     REPLACED = 4004
     """Another connection registered the same UUID."""
 

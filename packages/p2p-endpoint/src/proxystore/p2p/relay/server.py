@@ -3,8 +3,11 @@
 The relay sees only signaling: who is online, and the offers and answers that
 let two endpoints open a WebRTC connection. Object data never passes through
 it. Each connection must authenticate (``Authorization: Bearer TOKEN``), then
-register its endpoint's UUID; signals go only between endpoints of the same
-user. See `proxystore.p2p.relay.messages` for the messages and close codes.
+register its endpoint's UUID. Registrations are keyed by user and UUID: each
+user has a namespace of its own, signals go only between endpoints of the same
+user, and a user registering (or signaling) a UUID another user's endpoint
+uses neither disturbs that endpoint nor learns whether it is online.
+See `proxystore.p2p.relay.messages` for the messages and close codes.
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ class RelayServer:
             )
         self.authenticator = authenticator
         self.max_message_bytes = max_message_bytes
-        self.clients: dict[UUID, _Client] = {}
+        self.clients: dict[tuple[str, UUID], _Client] = {}
+        """Registered endpoints by user and UUID."""
 
     async def _register(
         self, connection: ServerConnection, user: str
@@ -106,15 +110,11 @@ class RelayServer:
                 _reason(f'the first message must be register, not {message.type}'),
             )
             return None
-        known = self.clients.get(message.uuid)
-        if known is not None and known.user != user:
-            await connection.close(
-                CloseCode.FORBIDDEN,
-                _reason(f'endpoint {message.uuid} is registered by another user'),
-            )
-            return None
+        # Only this user's registrations are looked at: another user's endpoint
+        # with this UUID is neither replaced nor revealed.
+        known = self.clients.get((user, message.uuid))
         client = _Client(connection, user, message.uuid, message.name)
-        self.clients[message.uuid] = client
+        self.clients[(user, message.uuid)] = client
         if known is not None:
             logger.info(
                 'endpoint %s registered again; closing its old connection', message.uuid
@@ -129,8 +129,8 @@ class RelayServer:
         return client
 
     async def _forward(self, client: _Client, message: Signal) -> None:
-        target = self.clients.get(message.peer)
-        if target is None or target.user != client.user:
+        target = self.clients.get((client.user, message.peer))
+        if target is None:
             error = ErrorMessage(
                 message.peer,
                 message.session,
@@ -150,12 +150,12 @@ class RelayServer:
             await client.connection.send(encode(error))
 
     async def _unregister(self, client: _Client) -> None:
-        if self.clients.get(client.uuid) is not client:
+        if self.clients.get((client.user, client.uuid)) is not client:
             return  # replaced by a newer connection
-        del self.clients[client.uuid]
+        del self.clients[(client.user, client.uuid)]
         logger.info('endpoint %s (%s) left', client.name, client.uuid)
         for contact in client.contacts:
-            other = self.clients.get(contact)
+            other = self.clients.get((client.user, contact))
             if other is not None:
                 other.contacts.discard(client.uuid)
                 with contextlib.suppress(ConnectionClosed):
