@@ -87,13 +87,17 @@ def run(
     target: str,
     check: Callable[[Any], None],
     strategy: st.SearchStrategy[Any] | None = None,
+    *,
+    name: str | None = None,
 ) -> None:
     """Run ``check`` on the target's seeds, then on generated inputs for `budget`.
 
     ``check`` raises only when the decoder breaks its contract (an error of a
     type it does not document, a wrong value); each hypothesis run starts
-    from the seed corpus (as explicit examples).
+    from the seed corpus (as explicit examples). ``name`` is the target's
+    name in the report (default: ``target``, the corpus it starts from).
     """
+    name = target if name is None else name
     tried = 0
 
     def counted(data: Any) -> None:
@@ -113,7 +117,7 @@ def run(
             if time.monotonic() - start >= budget():
                 break
     except BaseException:
-        REPORT[target] = (tried, time.monotonic() - start, rounds + 1, 1)
+        REPORT[name] = (tried, time.monotonic() - start, rounds + 1, 1)
         raise
-    REPORT[target] = (tried, time.monotonic() - start, rounds, 0)
+    REPORT[name] = (tried, time.monotonic() - start, rounds, 0)
 

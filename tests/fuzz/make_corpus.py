@@ -8,6 +8,7 @@ files by hand for inputs worth keeping (a finding's reproducer).
 from __future__ import annotations
 
 import json
+import pickle
 import pathlib
 import struct
 import sys
@@ -45,6 +46,10 @@ def envelope() -> dict[str, bytes]:
         'pickle': serialize({'a': [1, 2, 3]}),
         'bytearray': serialize(bytearray(100)),
         'authenticated': serialize(b'abc', secret=SECRET),
+        # Two frames, the second aligned after padding (a pickle's buffer).
+        'authenticated-frames': serialize(
+            {'frames': pickle.PickleBuffer(bytearray(100)), 'n': 1}, secret=SECRET
+        ),
         'bound': codec.encode(b'bound', key=KEY).join(),
         'truncated': serialize(b'abcdef')[:-3],
     }

@@ -47,6 +47,7 @@ def test_public_names_paths_and_pickles() -> None:
         'MPIConnector',
         'MPIConnectorError',
         'MPIKey',
+        'MPIProtocolError',
         'MPIRankGoneError',
         'MPITimeoutError',
         'close_service',

@@ -136,6 +136,17 @@ def test_relay_messages() -> None:
         decode_relay(encode_relay(Register(endpoint, 'n' * 300)))
 
 
+@pytest.mark.parametrize(
+    'text',
+    ['[' * 100_000, '{"type": "register", "name": ' + '[' * 5000 + ']' * 5000 + '}'],
+)
+def test_relay_message_nested_too_deeply(text: str) -> None:
+    # Fuzz finding: json's RecursionError escaped decode (the relay server and
+    # its clients decode every frame they receive with it).
+    with pytest.raises(RelayMessageError, match='nested too deeply'):
+        decode_relay(text)
+
+
 def test_config_round_trip_and_errors(tmp_path: pathlib.Path) -> None:
     config = EndpointConfig(
         name='ep-1',

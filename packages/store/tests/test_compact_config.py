@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import pickletools
+import struct
 
 import pytest
 
@@ -76,3 +77,23 @@ def test_custom_serializer_and_plain_options_round_trip() -> None:
     again = StoreConfig.from_compact(config.compact())
     assert again == config
     assert again.serializer is custom_serializer
+
+
+@pytest.mark.parametrize(
+    ('opcode', 'index'),
+    [(b'r', struct.pack('<I', 2**31)), (b'q', b'\xff'), (b'p', b'99999999\n')],
+)
+def test_blob_that_memoizes_at_an_index_it_chooses_is_refused(
+    opcode: bytes, index: bytes
+) -> None:
+    # Fuzz finding: a 40-byte blob with LONG_BINPUT 176957565 made the C
+    # unpickler grow its memo to that index (2 s and gigabytes per blob).
+    blob = b'\x80\x04\x8c\x01s' + opcode + index + b'.'
+    name = {b'r': 'LONG_BINPUT', b'q': 'BINPUT', b'p': 'PUT'}[opcode]
+    with pytest.raises(ValueError, match=f'has no {name} opcode .at byte 5.'):
+        StoreConfig.from_compact(blob)
+
+
+def test_blob_that_is_not_a_pickle_names_the_error() -> None:
+    with pytest.raises(ValueError, match='not a compact store config: '):
+        StoreConfig.from_compact(b'\x80\x04\xff')

@@ -95,6 +95,38 @@ class _CompactUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError('a compact config has no persistent ids')
 
 
+# Opcodes that store into the unpickler's memo at an index the blob chooses:
+# the C unpickler grows its memo up to that index, so a 40-byte blob naming
+# index 2**28 allocates gigabytes (a fuzz finding). `StoreConfig.compact`
+# memoizes with MEMOIZE only (protocol 4), whose index is the memo's length.
+_INDEXED_PUTS = frozenset({'PUT', 'BINPUT', 'LONG_BINPUT'})
+
+
+def _check_opcodes(blob: bytes | bytearray | memoryview) -> None:
+    """Refuse blobs with opcodes `compact` never writes (before unpickling).
+
+    Raises:
+        ValueError: If ``blob`` is not a pickle, or stores into the memo at
+            an index of its choosing.
+    """
+    try:
+        puts = [
+            (opcode.name, position)
+            for opcode, _, position in pickletools.genops(io.BytesIO(blob))
+            if opcode.name in _INDEXED_PUTS
+        ]
+    except Exception as e:  # pickletools raises a few unrelated types
+        raise ValueError(
+            f'not a compact store config: {type(e).__name__}: {e}'
+        ) from None
+    if puts:
+        name, position = puts[0]
+        raise ValueError(
+            f'a compact store config has no {name} opcode (at byte {position}): '
+            'it memoizes with MEMOIZE only'
+        )
+
+
 def _load_compact(blob: bytes) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
     """The fields of a compact blob, checked; calls nothing the blob names.
 
@@ -103,6 +135,7 @@ def _load_compact(blob: bytes) -> tuple[str, str, dict[str, Any], dict[str, Any]
     """
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise ValueError(f'a compact config is bytes, not {type(blob).__name__}')
+    _check_opcodes(blob)
     try:
         fields = _CompactUnpickler(io.BytesIO(blob)).load()
     except Exception as e:  # the unpickler raises many unrelated types

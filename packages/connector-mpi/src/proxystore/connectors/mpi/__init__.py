@@ -24,6 +24,7 @@ from proxystore.connectors.mpi.connector import MPIConnector
 from proxystore.connectors.mpi.connector import MPIKey
 from proxystore.connectors.mpi.connector import close_service
 from proxystore.connectors.mpi.exceptions import MPIConnectorError
+from proxystore.connectors.mpi.exceptions import MPIProtocolError
 from proxystore.connectors.mpi.exceptions import MPIRankGoneError
 from proxystore.connectors.mpi.exceptions import MPITimeoutError
 
@@ -31,6 +32,7 @@ __all__ = [
     'MPIConnector',
     'MPIConnectorError',
     'MPIKey',
+    'MPIProtocolError',
     'MPIRankGoneError',
     'MPITimeoutError',
     'close_service',

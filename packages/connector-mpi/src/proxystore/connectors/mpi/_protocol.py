@@ -20,10 +20,23 @@ from __future__ import annotations
 import enum
 import itertools
 import struct
+from typing import NamedTuple
 
 from mpi4py import MPI
 
-__all__ = ['PADDED_REPLY', 'REPLY', 'REQUEST', 'Op', 'Status', 'Tags']
+from proxystore.connectors.mpi.exceptions import MPIProtocolError
+
+__all__ = [
+    'PADDED_REPLY',
+    'REPLY',
+    'REQUEST',
+    'Op',
+    'Request',
+    'Status',
+    'Tags',
+    'decode_reply',
+    'decode_request',
+]
 
 REQUEST = struct.Struct('!B3xIq16s')
 """Request header: operation, reply tag, size, object id.
@@ -54,6 +67,81 @@ class Status(enum.IntEnum):
     FOUND = 1
     DONE = 2
     GONE = 3
+
+
+class Request(NamedTuple):
+    """A parsed request header (`REQUEST`)."""
+
+    op: Op
+    tag: int
+    size: int
+    object_id: bytes
+
+
+def decode_request(header: bytes | bytearray | memoryview, limit: int) -> Request:
+    """Parse and check a request header.
+
+    Args:
+        header: The header's bytes.
+        limit: Most bytes a ``set`` may announce (the bytes are then received
+            into memory of that size).
+
+    Raises:
+        MPIProtocolError: If the header is not `REQUEST.size` bytes, names no
+            known operation, or announces a size out of range: a ``set`` of
+            fewer than 0 or more than ``limit`` bytes, a ``get`` expecting
+            fewer than ``-1``.
+    """
+    if len(header) != REQUEST.size:
+        raise MPIProtocolError(
+            f'A request header has {REQUEST.size} bytes, not {len(header)}.',
+        )
+    code, tag, size, object_id = REQUEST.unpack(header)
+    try:
+        op = Op(code)
+    except ValueError:
+        raise MPIProtocolError(f'A request of unknown operation {code}.') from None
+    if op is Op.SET and not 0 <= size <= limit:
+        raise MPIProtocolError(
+            f'A set request of {size} bytes (this rank takes 0 to {limit}).',
+        )
+    if op is Op.GET and size < -1:
+        raise MPIProtocolError(f'A get request expecting {size} bytes.')
+    return Request(op, tag, size, object_id)
+
+
+def decode_reply(
+    header: bytes | bytearray | memoryview, limit: int
+) -> tuple[Status, int]:
+    """Parse and check a reply header: its status and the size that follows.
+
+    Args:
+        header: The header's bytes.
+        limit: Most bytes a found ``get`` may announce (memory of that size is
+            allocated to receive them).
+
+    Raises:
+        MPIProtocolError: If the header is not `REPLY.size` bytes, has an
+            unknown status, or announces more than ``limit`` bytes.
+    """
+    if len(header) != REPLY.size:
+        raise MPIProtocolError(
+            f'A reply header has {REPLY.size} bytes, not {len(header)}.',
+        )
+    code, length = REPLY.unpack(header)
+    try:
+        status = Status(code)
+    except ValueError:
+        raise MPIProtocolError(
+            f'A reply of unknown status {code}: is another library using the '
+            'tags of the MPI connector?',
+        ) from None
+    if length > limit:
+        raise MPIProtocolError(
+            f'A reply announces {length} bytes, more than this rank takes '
+            f'({limit}).',
+        )
+    return status, length
 
 
 class Tags:

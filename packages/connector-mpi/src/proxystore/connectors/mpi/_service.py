@@ -32,7 +32,10 @@ from proxystore.connectors.mpi._protocol import REQUEST
 from proxystore.connectors.mpi._protocol import Op
 from proxystore.connectors.mpi._protocol import Status
 from proxystore.connectors.mpi._protocol import Tags
+from proxystore.connectors.mpi._protocol import decode_reply
+from proxystore.connectors.mpi._protocol import decode_request
 from proxystore.connectors.mpi.exceptions import MPIConnectorError
+from proxystore.connectors.mpi.exceptions import MPIProtocolError
 from proxystore.connectors.mpi.exceptions import MPIRankGoneError
 from proxystore.connectors.mpi.exceptions import MPITimeoutError
 from proxystore.serialize import BytesLike
@@ -52,6 +55,19 @@ _UPLOAD_TIMEOUT = 60.0
 """Most seconds the service waits for the bytes of a ``set`` after its header."""
 _GRACE_SECONDS = 0.05
 """How long a stopping service keeps answering requests already on their way."""
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (ValueError, OSError):  # pragma: no cover - not POSIX
+        return 1 << 40
+
+
+MAX_OBJECT_BYTES = _physical_memory()
+"""Most bytes a header may announce (a set's upload, a found get's reply): the
+memory of the node. Sizes come from other ranks and are bounded before any
+buffer is allocated for them."""
 
 
 class _Waiter:
@@ -266,14 +282,10 @@ class RankService:
         what: str,
         deadline: float,
     ) -> tuple[Status, BytesLike | None]:
-        code, length = REPLY.unpack(reply)
         try:
-            status = Status(code)
-        except ValueError:
-            raise MPIConnectorError(
-                f'Rank {peer} sent a reply of unknown status {code} to {what}: '
-                'is another library using the tags of the MPI connector?',
-            ) from None
+            status, length = decode_reply(reply, MAX_OBJECT_BYTES)
+        except MPIProtocolError as error:
+            raise MPIProtocolError(f'Rank {peer} answered {what}: {error}') from None
         if status is Status.GONE:
             raise MPIRankGoneError(
                 f'Rank {peer} is closing its ProxyStore MPI service; it did '
@@ -333,22 +345,15 @@ class RankService:
         source: int,
         sends: list[tuple[MPI.Request, Any]],
     ) -> None:
-        code, tag, size, object_id = REQUEST.unpack(header)
         try:
-            op = Op(code)
-        except ValueError:
-            # Not from a connector: there is no reply tag to trust.
-            logger.warning(
-                'Dropped a request of unknown operation %d from rank %d', code, source
-            )
+            op, tag, size, object_id = decode_request(header, MAX_OBJECT_BYTES)
+        except MPIProtocolError as error:
+            # Not from a connector (or not one of this job's memory): there
+            # is no reply tag to trust, and no buffer of that size is made.
+            logger.warning('Dropped a request from rank %d: %s', source, error)
             return
         if op is Op.GOODBYE:
             self.departed.add(source)
-            return
-        if op is Op.SET and size < 0:
-            logger.warning(
-                'Dropped a set request of %d bytes from rank %d', size, source
-            )
             return
         if op is Op.SET:  # the bytes follow the header, even when closing
             data = bytearray(size)

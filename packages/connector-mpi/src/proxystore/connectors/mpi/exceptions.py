@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from proxystore.connectors.protocols import ConnectorError
 
-__all__ = ['MPIConnectorError', 'MPIRankGoneError', 'MPITimeoutError']
+__all__ = [
+    'MPIConnectorError',
+    'MPIProtocolError',
+    'MPIRankGoneError',
+    'MPITimeoutError',
+]
 
 # The path users import them from (the package), for tracebacks and pickles.
 _PUBLIC_MODULE = 'proxystore.connectors.mpi'
@@ -24,5 +29,16 @@ class MPIRankGoneError(MPIConnectorError):
 
 class MPITimeoutError(MPIConnectorError, TimeoutError):
     """A rank did not answer a request in time."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class MPIProtocolError(MPIConnectorError):
+    """A request or reply header that does not follow the connector's format.
+
+    Its length, operation or status is unknown, or it announces a size this
+    rank refuses (negative, or more than the rank's memory). The service drops
+    such a request and keeps serving; a requester raises it for such a reply.
+    """
 
     __module__ = _PUBLIC_MODULE

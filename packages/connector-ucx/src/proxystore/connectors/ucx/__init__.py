@@ -14,6 +14,7 @@ from proxystore.connectors.ucx.connector import DEFAULT_PORT
 from proxystore.connectors.ucx.connector import UCXConnector
 from proxystore.connectors.ucx.connector import UCXKey
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXProtocolError
 from proxystore.connectors.ucx.exceptions import UCXServerGoneError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
 from proxystore.connectors.ucx.exceptions import UCXTimeoutError
@@ -23,6 +24,7 @@ __all__ = [
     'UCXConnector',
     'UCXConnectorError',
     'UCXKey',
+    'UCXProtocolError',
     'UCXServerGoneError',
     'UCXServerNotRunningError',
     'UCXTimeoutError',

@@ -204,7 +204,10 @@ class Client:
     def _check_reply(reply: memoryview, what: str) -> None:
         status, _ = wire.decode_header(reply)
         if status != wire.Status.OK:
-            message = bytes(reply[wire.HEADER.size :]).rstrip(b'\0').decode()
+            # The server's text, cut to fit its reply (maybe mid-character):
+            # any bytes, shown as they decode.
+            text = bytes(reply[wire.HEADER.size :]).rstrip(b'\0')
+            message = text.decode('utf-8', errors='replace')
             raise UCXConnectorError(f'the data server refused {what}: {message}')
 
     # --- operations -----------------------------------------------------------------

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from proxystore.connectors.ucx.exceptions import UCXProtocolError
+
 MAGIC = b'PSUX'
 VERSION = 1
 
@@ -104,8 +106,8 @@ SIZE = struct.Struct('!q')
 """Per entry of a get reply: the object's size, ``-1`` when missing."""
 
 
-class ProtocolError(Exception):
-    """A message that does not follow this module's format."""
+ProtocolError = UCXProtocolError
+"""A message that does not follow this module's format (`UCXProtocolError`)."""
 
 
 def prepost(expected: int) -> bool:
@@ -202,6 +204,18 @@ def decode_get(message: memoryview, count: int) -> list[tuple[bytes, int]]:
 
 
 def iter_sizes(message: memoryview, count: int) -> Iterator[int]:
-    """The per-entry sizes of a get reply."""
+    """The per-entry sizes of a get reply.
+
+    Raises:
+        ProtocolError: If the reply is too short for ``count`` sizes, or a
+            size is below ``-1`` (missing).
+    """
+    if len(message) < HEADER.size + count * SIZE.size:
+        raise ProtocolError(
+            f'a get reply of {len(message)} bytes is too short for {count} sizes'
+        )
     for index in range(count):
-        yield SIZE.unpack_from(message, HEADER.size + index * SIZE.size)[0]
+        size: int = SIZE.unpack_from(message, HEADER.size + index * SIZE.size)[0]
+        if size < -1:
+            raise ProtocolError(f'a get reply gives entry {index} a size of {size}')
+        yield size

@@ -6,6 +6,7 @@ from proxystore.connectors.protocols import ConnectorError
 
 __all__ = [
     'UCXConnectorError',
+    'UCXProtocolError',
     'UCXServerGoneError',
     'UCXServerNotRunningError',
     'UCXTimeoutError',
@@ -26,3 +27,11 @@ class UCXServerGoneError(UCXConnectorError):
 
 class UCXTimeoutError(UCXConnectorError, TimeoutError):
     """The data server did not answer within the connector's timeout."""
+
+
+class UCXProtocolError(UCXConnectorError):
+    """A request or reply that does not follow the client-server format.
+
+    The data server answers such a request as a bad request and keeps serving;
+    a client raises it for such a reply (a truncated or corrupt one).
+    """

@@ -159,6 +159,9 @@ def decode(text: str | bytes) -> Message:
         data = json.loads(text)
     except ValueError as error:
         raise RelayMessageError(f'message is not JSON: {error}') from None
+    except RecursionError:
+        # A few thousand nested brackets (a fuzz finding): no message nests.
+        raise RelayMessageError('message is JSON nested too deeply') from None
     if not isinstance(data, dict):
         raise RelayMessageError('message is not a JSON object')
     kind = data.pop('type', None)
