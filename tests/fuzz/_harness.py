@@ -120,4 +120,3 @@ def run(
         REPORT[name] = (tried, time.monotonic() - start, rounds + 1, 1)
         raise
     REPORT[name] = (tried, time.monotonic() - start, rounds, 0)
-

@@ -8,8 +8,8 @@ files by hand for inputs worth keeping (a finding's reproducer).
 from __future__ import annotations
 
 import json
-import pickle
 import pathlib
+import pickle
 import struct
 import sys
 import uuid

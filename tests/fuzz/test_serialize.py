@@ -8,6 +8,7 @@ payloads sealed with its secret, whose value is then the one sealed.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import types
 from typing import Any
@@ -20,7 +21,6 @@ from proxystore.proxy import _proxy_trampoline
 from proxystore.serialize import Codec
 from proxystore.serialize import SerializationError
 from proxystore.serialize import deserialize
-from proxystore.serialize import serialize
 from proxystore.store import Store
 from proxystore.store.config import StoreConfig
 from proxystore.store.factory import _rebuild
@@ -45,14 +45,10 @@ def test_envelope(fuzz: types.ModuleType) -> None:
 
     def check(data: bytes) -> None:
         for buffer in (data, bytearray(data), memoryview(data)):
-            try:
+            with contextlib.suppress(SerializationError):
                 deserialize(buffer)
-            except SerializationError:
-                pass
-        try:
+        with contextlib.suppress(SerializationError):
             plain.decode(data, key=KEY)
-        except SerializationError:
-            pass
         for decode in (
             lambda: deserialize(data, secret=SECRET),
             lambda: codec.decode(data, key=KEY),

@@ -60,7 +60,10 @@ def test_headers_are_checked_with_typed_errors() -> None:
         True,
         f'A set request of {2**62} bytes (this rank takes 0 to {2**40}).',
     ]
-    assert found['negative_set'][1] == 'A set request of -5 bytes (this rank takes 0 to 10).'
+    assert (
+        found['negative_set'][1]
+        == 'A set request of -5 bytes (this rank takes 0 to 10).'
+    )
     assert found['bad_get'][1] == 'A get request expecting -2 bytes.'
     assert found['unknown_op'][1] == 'A request of unknown operation 9.'
     assert found['short'][1] == 'A request header has 32 bytes, not 31.'

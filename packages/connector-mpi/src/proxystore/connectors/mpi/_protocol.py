@@ -138,8 +138,7 @@ def decode_reply(
         ) from None
     if length > limit:
         raise MPIProtocolError(
-            f'A reply announces {length} bytes, more than this rank takes '
-            f'({limit}).',
+            f'A reply announces {length} bytes, more than this rank takes ({limit}).',
         )
     return status, length
 
