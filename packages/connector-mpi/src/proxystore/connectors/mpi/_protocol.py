@@ -13,6 +13,13 @@ tag, so a get is one small message out and one message back, as a raw
 the header goes to that receive instead, one byte longer if its length would
 be the size awaited, so that the length received tells which came. A ``set``
 sends its bytes after its header, on its upload tag.
+
+Leaving: a closing service sends ``GOODBYE`` (a request header) to every rank
+it has exchanged messages with; each answers ``ACK`` (to the closing rank's
+request tag) once it will send that rank nothing more, and crossing goodbyes
+stand for each other's answers. Ranks that never spoke to it hear nothing:
+a rank without a service would never receive the message, and MPI refuses to
+finalize a communicator with messages left unmatched.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class Op(enum.IntEnum):
     EVICT = 3
     SET = 4
     GOODBYE = 5
+    ACK = 6
 
 
 class Status(enum.IntEnum):

@@ -12,15 +12,26 @@ Waiting: the service tests its posted receive in a loop that spins while
 requests keep coming and sleeps (up to `IDLE_SLEEP`) once they stop, so an idle
 rank costs little CPU; a requester waits for the answer the same way, giving up
 after its timeout or as soon as the owner has said goodbye.
+
+Leaving cleanly: MPI refuses to finalize ``COMM_WORLD`` while messages sent to
+a rank are still unmatched there (MPICH's ``MPI_Finalize`` fails, the launcher
+then kills the job). So a closing service says goodbye only to the ranks it
+has exchanged messages with (they have a service to receive it), waits for
+their acknowledgements (`GOODBYE_TIMEOUT` at most), and then, like every
+process that imported the connector at exit, drains what is left for it on
+the connector's tags: requests sent to a rank that never started a service,
+answers that came after their requester gave up.
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +54,15 @@ from proxystore.serialize.buffers import allocate
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['HOT_SECONDS', 'IDLE_SLEEP', 'RankService', 'get_service']
+__all__ = [
+    'GOODBYE_TIMEOUT',
+    'HOT_SECONDS',
+    'IDLE_SLEEP',
+    'RankService',
+    'close_current',
+    'drain',
+    'get_service',
+]
 
 HOT_SECONDS = 0.002
 """How long a waiting loop spins after its last event before it starts sleeping."""
@@ -55,6 +74,10 @@ _UPLOAD_TIMEOUT = 60.0
 """Most seconds the service waits for the bytes of a ``set`` after its header."""
 _GRACE_SECONDS = 0.05
 """How long a stopping service keeps answering requests already on their way."""
+GOODBYE_TIMEOUT = 5.0
+"""Most seconds a stopping service waits for the ranks it said goodbye to."""
+_ABANDONED = 4096
+"""How many abandoned receives (of requests that gave up) a service remembers."""
 
 
 def _physical_memory() -> int:
@@ -130,6 +153,36 @@ def _complete(
         waiter.wait()
 
 
+def drain(comm: MPI.Comm, tags: Tags, abandoned: Iterable[tuple[int, int]] = ()) -> int:
+    """Receive and drop every message left for this rank on the connector's tags.
+
+    The request tag from any rank, then the upload tag of each ``set`` found
+    there, then each ``(source, tag)`` of ``abandoned`` (receives a requester
+    cancelled). Matched probes (``Improbe``): no message of another thread or
+    of the program is taken.
+
+    Returns:
+        How many messages were dropped.
+    """
+    status = MPI.Status()
+    dropped = 0
+    followers: list[tuple[int, int]] = []
+    while (message := comm.Improbe(MPI.ANY_SOURCE, tags.request, status)) is not None:
+        buffer = bytearray(status.Get_count(MPI.BYTE))
+        source = status.Get_source()
+        message.Recv([buffer, MPI.BYTE])
+        dropped += 1
+        if len(buffer) == REQUEST.size:
+            code, tag, size, _ = REQUEST.unpack(buffer)
+            if code == Op.SET and size > 0:
+                followers.append((source, tags.upload(tag)))
+    for source, tag in (*followers, *abandoned):
+        while (message := comm.Improbe(source, tag, status)) is not None:
+            message.Recv([bytearray(status.Get_count(MPI.BYTE)), MPI.BYTE])
+            dropped += 1
+    return dropped
+
+
 class RankService:
     """The objects of this rank, and the thread that serves them to other ranks.
 
@@ -154,6 +207,17 @@ class RankService:
         self._objects: dict[bytes, BytesLike] = {}
         self._lock = threading.Lock()
         self.departed: set[int] = set()
+        """Ranks that said goodbye (or answered that they are closing)."""
+        self.peers: set[int] = set()
+        """Ranks known to run a service: they sent a request or answered one."""
+        # Held while a request header leaves and while a goodbye is answered:
+        # once this rank has acknowledged a goodbye, no request follows it.
+        self._peer_lock = threading.Lock()
+        self._awaiting: set[int] = set()
+        self._said_goodbye: set[int] = set()
+        self._abandoned: collections.deque[tuple[int, int]] = collections.deque(
+            maxlen=_ABANDONED
+        )
         self._closing = threading.Event()
         self._thread = threading.Thread(
             target=self._serve, name='proxystore-mpi-service', daemon=True
@@ -222,7 +286,33 @@ class RankService:
             )
         deadline = time.monotonic() + timeout
         what = f'a {op.name.lower()} request'
-        pending = []
+        pending: list[tuple[int, int, Any, MPI.Request]] = []
+        try:
+            return self._exchange(
+                peer, op, object_ids, deadline, what, pending, payload, sizes
+            )
+        except MPIConnectorError:
+            # Answers may still come: drained when this service stops.
+            for tag, expected, _, receive in pending:
+                if receive != MPI.REQUEST_NULL:
+                    receive.Cancel()
+                    receive.Wait()
+                self._abandoned.append((peer, tag))
+                if expected >= 0:
+                    self._abandoned.append((peer, self.tags.data(tag)))
+            raise
+
+    def _exchange(
+        self,
+        peer: int,
+        op: Op,
+        object_ids: Sequence[bytes],
+        deadline: float,
+        what: str,
+        pending: list[tuple[int, int, Any, MPI.Request]],
+        payload: BytesLike | None,
+        sizes: Sequence[int] | None,
+    ) -> list[tuple[Status, BytesLike | None]]:
         for index, object_id in enumerate(object_ids):
             tag = self.tags.next_reply()
             expected = -1 if sizes is None or op is not Op.GET else sizes[index]
@@ -235,10 +325,17 @@ class RankService:
             else:
                 buffer = bytearray(REPLY.size)
                 receive_tag = tag
-            receive = self.comm.Irecv([buffer, MPI.BYTE], peer, receive_tag)
             size = memoryview(payload).nbytes if payload is not None else expected
             header = REQUEST.pack(op, tag, size, object_id)
-            self.comm.Send([header, MPI.BYTE], peer, self.tags.request)
+            with self._peer_lock:
+                if peer in self.departed:
+                    raise MPIRankGoneError(
+                        f'Rank {peer} has closed its ProxyStore MPI service; '
+                        'its objects are gone.',
+                    )
+                receive = self.comm.Irecv([buffer, MPI.BYTE], peer, receive_tag)
+                pending.append((tag, expected, buffer, receive))
+                self.comm.Send([header, MPI.BYTE], peer, self.tags.request)
             if payload is not None:
                 send = self.comm.Isend([payload, MPI.BYTE], peer, self.tags.upload(tag))
                 _complete(
@@ -249,7 +346,6 @@ class RankService:
                     departed=self.departed,
                     nbytes=size,
                 )
-            pending.append((tag, expected, buffer, receive))
         results: list[tuple[Status, BytesLike | None]] = []
         status = MPI.Status()
         for tag, expected, buffer, receive in pending:
@@ -271,6 +367,8 @@ class RankService:
                 continue
             reply = memoryview(buffer)[: REPLY.size]
             results.append(self._read_reply(peer, op, tag, reply, what, deadline))
+        self.peers.add(peer)  # it answered: it has a service
+        pending.clear()  # every receive completed
         return results
 
     def _read_reply(
@@ -287,6 +385,8 @@ class RankService:
         except MPIProtocolError as error:
             raise MPIProtocolError(f'Rank {peer} answered {what}: {error}') from None
         if status is Status.GONE:
+            with self._peer_lock:
+                self.departed.add(peer)
             raise MPIRankGoneError(
                 f'Rank {peer} is closing its ProxyStore MPI service; it did '
                 f'not answer {what}.',
@@ -315,6 +415,7 @@ class RankService:
         sends: list[tuple[MPI.Request, Any]] = []
         waiter = _Waiter()
         stop_at: float | None = None
+        give_up = 0.0
         while True:
             if sends:
                 sends = [(r, data) for r, data in sends if not r.Test()]
@@ -330,14 +431,25 @@ class RankService:
                 waiter.reset()
                 continue
             if self._closing.is_set():
+                now = time.monotonic()
                 if stop_at is None:
                     self._say_goodbye()
-                    stop_at = time.monotonic() + _GRACE_SECONDS
-                elif time.monotonic() > stop_at and not sends:
-                    break
+                    stop_at = now + _GRACE_SECONDS
+                    give_up = now + GOODBYE_TIMEOUT
+                elif now > stop_at and not sends:
+                    if not self._awaiting:
+                        break
+                    if now > give_up:
+                        logger.warning(
+                            'Ranks %s did not answer the goodbye of rank %d',
+                            sorted(self._awaiting),
+                            self.rank,
+                        )
+                        break
             waiter.wait()
         receive.Cancel()
         receive.Wait()
+        drain(self.comm, self.tags, self._abandoned)
 
     def _answer(
         self,
@@ -352,9 +464,21 @@ class RankService:
             # is no reply tag to trust, and no buffer of that size is made.
             logger.warning('Dropped a request from rank %d: %s', source, error)
             return
-        if op is Op.GOODBYE:
-            self.departed.add(source)
+        if op is Op.ACK:
+            self._awaiting.discard(source)
             return
+        if op is Op.GOODBYE:
+            with self._peer_lock:
+                self.departed.add(source)
+                self.peers.add(source)
+                if source in self._said_goodbye:
+                    # Crossing goodbyes: each stands for the other's answer.
+                    self._awaiting.discard(source)
+                else:
+                    ack = REQUEST.pack(Op.ACK, 0, 0, bytes(16))
+                    self.comm.Send([ack, MPI.BYTE], source, self.tags.request)
+            return
+        self.peers.add(source)  # it sent a request: it has a service
         if op is Op.SET:  # the bytes follow the header, even when closing
             data = bytearray(size)
             receive = self.comm.Irecv([data, MPI.BYTE], source, self.tags.upload(tag))
@@ -404,9 +528,17 @@ class RankService:
             sends.append((self.comm.Isend([payload, MPI.BYTE], source, tag), payload))
 
     def _say_goodbye(self) -> None:
+        """Tell the ranks with a service this one spoke to that it is leaving.
+
+        Only those: a goodbye to a rank without a service would stay unmatched
+        there, and its ``MPI_Finalize`` would fail.
+        """
         goodbye = REQUEST.pack(Op.GOODBYE, 0, 0, bytes(16))
-        for peer in range(self.size):
-            if peer != self.rank:
+        with self._peer_lock:
+            targets = sorted(self.peers - self.departed - {self.rank})
+            self._said_goodbye = set(targets)
+            self._awaiting = set(targets)
+            for peer in targets:
                 self.comm.Send([goodbye, MPI.BYTE], peer, self.tags.request)
 
     def close(self, timeout: float = 10.0) -> None:
@@ -434,6 +566,39 @@ def _forget_in_child() -> None:
 
 if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
     os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def close_current() -> None:
+    """Stop this process's service if it has one, then drain what is left for it.
+
+    A process without a service drains too: another rank may have sent it
+    requests (it never made a connector) that would keep its ``MPI_Finalize``
+    from succeeding.
+    """
+    with _service_lock:
+        service = _service
+    if service is not None:
+        service.close()
+    _drain_at_exit()
+
+
+def _drain_at_exit() -> None:
+    if os.getpid() != _service_pid or not MPI.Is_initialized() or MPI.Is_finalized():
+        return
+    service = _service
+    abandoned = tuple(service._abandoned) if service is not None else ()
+    try:
+        dropped = drain(MPI.COMM_WORLD, Tags(MPI.COMM_WORLD), abandoned)
+    except MPI.Exception:  # pragma: no cover - MPI unusable at exit
+        logger.exception('Failed to drain the MPI connector messages')
+        return
+    if dropped:
+        logger.debug('Dropped %d messages left for this rank', dropped)
+
+
+# Registered before any service's close (atexit runs last-in first-out): runs
+# after it, and before mpi4py finalizes MPI (after every atexit function).
+atexit.register(_drain_at_exit)
 
 
 def get_service() -> RankService:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from proxystore.connectors.mpi._protocol import Op
 from proxystore.connectors.mpi._protocol import Status
 from proxystore.connectors.mpi._service import RankService
+from proxystore.connectors.mpi._service import close_current
 from proxystore.connectors.mpi._service import get_service
 from proxystore.connectors.mpi.exceptions import MPIConnectorError
 from proxystore.connectors.protocols import check_key
@@ -45,9 +46,12 @@ def close_service() -> None:
 
     Runs by itself when the process exits. Call it in a rank that finishes
     early while others go on: requests for its objects then fail at once with
-    `MPIRankGoneError` instead of waiting for their timeout.
+    `MPIRankGoneError` instead of waiting for their timeout. Call it also
+    before an explicit ``MPI.Finalize()``: it drops the connector's messages
+    still waiting for this rank (even in a rank that never made a
+    connector), which would make ``MPI_Finalize`` fail.
     """
-    get_service().close()
+    close_current()
 
 
 close_service.__module__ = _PUBLIC_MODULE
