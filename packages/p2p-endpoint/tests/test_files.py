@@ -6,7 +6,9 @@ import asyncio
 import os
 import pathlib
 import stat
+import threading
 
+from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
 from proxystore.endpoint.storage import SQLiteStorage
 from proxystore.testing.endpoint import EndpointProcess
@@ -64,3 +66,34 @@ def test_config_rewritten_private(tmp_path: pathlib.Path) -> None:
         assert _mode(path) == 0o600
     finally:
         os.umask(old)
+
+
+def test_config_readers_never_see_a_partial_file(tmp_path: pathlib.Path) -> None:
+    # An endpoint writes its token into its config on first start while a
+    # client polls the file for it: a truncate-then-write let the client
+    # read an empty file (EndpointConfigError: missing name, uuid, port).
+    endpoint = EndpointProcess(tmp_path, 'race')
+    config = endpoint.config
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        for _ in range(20_000):  # bounded; stops with the writer
+            if stop.is_set():
+                return
+            try:
+                assert read_config('race', tmp_path).uuid == config.uuid
+            except BaseException as error:  # reported below
+                errors.append(error)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(300):
+            write_config(config, tmp_path)
+    finally:
+        stop.set()
+        reader.join(30)
+    assert not errors, errors[0]
+    assert sorted(p.name for p in (tmp_path / 'race').iterdir()) == ['config.toml']

@@ -9,11 +9,13 @@ data directory (``$XDG_DATA_HOME/proxystore``, by default
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pathlib
 import re
 import secrets
+import tempfile
 import tomllib
 import uuid as uuid_module
 from typing import Any
@@ -22,7 +24,6 @@ import platformdirs
 import tomli_w
 
 from proxystore.endpoint._files import make_private_dir
-from proxystore.endpoint._files import open_private
 from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.storage import DEFAULT_MAX_OBJECT_SIZE
 from proxystore.endpoint.storage import default_total_bytes
@@ -310,13 +311,26 @@ def write_config(
     """Write ``config`` to its endpoint's folder (readable by the user only).
 
     The endpoint's folder is created with mode 0700 and the file with 0600:
-    the file holds the endpoint's token and maybe the relay token.
+    the file holds the endpoint's token and maybe the relay token. The file
+    is replaced whole (written aside, then renamed over the old one): a
+    reader, such as a client reading the token an endpoint writes on its
+    first start, sees the old configuration or the new one, never a part.
     """
     path = config_path(config.name, home)
     make_private_dir(path.parent)
-    descriptor = open_private(path, os.O_WRONLY | os.O_TRUNC)
-    with os.fdopen(descriptor, 'wb') as file:
-        tomli_w.dump(config.to_dict(), file)
+    # mkstemp makes the file with mode 0600, in the same folder: the rename
+    # stays on one file system.
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f'.{CONFIG_FILE}.', suffix='.tmp'
+    )
+    try:
+        with os.fdopen(descriptor, 'wb') as file:
+            tomli_w.dump(config.to_dict(), file)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
     return path
 
 
