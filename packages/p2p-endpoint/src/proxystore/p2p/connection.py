@@ -13,6 +13,7 @@ its limit is refused from its first frame.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import itertools
 import logging
@@ -93,13 +94,47 @@ def split_frames(
             return
 
 
+MIN_FRAME_DATA = 1024
+"""Fewest data bytes in a frame of a message sent in several (the last frame
+excepted): bounds the frames one message may take, hence the bookkeeping."""
+
+
 class _Assembly:
-    __slots__ = ('buffer', 'received', 'started')
+    """A message being received: its buffer and the ranges filled so far.
+
+    Frames of one message come over several channels, so in any order; each
+    must fill a range no other frame filled, or the message would complete
+    with holes (a duplicated frame counted twice).
+    """
+
+    __slots__ = ('buffer', 'ends', 'received', 'started', 'starts', 'total')
 
     def __init__(self, total: int) -> None:
+        self.total = total
         self.buffer = bytearray(total)
         self.received = 0
         self.started = time.monotonic()
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, offset: int, data: memoryview) -> bool:
+        """Fill ``data`` at ``offset``; `False` if the range overlaps another.
+
+        The caller checked that the range lies within the message.
+        """
+        end = offset + data.nbytes
+        index = bisect.bisect_right(self.starts, offset)
+        if index > 0 and self.ends[index - 1] > offset:
+            return False
+        if index < len(self.starts) and self.starts[index] < end:
+            return False
+        if len(self.starts) > self.total // MIN_FRAME_DATA + 1:
+            return False
+        self.starts.insert(index, offset)
+        self.ends.insert(index, end)
+        self.buffer[offset:end] = data
+        self.received += data.nbytes
+        return True
 
 
 class PeerConnection:
@@ -379,11 +414,24 @@ class PeerConnection:
                 return
             assembly = self._assemblies[message_id] = _Assembly(total)
             self._assembling += total
-        assembly.buffer[offset:end] = data
-        assembly.received += data.nbytes
-        if assembly.received >= total:
+        if total != assembly.total or not data.nbytes or not assembly.add(offset, data):
+            # Another length, an empty frame or a range already filled: not
+            # what a sender of this format makes. The message is dropped.
+            logger.warning(
+                'dropping message %d from endpoint %s: a frame of another '
+                'length or overlapping another frame',
+                message_id,
+                self.peer,
+            )
             del self._assemblies[message_id]
-            self._assembling -= total
+            self._assembling -= assembly.total
+            self._refused[message_id] = None
+            while len(self._refused) > MAX_ASSEMBLIES:
+                self._refused.popitem(last=False)
+            return
+        if assembly.received == assembly.total:
+            del self._assemblies[message_id]
+            self._assembling -= assembly.total
             self._on_message(self, assembly.buffer)
 
     def _refuse(self, message_id: int, offset: int, data: bytes) -> None:
