@@ -8,7 +8,6 @@ import pickle
 import subprocess
 import sys
 import warnings
-from collections.abc import Generator
 
 import pytest
 
@@ -56,9 +55,8 @@ def no_strict(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def strict(monkeypatch: pytest.MonkeyPatch) -> Generator[None]:
+def strict(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(REQUIRE_SECRET_ENV, '1')
-    yield
 
 
 # --- empty and short secrets -------------------------------------------------------
@@ -155,10 +153,13 @@ def test_secretless_store_warns_once_when_it_reads_a_network_channel(
         with warnings.catch_warnings():
             warnings.simplefilter('error')
             keys = [store.put(i) for i in range(3)]  # writing is not reading
+
+        def read() -> list[object]:
+            return [store.get(keys[0]), store.get(keys[1]), store.get_batch(keys)]
+
         with pytest.warns(UnauthenticatedChannelWarning) as record:
-            assert store.get(keys[0]) == 0
-            assert store.get(keys[1]) == 1
-            assert store.get_batch(keys) == [0, 1, 2]
+            values = read()
+        assert values == [0, 1, [0, 1, 2]]
         assert len(record) == 1
         message = str(record[0].message)
         assert 'Store "net" has no secret and read from NetworkLocalConnector' in (
@@ -168,6 +169,7 @@ def test_secretless_store_warns_once_when_it_reads_a_network_channel(
         assert 'PROXYSTORE_SECRET' in message
         assert f'{REQUIRE_SECRET_ENV}=1' in message
         assert record[0].filename == __file__  # names the caller of get
+        assert record[0].lineno == read.__code__.co_firstlineno + 1
 
 
 def test_warning_is_per_store_and_also_from_batches_and_metrics(

@@ -302,20 +302,28 @@ def test_config_round_trip(store: Store[Any]) -> None:
 
 def test_secret_authenticates_payloads(tmp_path: pathlib.Path) -> None:
     directory = str(tmp_path / 'secret')
-    with Store('s', FileConnector(directory, clear=False), secret='first-secret-of-the-test') as store:
+    with Store(
+        's', FileConnector(directory, clear=False), secret='first-secret-of-the-test'
+    ) as store:
         key = store.put({'a': 1})
         assert store.get(key) == {'a': 1}
         config = store.config()
         assert config.secret is not None
         assert 'first-secret' not in repr(config)
-    with Store('other', FileConnector(directory, clear=False), secret='second-secret-of-the-test') as wrong:
+    with Store(
+        'other',
+        FileConnector(directory, clear=False),
+        secret='second-secret-of-the-test',
+    ) as wrong:
         with pytest.raises(AuthenticationError, match='secret differs'):
             wrong.get(key)
     with Store('none', FileConnector(directory, clear=False)) as open_store:
         with pytest.raises(AuthenticationError, match='no secret'):
             open_store.get(key)
         plain = open_store.put([1])
-    with Store('s2', FileConnector(directory), secret='first-secret-of-the-test') as secure:
+    with Store(
+        's2', FileConnector(directory), secret='first-secret-of-the-test'
+    ) as secure:
         with pytest.raises(AuthenticationError, match='not authenticated'):
             secure.get(plain)
 
