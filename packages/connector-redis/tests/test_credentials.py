@@ -86,6 +86,7 @@ def _total(proxy: list[int]) -> int:
     return sum(proxy)
 
 
+@pytest.mark.filterwarnings('ignore::DeprecationWarning')  # fork + threads
 def test_forked_process_inherits_the_password(password_server: RedisServer) -> None:
     connector = RedisConnector(
         '127.0.0.1', password_server.port, password=PASSWORD, clear=True
