@@ -323,3 +323,14 @@ def test_find_credential_in_the_keyring_then_the_environment(
     assert find_credential(ident, env) is None  # the id does not match
     monkeypatch.setenv(env, 'from-the-environment')
     assert find_credential(ident, env) == b'from-the-environment'
+
+
+def test_a_config_with_an_empty_secret_is_refused() -> None:
+    from pydantic import SecretBytes
+
+    with Store('emptied', LocalConnector(), secret=STRONG) as store:
+        config = store.config().model_copy(
+            update={'secret': SecretBytes(b''), 'secret_id': None}
+        )
+    with pytest.raises(EmptySecretError, match='The secret is empty'):
+        Store.from_config(config)
