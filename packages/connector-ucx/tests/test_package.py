@@ -42,3 +42,10 @@ def test_the_timeout_is_a_timeout_error() -> None:
     assert issubclass(package.UCXTimeoutError, TimeoutError)
     with pytest.raises(TimeoutError, match='slow'):
         raise package.UCXTimeoutError('slow')
+
+
+def test_ucx_declares_a_network_channel() -> None:
+    # A store without a secret warns when it reads from it (the store's tests).
+    from proxystore.connectors.protocols import is_network_channel
+
+    assert is_network_channel(package.UCXConnector)

@@ -218,3 +218,11 @@ def test_endpoint_satisfies_the_peering_protocols(tmp_path: pathlib.Path) -> Non
         asyncio.run(sqlite.close())
     assert not isinstance(object(), LocalEndpoint)
     assert not isinstance(object(), PeerStorage)
+
+
+def test_endpoint_connector_declares_a_network_channel() -> None:
+    # Objects come from peer endpoints: a store without a secret warns.
+    from proxystore.connectors.endpoint import EndpointConnector
+    from proxystore.connectors.protocols import is_network_channel
+
+    assert is_network_channel(EndpointConnector)

@@ -76,11 +76,11 @@ def test_authenticated_store_across_processes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Forked workers inherit the secret; spawned ones find it in the environment.
-    monkeypatch.setenv('PROXYSTORE_SECRET', 'k')
+    monkeypatch.setenv('PROXYSTORE_SECRET', 'k' * 32)
     with Store(
         'secret',
         FileConnector(str(tmp_path / 's')),
-        secret=b'k',
+        secret=b'k' * 32,
         register=True,
     ) as store:
         proxy = store.proxy(numpy.ones(10))

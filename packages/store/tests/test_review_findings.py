@@ -158,7 +158,7 @@ def test_the_secret_never_reaches_the_channel(tmp_path: pathlib.Path) -> None:
 def test_resolving_an_authenticated_proxy_needs_the_secret(
     tmp_path: pathlib.Path,
 ) -> None:
-    with Store('needs', FileConnector(str(tmp_path / 'n')), secret='k') as store:
+    with Store('needs', FileConnector(str(tmp_path / 'n')), secret='k' * 32) as store:
         data = pickle.dumps(store.proxy([4, 5], populate_target=False))
         code = (
             'import pickle, sys\n'
@@ -186,7 +186,7 @@ def test_resolving_an_authenticated_proxy_needs_the_secret(
             text=True,
             timeout=60,
             check=True,
-            env={**env, SECRET_ENV: 'k'},
+            env={**env, SECRET_ENV: 'k' * 32},
         )
         assert done.stdout.strip() == '9'
 

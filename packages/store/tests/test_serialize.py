@@ -23,6 +23,8 @@ from proxystore.serialize import serialize_payload
 from proxystore.serialize import serializers
 from proxystore.serialize import unregister_serializer
 
+KEY = b'a-test-secret-of-32-bytes-000000'
+
 
 class Point:
     def __init__(self, x: int) -> None:
@@ -200,14 +202,14 @@ def test_corrupted_pickle_stream() -> None:
 
 
 def test_authenticated_round_trip() -> None:
-    data = serialize({'a': 1}, secret=b'k')
-    assert deserialize(data, secret=b'k') == {'a': 1}
+    data = serialize({'a': 1}, secret=KEY)
+    assert deserialize(data, secret=KEY) == {'a': 1}
 
 
 def test_wrong_secret() -> None:
-    data = serialize([1], secret=b'right')
+    data = serialize([1], secret=b'right' * 8)
     with pytest.raises(AuthenticationError, match='secret differs'):
-        deserialize(data, secret=b'wrong')
+        deserialize(data, secret=b'wrong' * 8)
 
 
 def test_tampered_payload_is_refused_before_unpickling(tmp_path: Any) -> None:
@@ -217,28 +219,28 @@ def test_tampered_payload_is_refused_before_unpickling(tmp_path: Any) -> None:
         def __reduce__(self) -> Any:
             return (open, (str(marker), 'w'))
 
-    honest = serialize([1, 2, 3], secret=b'k')
-    evil_frames = serialize(Exploit(), secret=b'other')
+    honest = serialize([1, 2, 3], secret=KEY)
+    evil_frames = serialize(Exploit(), secret=b'other' * 8)
     # Splice the evil payload's body after the honest header and tag.
     with pytest.raises((AuthenticationError, CorruptPayloadError)):
-        deserialize(honest[:48] + evil_frames[48:], secret=b'k')
+        deserialize(honest[:48] + evil_frames[48:], secret=KEY)
     tampered = bytearray(honest)
     tampered[-1] ^= 0xFF
     with pytest.raises(AuthenticationError, match='was modified'):
-        deserialize(tampered, secret=b'k')
+        deserialize(tampered, secret=KEY)
     with pytest.raises(AuthenticationError):
-        deserialize(evil_frames, secret=b'k')
+        deserialize(evil_frames, secret=KEY)
     assert not marker.exists()
 
 
 def test_authenticated_payload_needs_a_secret() -> None:
     with pytest.raises(AuthenticationError, match='no secret was given'):
-        deserialize(serialize([1], secret=b'k'))
+        deserialize(serialize([1], secret=KEY))
 
 
 def test_unauthenticated_payload_is_refused_with_a_secret() -> None:
     with pytest.raises(AuthenticationError, match='not authenticated'):
-        deserialize(serialize([1]), secret=b'k')
+        deserialize(serialize([1]), secret=KEY)
 
 
 # --- custom serializers -------------------------------------------------------

@@ -302,26 +302,34 @@ def test_config_round_trip(store: Store[Any]) -> None:
 
 def test_secret_authenticates_payloads(tmp_path: pathlib.Path) -> None:
     directory = str(tmp_path / 'secret')
-    with Store('s', FileConnector(directory, clear=False), secret='k1') as store:
+    with Store(
+        's', FileConnector(directory, clear=False), secret='first-secret-of-the-test'
+    ) as store:
         key = store.put({'a': 1})
         assert store.get(key) == {'a': 1}
         config = store.config()
         assert config.secret is not None
-        assert 'k1' not in repr(config)
-    with Store('other', FileConnector(directory, clear=False), secret='k2') as wrong:
+        assert 'first-secret' not in repr(config)
+    with Store(
+        'other',
+        FileConnector(directory, clear=False),
+        secret='second-secret-of-the-test',
+    ) as wrong:
         with pytest.raises(AuthenticationError, match='secret differs'):
             wrong.get(key)
     with Store('none', FileConnector(directory, clear=False)) as open_store:
         with pytest.raises(AuthenticationError, match='no secret'):
             open_store.get(key)
         plain = open_store.put([1])
-    with Store('s2', FileConnector(directory), secret='k1') as secure:
+    with Store(
+        's2', FileConnector(directory), secret='first-secret-of-the-test'
+    ) as secure:
         with pytest.raises(AuthenticationError, match='not authenticated'):
             secure.get(plain)
 
 
 def test_secret_travels_with_proxies(tmp_path: pathlib.Path) -> None:
-    with Store('secure', FileConnector(str(tmp_path)), secret=b's') as store:
+    with Store('secure', FileConnector(str(tmp_path)), secret=b's' * 32) as store:
         proxy = store.proxy([1, 2], populate_target=False)
         revived = pickle.loads(pickle.dumps(proxy))
         with store_registration(store):

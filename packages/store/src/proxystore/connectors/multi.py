@@ -22,6 +22,7 @@ from typing import TypedDict
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.protocols import is_network_channel
 from proxystore.connectors.registry import connector_type
 from proxystore.connectors.registry import kind_of
 from proxystore.serialize import BytesLike
@@ -206,6 +207,11 @@ class MultiConnector:
                 "host (its policy's host pattern does not match).",
             )
         raise MultiConnectorError(f'Unknown connector "{name}" in key {key!r}.')
+
+    @property
+    def network_channel(self) -> bool:
+        """Whether an active connector is a network channel (`NetworkConnector`)."""
+        return any(is_network_channel(c) for c, _ in self.connectors.values())
 
     def close(self) -> None:
         """Close every active connector."""

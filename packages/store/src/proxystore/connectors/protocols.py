@@ -14,6 +14,11 @@ do better, and the Store uses them when they are there:
 - `WaitableConnector`: ``wait`` blocks until an object exists under a key, woken
   by the channel itself instead of polling (the futures pattern uses it).
 
+One capability is a declaration rather than a method: a connector whose bytes
+come over a network, or from a server other hosts can write to (Redis, UCX,
+endpoints), sets ``network_channel = True`` (`NetworkConnector`), and a store
+without a secret warns once when it reads from one (see `is_network_channel`).
+
 Connectors are found by name through the entry-point group
 ``proxystore.connectors`` (see `proxystore.connectors.registry`).
 """
@@ -36,8 +41,10 @@ __all__ = [
     'FramedConnector',
     'FramedDeferrableConnector',
     'KeyT',
+    'NetworkConnector',
     'WaitableConnector',
     'check_key',
+    'is_network_channel',
 ]
 
 KeyT = TypeVar('KeyT', bound=tuple[Any, ...])
@@ -172,3 +179,29 @@ class WaitableConnector(Protocol[_KeyT_contra]):
             Whether an object exists under the key (``False``: the timeout passed).
         """
         ...
+
+
+@runtime_checkable
+class NetworkConnector(Protocol):
+    """A connector that declares whether its channel crosses a network.
+
+    ``network_channel = True`` (a class attribute, or a property) says the bytes
+    the connector returns may have been written by other hosts: a Redis server,
+    UCX peers, endpoints and their peers. A `proxystore.store.Store` without a
+    secret warns once (`UnauthenticatedChannelWarning`) when it reads from such a
+    connector, since it deserializes whatever the channel holds. Connectors that
+    stay on the node (local, file, shared memory) and MPI, whose peers are the
+    ranks of one job, do not declare it.
+    """
+
+    network_channel: bool
+    """Whether bytes read through the connector may come from other hosts."""
+
+
+def is_network_channel(connector: object) -> bool:
+    """Whether ``connector`` declares ``network_channel = True`` (`NetworkConnector`).
+
+    Anything else (no attribute, ``False``, a value that is not ``True``) is not
+    a network channel.
+    """
+    return getattr(connector, 'network_channel', False) is True

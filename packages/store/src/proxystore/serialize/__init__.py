@@ -24,6 +24,10 @@ from typing import Union
 
 from proxystore.serialize._envelope import Payload
 from proxystore.serialize._envelope import open_envelope
+from proxystore.serialize._policy import MIN_SECRET_BYTES
+from proxystore.serialize._policy import REQUIRE_SECRET_ENV
+from proxystore.serialize._policy import check_secret
+from proxystore.serialize._policy import secret_required
 from proxystore.serialize._serializers import Serializer
 from proxystore.serialize._serializers import get_serializer
 from proxystore.serialize._serializers import register_serializer
@@ -33,22 +37,32 @@ from proxystore.serialize.codec import Codec
 from proxystore.serialize.codec import encode_default
 from proxystore.serialize.exceptions import AuthenticationError
 from proxystore.serialize.exceptions import CorruptPayloadError
+from proxystore.serialize.exceptions import EmptySecretError
 from proxystore.serialize.exceptions import SerializationError
+from proxystore.serialize.exceptions import UnauthenticatedPayloadError
 from proxystore.serialize.exceptions import UnknownSerializerError
+from proxystore.serialize.exceptions import WeakSecretWarning
 
 __all__ = [
+    'MIN_SECRET_BYTES',
+    'REQUIRE_SECRET_ENV',
     'AuthenticationError',
     'BytesLike',
     'Codec',
     'CorruptPayloadError',
+    'EmptySecretError',
     'Payload',
     'SerializationError',
     'Serializer',
+    'UnauthenticatedPayloadError',
     'UnknownSerializerError',
+    'WeakSecretWarning',
+    'check_secret',
     'deserialize',
     'get_serializer',
     'is_bytes_like',
     'register_serializer',
+    'secret_required',
     'serialize',
     'serialize_payload',
     'serializers',
@@ -74,8 +88,12 @@ def serialize_payload(obj: Any, *, secret: bytes | None = None) -> Payload:
 
     Raises:
         SerializationError: If no serializer can serialize ``obj``.
+        EmptySecretError: If ``secret`` is empty.
+
+    Warns:
+        WeakSecretWarning: If ``secret`` is shorter than 16 bytes.
     """
-    return encode_default(obj, secret=secret)
+    return encode_default(obj, secret=check_secret(secret, stacklevel=2))
 
 
 def serialize(obj: Any, *, secret: bytes | None = None) -> bytes:
@@ -83,8 +101,12 @@ def serialize(obj: Any, *, secret: bytes | None = None) -> bytes:
 
     Raises:
         SerializationError: If no serializer can serialize ``obj``.
+        EmptySecretError: If ``secret`` is empty.
+
+    Warns:
+        WeakSecretWarning: If ``secret`` is shorter than 16 bytes.
     """
-    return serialize_payload(obj, secret=secret).join()
+    return encode_default(obj, secret=check_secret(secret, stacklevel=2)).join()
 
 
 def deserialize(buffer: BytesLike, *, secret: bytes | None = None) -> Any:
@@ -98,15 +120,21 @@ def deserialize(buffer: BytesLike, *, secret: bytes | None = None) -> Any:
         CorruptPayloadError: If ``buffer`` is not a well-formed payload.
         AuthenticationError: If authentication fails (checked before any
             deserialization).
+        UnauthenticatedPayloadError: If no ``secret`` is given and strict mode
+            (``PROXYSTORE_REQUIRE_SECRET``) is on.
+        EmptySecretError: If ``secret`` is empty.
         UnknownSerializerError: If the payload's serializer is not registered.
         SerializationError: If the serializer fails on the payload.
+
+    Warns:
+        WeakSecretWarning: If ``secret`` is shorter than 16 bytes.
     """
     if not is_bytes_like(buffer):
         raise ValueError(
             f'Expected a bytes-like object (bytes, bytearray, memoryview), '
             f'got {type(buffer).__name__}.',
         )
-    envelope = open_envelope(buffer, secret=secret)
+    envelope = open_envelope(buffer, secret=check_secret(secret, stacklevel=2))
     serializer = get_serializer(envelope.serializer_id)
     if serializer is None:
         raise UnknownSerializerError(

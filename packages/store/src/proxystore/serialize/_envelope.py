@@ -37,8 +37,11 @@ from typing import Any
 from typing import NamedTuple
 from typing import Union
 
+from proxystore.serialize._policy import REQUIRE_SECRET_ENV
+from proxystore.serialize._policy import secret_required
 from proxystore.serialize.exceptions import AuthenticationError
 from proxystore.serialize.exceptions import CorruptPayloadError
+from proxystore.serialize.exceptions import UnauthenticatedPayloadError
 
 __all__ = [
     'AUTHENTICATED_VERSION',
@@ -181,6 +184,8 @@ def open_envelope(
         CorruptPayloadError: If ``data`` is not a well-formed payload.
         AuthenticationError: If the payload's authentication does not match the
             secret (see `AuthenticationError`).
+        UnauthenticatedPayloadError: If ``secret`` is ``None`` and strict mode
+            (``PROXYSTORE_REQUIRE_SECRET``) is on.
     """
     view = memoryview(data)
     if view.format != 'B' or view.ndim != 1:
@@ -251,6 +256,13 @@ def _authenticate(
             raise AuthenticationError(
                 'Payload is authenticated but no secret was given to verify it; '
                 'configure the same secret as the writer.',
+            )
+        if secret_required():
+            raise UnauthenticatedPayloadError(
+                f'Payload is not authenticated and {REQUIRE_SECRET_ENV} is set: '
+                'without a secret, bytes planted in the channel would be '
+                'deserialized, so every payload is refused. Give the reader the '
+                "writer's secret.",
             )
         return
     if not authenticated:

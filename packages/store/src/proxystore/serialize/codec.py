@@ -41,6 +41,7 @@ from proxystore.serialize._envelope import Envelope
 from proxystore.serialize._envelope import Payload
 from proxystore.serialize._envelope import open_envelope
 from proxystore.serialize._envelope import seal
+from proxystore.serialize._policy import check_secret
 from proxystore.serialize._serializers import _CLOUDPICKLE
 from proxystore.serialize._serializers import get_serializer
 from proxystore.serialize._serializers import serializers
@@ -130,6 +131,10 @@ class Codec:
     Raises:
         TypeError: If ``name`` is not a string, ``serializer`` or
             ``deserializer`` is not callable, or ``secret`` is not bytes.
+        EmptySecretError: If ``secret`` is empty (a `ValueError`).
+
+    Warns:
+        WeakSecretWarning: If ``secret`` is shorter than 16 bytes.
     """
 
     __slots__ = ('_deserializer', '_name', '_secret', '_serializer')
@@ -151,9 +156,24 @@ class Codec:
         if secret is not None and not isinstance(secret, bytes):
             raise TypeError(f'secret must be bytes, not {type(secret).__name__}.')
         self._name = name
-        self._secret = secret
+        self._secret = check_secret(secret, stacklevel=2)
         self._serializer = serializer
         self._deserializer = deserializer
+
+    @classmethod
+    def _checked(
+        cls,
+        name: str,
+        *,
+        secret: bytes | None,
+        serializer: Serializer | None,
+        deserializer: Deserializer | None,
+    ) -> Codec:
+        # For a store that ran check_secret itself (so that its warning names
+        # the caller of Store(...)): the same codec, without a second warning.
+        codec = cls(name, serializer=serializer, deserializer=deserializer)
+        codec._secret = secret
+        return codec
 
     @property
     def authenticated(self) -> bool:

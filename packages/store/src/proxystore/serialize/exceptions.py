@@ -9,8 +9,11 @@ from __future__ import annotations
 __all__ = [
     'AuthenticationError',
     'CorruptPayloadError',
+    'EmptySecretError',
     'SerializationError',
+    'UnauthenticatedPayloadError',
     'UnknownSerializerError',
+    'WeakSecretWarning',
 ]
 
 
@@ -35,3 +38,20 @@ class AuthenticationError(SerializationError):
     secret is given an unauthenticated payload, and for authenticated payloads
     of format version 1, whose tag bound neither key nor store.
     """
+
+
+class UnauthenticatedPayloadError(AuthenticationError):
+    """Strict mode refused a payload read without a secret.
+
+    With ``PROXYSTORE_REQUIRE_SECRET=1``, a reader that has no secret refuses
+    every payload, before deserializing it: an unauthenticated payload could
+    have been planted by anyone who can write to the channel.
+    """
+
+
+class EmptySecretError(ValueError):
+    """The secret is empty (``''`` or ``b''``), which authenticates nothing."""
+
+
+class WeakSecretWarning(UserWarning):
+    """The secret is shorter than 16 bytes and can be guessed from its id."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
+import warnings
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,11 +18,15 @@ from pydantic import SecretBytes
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.protocols import is_network_channel
 from proxystore.connectors.registry import kind_of
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyLocker
+from proxystore.serialize import REQUIRE_SECRET_ENV
 from proxystore.serialize import Payload
+from proxystore.serialize import check_secret
 from proxystore.serialize import deserialize as default_deserialize
+from proxystore.serialize import secret_required
 from proxystore.serialize import serialize as default_serialize
 from proxystore.serialize.codec import CUSTOM_SERIALIZER_ID
 from proxystore.serialize.codec import Codec
@@ -31,8 +37,10 @@ from proxystore.store.config import StoreConfig
 from proxystore.store.exceptions import KeyBindingError
 from proxystore.store.exceptions import MissingSecretError
 from proxystore.store.exceptions import NonProxiableTypeError
+from proxystore.store.exceptions import SecretRequiredError
 from proxystore.store.exceptions import StoreClosedError
 from proxystore.store.exceptions import StoreExistsError
+from proxystore.store.exceptions import UnauthenticatedChannelWarning
 from proxystore.store.factory import StoreFactory
 from proxystore.store.keyring import SECRET_ENV
 from proxystore.store.keyring import add_secret
@@ -116,16 +124,29 @@ class Store(Generic[ConnectorT]):
             the store's name and the payload's key; a payload that fails is
             refused before it is deserialized (see `proxystore.serialize.codec`).
             Every process using the store needs the same secret (its id travels
-            in the store's config). Needs a `DeferrableConnector`.
+            in the store's config). Needs a `DeferrableConnector`. Use a random
+            secret of 16 bytes or more; the empty secret is refused.
+
+    Without a secret, the store deserializes whatever its channel holds: the
+    first read from a network channel (a connector declaring
+    ``network_channel``, see `proxystore.connectors.protocols.NetworkConnector`)
+    gives an `UnauthenticatedChannelWarning`, once per store. With
+    ``PROXYSTORE_REQUIRE_SECRET=1`` a store without a secret is refused.
 
     Raises:
         ValueError: If ``name`` is empty or ``cache_size`` is negative.
+        EmptySecretError: (a `ValueError`) If ``secret`` is empty.
+        SecretRequiredError: (a `ValueError`) If no ``secret`` is given and
+            ``PROXYSTORE_REQUIRE_SECRET`` is set.
         TypeError: If ``connector`` does not implement the connector protocol,
             or ``serializer`` or ``deserializer`` is not callable.
         KeyBindingError: If a ``secret`` is given and the connector is not a
             `DeferrableConnector` (a payload's key must be known before it is
             sealed).
         StoreExistsError: If ``register`` and the name is taken.
+
+    Warns:
+        WeakSecretWarning: If ``secret`` is shorter than 16 bytes.
     """
 
     def __init__(
@@ -151,6 +172,15 @@ class Store(Generic[ConnectorT]):
                 'protocol (close, config, from_config, evict, exists, get, '
                 'get_batch, put, put_batch).',
             )
+        secret = check_secret(secret, stacklevel=2)
+        if secret is None and secret_required():
+            raise SecretRequiredError(
+                f'Store "{name}" has no secret, and {REQUIRE_SECRET_ENV} is set: '
+                'every store must authenticate its payloads. Pass '
+                'Store(..., secret=...) (the same secret in every process; '
+                'others read it from PROXYSTORE_SECRET), or unset '
+                f'{REQUIRE_SECRET_ENV}.',
+            )
         if secret is not None and not isinstance(connector, DeferrableConnector):
             raise KeyBindingError(
                 f'Store "{name}" has a secret, so each payload is authenticated '
@@ -166,14 +196,17 @@ class Store(Generic[ConnectorT]):
         self.cache: LRUCache[ConnectorKeyT, Any] = LRUCache(cache_size)
         self._metrics = StoreMetrics() if metrics else None
         self._populate_target = populate_target
-        self._secret = secret.encode() if isinstance(secret, str) else secret
-        self._codec = Codec(
+        self._secret = secret
+        self._codec = Codec._checked(
             name,
             secret=self._secret,
             serializer=serializer,
             deserializer=deserializer,
         )
         self._secret_id = None if secret is None else add_secret(secret)
+        # Warned of (once) at the first read, if the channel is a network one.
+        self._unauthenticated_reads = secret is None and is_network_channel(connector)
+        self._warn_lock = threading.Lock()
         self._framed = hasattr(connector, 'put_frames')
         self._set_frames = getattr(connector, 'set_frames', None)
         self._key_type: type | None = getattr(type(connector), 'Key', None)
@@ -253,6 +286,24 @@ class Store(Generic[ConnectorT]):
         raise TypeError(
             'A Store cannot be pickled: send store.config() and rebuild it with '
             'Store.from_config(), or send proxies, which carry the config.',
+        )
+
+    def _warn_unauthenticated(self) -> None:
+        # stacklevel 3: the caller of get / get_batch.
+        with self._warn_lock:
+            if not self._unauthenticated_reads:
+                return
+            self._unauthenticated_reads = False
+        warnings.warn(
+            f'Store "{self.name}" has no secret and read from '
+            f'{type(self.connector).__name__}, a network channel: its payloads '
+            'are unpickled as they come, so whoever can write to the channel can '
+            'run code in this process. Give the store a secret '
+            '(Store(..., secret=...), and PROXYSTORE_SECRET in the processes '
+            f'that resolve its proxies), or set {REQUIRE_SECRET_ENV}=1 to refuse '
+            'stores without one.',
+            UnauthenticatedChannelWarning,
+            stacklevel=3,
         )
 
     def _check_open(self) -> None:
@@ -485,6 +536,8 @@ class Store(Generic[ConnectorT]):
         if obj is not _MISSING:
             return obj
         token = self.cache.token()
+        if self._unauthenticated_reads:
+            self._warn_unauthenticated()
         data = self.connector.get(key)
         if data is None:
             return default
@@ -505,6 +558,8 @@ class Store(Generic[ConnectorT]):
                 self._metrics.add_counter('store.get.cache_hits', key, 1)
                 return obj
             token = self.cache.token()
+            if self._unauthenticated_reads:
+                self._warn_unauthenticated()
             with Timer() as connector_timer:
                 data = self.connector.get(key)
             if data is None:
@@ -538,6 +593,8 @@ class Store(Generic[ConnectorT]):
         missing = [i for i, obj in enumerate(results) if obj is _MISSING]
         if missing:
             token = self.cache.token()
+            if self._unauthenticated_reads:
+                self._warn_unauthenticated()
             datas = self.connector.get_batch([keys[i] for i in missing])
             for i, data in zip(missing, datas, strict=True):
                 if data is None:

@@ -10,9 +10,11 @@ __all__ = [
     'NonProxiableTypeError',
     'ProxyResolveMissingKeyError',
     'ProxyStoreFactoryError',
+    'SecretRequiredError',
     'StoreClosedError',
     'StoreError',
     'StoreExistsError',
+    'UnauthenticatedChannelWarning',
 ]
 
 
@@ -30,6 +32,23 @@ class StoreClosedError(StoreError):
 
 class MissingSecretError(StoreError):
     """This process does not have the secret of an authenticated store."""
+
+
+class SecretRequiredError(StoreError, ValueError):
+    """Strict mode (``PROXYSTORE_REQUIRE_SECRET=1``) refused a store without a secret.
+
+    Also a `ValueError`: the store was given the wrong arguments for this
+    process's policy.
+    """
+
+
+class UnauthenticatedChannelWarning(UserWarning):
+    """A store without a secret read from a network channel.
+
+    Its payloads are deserialized (unpickled) as they come, so whoever can write
+    to the channel (the Redis server, a UCX peer, an endpoint's peers) can run
+    code in the reading process. Given once per store.
+    """
 
 
 class KeyBindingError(StoreError, TypeError):

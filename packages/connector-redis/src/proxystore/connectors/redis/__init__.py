@@ -16,7 +16,9 @@ servers:
   (a `WaitableConnector`: futures wake at once instead of polling);
 - errors name the server and the cause: `RedisUnavailableError`,
   `RedisAuthenticationError`, `RedisConfigurationError`,
-  `RedisValueTooLargeError`, all `RedisConnectorError`.
+  `RedisValueTooLargeError`, `RedisCredentialError`, all `RedisConnectorError`;
+- the password never leaves the process: configs (and so proxies) carry its id,
+  and other processes read it from ``PROXYSTORE_REDIS_PASSWORD``.
 
 Waiting uses pub/sub on a channel of the key (``<key>:set``): the deferred
 `RedisConnector.set` publishes on it after the SET, and `RedisConnector.wait`
@@ -39,6 +41,7 @@ from proxystore.connectors.redis.connector import RedisKey
 from proxystore.connectors.redis.exceptions import RedisAuthenticationError
 from proxystore.connectors.redis.exceptions import RedisConfigurationError
 from proxystore.connectors.redis.exceptions import RedisConnectorError
+from proxystore.connectors.redis.exceptions import RedisCredentialError
 from proxystore.connectors.redis.exceptions import RedisUnavailableError
 from proxystore.connectors.redis.exceptions import RedisValueTooLargeError
 
@@ -47,6 +50,7 @@ __all__ = [
     'RedisConfigurationError',
     'RedisConnector',
     'RedisConnectorError',
+    'RedisCredentialError',
     'RedisKey',
     'RedisUnavailableError',
     'RedisValueTooLargeError',

@@ -12,6 +12,9 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from proxystore.connectors.redis._credentials import split_url_password
+from proxystore.store.keyring import add_credential
+
 __all__ = ['RedisOptions']
 
 _CERT_REQS = ('required', 'optional', 'none')
@@ -24,8 +27,9 @@ class RedisOptions:
     The fields are the constructor arguments of `RedisConnector` (documented
     there). Made from the arguments as given, then normalized: ``cluster`` is
     true when ``startup_nodes`` is given, ``startup_nodes`` is a tuple of
-    ``(host, port)`` tuples, and ``prefix`` is a random namespace when none was
-    given.
+    ``(host, port)`` tuples, ``prefix`` is a random namespace when none was
+    given, and a password inside ``url`` moves to ``password`` (so that `config`
+    can leave it out).
 
     Raises:
         ValueError: If the server is not given exactly one way, or an option is
@@ -61,6 +65,16 @@ class RedisOptions:
         nodes: Sequence[Sequence[Any]] | None = self.startup_nodes
         # Normalized in place: the instance is new and not yet shared.
         set_ = object.__setattr__
+        if self.url is not None:
+            url, password = split_url_password(self.url)
+            if password is not None:
+                if self.password is not None and self.password != password:
+                    raise ValueError(
+                        'The Redis URL has a password and password= gives '
+                        'another one: give it once.',
+                    )
+                set_(self, 'url', url)
+                set_(self, 'password', password)
         set_(self, 'cluster', self.cluster or nodes is not None)
         if nodes is not None:
             set_(self, 'startup_nodes', tuple((n[0], n[1]) for n in nodes))
@@ -123,7 +137,10 @@ class RedisOptions:
         ``clear`` is left out (a copy made from the config does not delete the
         namespace unless the config sets it), and so is ``cluster`` when
         ``startup_nodes`` implies it. ``startup_nodes`` is a list of
-        ``[host, port]`` lists, as JSON would give it back.
+        ``[host, port]`` lists, as JSON would give it back. The password is
+        replaced by ``password_id``, its id: the password is kept in this
+        process (`proxystore.store.keyring.add_credential`) and found by id
+        where the config is used (see `proxystore.connectors.redis._credentials`).
         """
         config: dict[str, Any] = {'prefix': self.prefix}
         for field in dataclasses.fields(self):
@@ -134,6 +151,9 @@ class RedisOptions:
                 continue
             value = getattr(self, name)
             if value == field.default:
+                continue
+            if name == 'password':
+                config['password_id'] = add_credential(value)
                 continue
             if name == 'startup_nodes':
                 value = [list(node) for node in value]

@@ -19,6 +19,7 @@ import redis.exceptions
 import redis.retry
 
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.redis._credentials import resolve_password
 from proxystore.connectors.redis._errors import translated
 from proxystore.connectors.redis._options import RedisOptions
 from proxystore.connectors.redis._resp import byte_view
@@ -94,7 +95,9 @@ class RedisConnector:
         unix_socket_path: Path of the server's unix socket.
         db: Database number (not with a cluster).
         username: ACL user name.
-        password: Password (of the user, or of ``requirepass``).
+        password: Password (of the user, or of ``requirepass``). It stays in
+            this process: `config` carries its id, and processes that make the
+            connector from a config read it from ``PROXYSTORE_REDIS_PASSWORD``.
         ssl: Connect with TLS.
         ssl_ca_certs: CA certificates (PEM) that verify the server.
         ssl_certfile: Client certificate (PEM), if the server asks for one.
@@ -125,6 +128,8 @@ class RedisConnector:
     __module__ = _PUBLIC_MODULE
 
     Key = RedisKey
+    network_channel = True
+    """Other hosts can write to the server (`NetworkConnector`)."""
 
     def __init__(
         self,
@@ -636,13 +641,24 @@ class RedisConnector:
         """The connector's options (those at their defaults are left out).
 
         ``clear`` is left out: a copy made from the config (in a worker) does
-        not delete the namespace unless the config sets it. The password is kept
-        (the copy must authenticate), so treat configs and proxies as secrets
-        where the password matters.
+        not delete the namespace unless the config sets it. The password is left
+        out too: the config carries its id (``password_id``), by which
+        `from_config` finds it.
         """
         return self._options.config()
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RedisConnector:
-        """Make a connector from the output of `config`."""
-        return cls(**config)
+        """Make a connector from the output of `config`.
+
+        A ``password_id`` is resolved to the password: one given to a connector
+        made in this process (or its parent before a fork), else
+        ``PROXYSTORE_REDIS_PASSWORD`` if its id matches. A config of ProxyStore
+        1.x, with the ``password`` itself, works as before.
+
+        Raises:
+            RedisCredentialError: If this process does not have the password
+                the config names.
+            ValueError: If the options are invalid.
+        """
+        return cls(**resolve_password(config))

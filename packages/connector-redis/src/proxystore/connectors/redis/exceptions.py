@@ -11,6 +11,7 @@ __all__ = [
     'RedisAuthenticationError',
     'RedisConfigurationError',
     'RedisConnectorError',
+    'RedisCredentialError',
     'RedisUnavailableError',
     'RedisValueTooLargeError',
 ]
@@ -34,6 +35,16 @@ class RedisUnavailableError(RedisConnectorError):
 
 class RedisAuthenticationError(RedisConnectorError):
     """The server refused the username or password."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class RedisCredentialError(RedisConnectorError, LookupError):
+    """A config names a password (by its id) that this process does not have.
+
+    Set ``PROXYSTORE_REDIS_PASSWORD`` to it (see
+    `proxystore.connectors.redis._credentials`). Also a `LookupError`.
+    """
 
     __module__ = _PUBLIC_MODULE
 

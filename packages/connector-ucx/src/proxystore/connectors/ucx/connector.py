@@ -134,6 +134,8 @@ class UCXConnector:
     """
 
     Key = UCXKey
+    network_channel = True
+    """Peers on other hosts serve and write its objects (`NetworkConnector`)."""
 
     def __init__(
         self,

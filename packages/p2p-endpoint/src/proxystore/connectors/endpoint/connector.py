@@ -110,6 +110,8 @@ class EndpointConnector:
     """
 
     Key = EndpointKey
+    network_channel = True
+    """Objects come from peer endpoints on other hosts (`NetworkConnector`)."""
 
     def __init__(
         self,
