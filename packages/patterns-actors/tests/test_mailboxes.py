@@ -41,7 +41,9 @@ def test_unknown_mailbox_kind() -> None:
         mailbox_from_config({'kind': 'carrier'})
 
 
-def test_redis_server_gone_is_a_mailbox_error(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_redis_server_gone_is_a_mailbox_error(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     with RedisServer(tmp_path_factory.mktemp('gone')) as server:
         box = RedisMailbox('127.0.0.1', server.port, socket_timeout=2)
         box.create('a')

@@ -97,7 +97,10 @@ class Actor:
         described = {}
         for name, info in sorted(cls.actions().items()):
             method = getattr(cls, name)
-            signature = inspect.signature(method)
+            try:  # annotations as objects, not the strings of postponed ones
+                signature = inspect.signature(method, eval_str=True)
+            except Exception:  # a name only known under TYPE_CHECKING
+                signature = inspect.signature(method)
             parameters = list(signature.parameters.values())[1:]
             described[name] = {
                 'signature': str(signature.replace(parameters=parameters)),

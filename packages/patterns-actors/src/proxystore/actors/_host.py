@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,37 @@ logger = logging.getLogger(__name__)
 _RECEIVE_TIMEOUT = 0.05
 """Seconds one receive waits: how soon a host notices it should stop."""
 _BATCH = 64
+
+
+_LOCAL_OBJECTS: dict[str, Any] = {}
+"""Objects handed to in-process hosts without pickling, by token."""
+
+
+class _LocalReference:
+    """Pickles to a token that an in-process host turns back into the object."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __reduce__(self) -> Any:
+        return (_take_local, (self.token,))
+
+
+def _take_local(token: str) -> Any:
+    try:
+        return _LOCAL_OBJECTS.pop(token)
+    except KeyError:
+        raise MessageError(
+            'A message names an object of another process (sent through a '
+            'LocalMailbox, which only reaches hosts of the same process).'
+        ) from None
+
+
+def local_reference(value: Any) -> _LocalReference:
+    """``value`` for a host of this process, without pickling it."""
+    token = uuid.uuid4().hex
+    _LOCAL_OBJECTS[token] = value
+    return _LocalReference(token)
 
 
 class _Running:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import pickle
 import time
 from typing import Any
 from typing import TypeVar
@@ -12,9 +13,11 @@ from proxystore.actors import messages
 from proxystore.actors._actor import Actor
 from proxystore.actors._handle import ActorHandle
 from proxystore.actors._handle import caller
+from proxystore.actors._host import local_reference
 from proxystore.actors._host import serve
 from proxystore.actors.exceptions import ActionError
 from proxystore.actors.exceptions import ActorError
+from proxystore.actors.mailbox import LocalMailbox
 from proxystore.actors.mailbox import Mailbox
 from proxystore.actors.mailbox import new_address
 from proxystore.store.keyring import add_secret
@@ -133,20 +136,31 @@ class ActorSystem:
         host_address, host = self._hosts[next(self._next_host) % len(self._hosts)]
         address = new_address('actor')
         name = name or f'{cls.__name__}-{address[-8:]}'
-        self.mailbox.create(address)
         header = {'kind': 'spawn', 'actor': address, 'name': name}
+        frames = self._spawn_frames(cls, args, kwargs)
+        self.mailbox.create(address)
         try:
-            self._ask(
-                host_address,
-                header,
-                messages.dump_frames((cls, args, kwargs)),
-                host,
-                timeout,
-            )
+            self._ask(host_address, header, frames, host, timeout)
         except ActionError:
             self.mailbox.delete(address)
             raise
         return ActorHandle(address, name, self._config, self.secret_id)
+
+    def _spawn_frames(
+        self, cls: type[Actor], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> list[bytes]:
+        try:
+            return messages.dump_frames((cls, args, kwargs))
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            if not isinstance(self.mailbox, LocalMailbox):
+                raise TypeError(
+                    f'Cannot send {cls.__qualname__} and its arguments to a host: '
+                    f'{error}. Hosts in other processes import the class: define it '
+                    'at the top level of a module they can import.'
+                ) from error
+        # In-process hosts (a LocalMailbox) take the objects themselves: a
+        # class defined in a notebook or an exec'd script works there.
+        return messages.dump_frames(local_reference((cls, args, kwargs)))
 
     def close(self, timeout: float = 60.0) -> None:
         """Stop every host (and so every actor, after its queued calls)."""

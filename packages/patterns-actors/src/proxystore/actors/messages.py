@@ -128,12 +128,8 @@ def decode(
                 'sent with another secret).'
             )
     try:
-        unpacked = msgpack.unpackb(
-            body,
-            raw=False,
-            strict_map_key=True,
-            max_buffer_size=body.nbytes,
-        )
+        # From a buffer, msgpack bounds every length by the buffer's.
+        unpacked = msgpack.unpackb(body, raw=False, strict_map_key=True)
     except Exception as error:  # msgpack raises several unrelated classes
         raise MessageError(f'A malformed actor message: {error}') from None
     if (
