@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import multiprocessing
+import os
 import pickle
 import time
 import uuid
@@ -23,6 +24,10 @@ from proxystore.actors import LocalMailbox
 from proxystore.actors import RedisMailbox
 from proxystore.actors import UnknownActionError
 from proxystore.actors import messages
+from proxystore.connectors.shm import SharedMemoryConnector
+from proxystore.proxy import Proxy
+from proxystore.store import Store
+from proxystore.store import unregister_store
 from proxystore.testing.actors import Broken
 from proxystore.testing.actors import Counter
 from proxystore.testing.actors import Gate
@@ -242,3 +247,37 @@ def test_actor_without_actions(local_system: ActorSystem) -> None:
     assert Plain.describe() == {}
     with pytest.raises(UnknownActionError):
         handle.anything().result(TIMEOUT)
+
+
+def test_large_arguments_and_results_go_by_proxy(
+    process_pool: concurrent.futures.ProcessPoolExecutor, redis_server: RedisServer
+) -> None:
+    numpy = pytest.importorskip('numpy')
+    mailbox = RedisMailbox('127.0.0.1', redis_server.port, prefix=uuid.uuid4().hex[:8])
+    client = redis_server.client()
+
+    def redis_input() -> int:
+        return int(client.info('stats')['total_net_input_bytes'])
+
+    connector = SharedMemoryConnector()
+    store = Store(f'actors-{uuid.uuid4().hex[:8]}', connector, register=True)
+    try:
+        with ActorSystem(process_pool, mailbox, store=store) as system:
+            counter = system.spawn(Counter)
+            array = numpy.ones(5_000_000)  # 40 MB
+            before = redis_input()
+            assert counter.total(array).result(TIMEOUT) == 5_000_000.0
+            # The call went by reference: the bytes never reached Redis.
+            assert redis_input() - before < 1_000_000
+            made = counter.make(2_000_000).result(TIMEOUT)
+            assert isinstance(made, Proxy)  # the result came by reference
+            assert made.shape == (2_000_000,) and float(made.sum()) == 2_000_000.0
+            # Small values are sent by value.
+            assert counter.echo(numpy.ones(10)).result(TIMEOUT).sum() == 10
+            # Each proxy was evicted when it was resolved: nothing is left.
+            assert [k for k in os.listdir(connector.directory) if k[0] != '.'] == []
+        mailbox.close()
+    finally:
+        client.close()
+        unregister_store(store)
+        store.close()

@@ -31,6 +31,9 @@ from proxystore.actors.exceptions import UnknownActionError
 from proxystore.actors.mailbox import Mailbox
 from proxystore.actors.mailbox import mailbox_from_config
 from proxystore.actors.mailbox import new_address
+from proxystore.store import Store
+from proxystore.store import StoreConfig
+from proxystore.store import get_or_create_store
 from proxystore.store.keyring import find_secret
 
 __all__ = ['ActorFuture', 'ActorHandle']
@@ -189,6 +192,13 @@ def caller(config: dict[str, Any], secret_id: str | None) -> _Caller:
         return found
 
 
+def store_of(blob: bytes | None) -> Store[Any] | None:
+    """The store of a compact config (made and registered here if needed)."""
+    if blob is None:
+        return None
+    return get_or_create_store(StoreConfig.from_compact(blob))
+
+
 class _Method:
     """``handle.name``: calling it calls the action."""
 
@@ -223,17 +233,32 @@ class ActorHandle(Generic[T]):
         name: str,
         mailbox_config: dict[str, Any],
         secret_id: str | None = None,
+        store: bytes | None = None,
+        threshold: int = messages.DEFAULT_PROXY_THRESHOLD,
     ) -> None:
         self.address = address
         self.name = name
         self.mailbox_config = dict(mailbox_config)
         self.secret_id = secret_id
+        self.store_config = store
+        """The compact config of the store large arguments go through."""
+        self.threshold = threshold
 
     def __reduce__(self) -> Any:
         return (
             ActorHandle,
-            (self.address, self.name, self.mailbox_config, self.secret_id),
+            (
+                self.address,
+                self.name,
+                self.mailbox_config,
+                self.secret_id,
+                self.store_config,
+                self.threshold,
+            ),
         )
+
+    def _dump(self, value: Any) -> list[bytes]:
+        return messages.dump_frames(value, store_of(self.store_config), self.threshold)
 
     def __repr__(self) -> str:
         return f'ActorHandle({self.name!r}, {self.address!r})'
@@ -256,7 +281,7 @@ class ActorHandle(Generic[T]):
         self, action: str, /, *args: Any, _timeout: float | None = None, **kwargs: Any
     ) -> ActorFuture:
         """Call ``action`` with the arguments; its future answer."""
-        frames = messages.dump_frames((args, kwargs))
+        frames = self._dump((args, kwargs))
         header = {'kind': 'call', 'action': action}
         future = self._caller().call(self.address, self.name, header, frames, _timeout)
         assert future is not None
@@ -264,7 +289,7 @@ class ActorHandle(Generic[T]):
 
     def tell(self, action: str, /, *args: Any, **kwargs: Any) -> None:
         """Call ``action`` without waiting for, or getting, an answer."""
-        frames = messages.dump_frames((args, kwargs))
+        frames = self._dump((args, kwargs))
         header = {'kind': 'call', 'action': action}
         self._caller().call(self.address, self.name, header, frames, None, reply=False)
 

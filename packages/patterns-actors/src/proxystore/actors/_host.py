@@ -20,10 +20,12 @@ from typing import Any
 
 from proxystore.actors import messages
 from proxystore.actors._actor import Actor
+from proxystore.actors._handle import store_of
 from proxystore.actors.exceptions import MessageError
 from proxystore.actors.mailbox import Envelope
 from proxystore.actors.mailbox import Mailbox
 from proxystore.actors.mailbox import mailbox_from_config
+from proxystore.store import Store
 from proxystore.store.keyring import find_secret
 
 __all__ = ['serve']
@@ -81,10 +83,19 @@ class _Running:
 
 
 class _Host:
-    def __init__(self, mailbox: Mailbox, address: str, secret: bytes | None) -> None:
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        address: str,
+        secret: bytes | None,
+        store: Store[Any] | None = None,
+        threshold: int = messages.DEFAULT_PROXY_THRESHOLD,
+    ) -> None:
         self.mailbox = mailbox
         self.address = address
         self.secret = secret
+        self.store = store
+        self.threshold = threshold
         self.actors: dict[str, _Running] = {}
         self.stopping = False
         self.background: set[asyncio.Task[None]] = set()
@@ -107,7 +118,7 @@ class _Host:
 
     def _ok(self, request: dict[str, Any], value: Any) -> None:
         try:
-            frames = messages.dump_frames(value)
+            frames = messages.dump_frames(value, self.store, self.threshold)
         except Exception as error:
             self._error(request, error)
             return
@@ -283,7 +294,13 @@ class _Host:
         return len(self.actors)
 
 
-def serve(mailbox_config: dict[str, Any], address: str, secret_id: str | None) -> int:
+def serve(
+    mailbox_config: dict[str, Any],
+    address: str,
+    secret_id: str | None,
+    store: bytes | None = None,
+    threshold: int = messages.DEFAULT_PROXY_THRESHOLD,
+) -> int:
     """Run a host at ``address`` until it is told to stop; its actor count.
 
     Submitted to an engine by `ActorSystem`; returns when the system stops.
@@ -302,6 +319,7 @@ def serve(mailbox_config: dict[str, Any], address: str, secret_id: str | None) -
             )
     mailbox = mailbox_from_config(mailbox_config)
     try:
-        return asyncio.run(_Host(mailbox, address, secret).run())
+        host = _Host(mailbox, address, secret, store_of(store), threshold)
+        return asyncio.run(host.run())
     finally:
         mailbox.close()

@@ -20,6 +20,7 @@ from proxystore.actors.exceptions import ActorError
 from proxystore.actors.mailbox import LocalMailbox
 from proxystore.actors.mailbox import Mailbox
 from proxystore.actors.mailbox import new_address
+from proxystore.store import Store
 from proxystore.store.keyring import add_secret
 
 __all__ = ['ActorSystem']
@@ -37,6 +38,10 @@ class ActorSystem:
         mailbox: The mailbox the hosts, actors and callers share; a
             `LocalMailbox` only with a thread pool.
         hosts: How many hosts to start (actors are placed round-robin).
+        store: When given, buffers (bytes, arrays) of more than
+            ``proxy_threshold`` bytes in arguments and results go through it,
+            as proxies evicted once resolved, instead of through the mailbox.
+        proxy_threshold: Bytes above which a buffer goes by proxy.
         secret: When given, every message is tagged with it (HMAC) and
             untagged or forged messages are refused before anything is
             unpickled. Processes that are not forks of this one learn it from
@@ -54,6 +59,8 @@ class ActorSystem:
         *,
         hosts: int = 1,
         secret: bytes | str | None = None,
+        store: Store[Any] | None = None,
+        proxy_threshold: int = messages.DEFAULT_PROXY_THRESHOLD,
     ) -> None:
         if not isinstance(hosts, int) or hosts < 1:
             raise ValueError(f'hosts must be a positive integer, not {hosts!r}')
@@ -62,7 +69,15 @@ class ActorSystem:
         self.executor = executor
         self.mailbox = mailbox
         self.secret_id = add_secret(secret) if secret is not None else None
+        if not isinstance(proxy_threshold, int) or proxy_threshold < 0:
+            raise ValueError(
+                'proxy_threshold must be a non-negative integer, not '
+                f'{proxy_threshold!r}'
+            )
         self._config = mailbox.config()
+        self.store = store
+        self._store_blob = store.config().compact() if store is not None else None
+        self.proxy_threshold = proxy_threshold
         self._host_count = hosts
         self._hosts: list[tuple[str, concurrent.futures.Future[int]]] = []
         self._next_host = itertools.count()
@@ -79,7 +94,14 @@ class ActorSystem:
             address = new_address('host')
             # Made before the host runs: messages to it wait there.
             self.mailbox.create(address)
-            future = self.executor.submit(serve, self._config, address, self.secret_id)
+            future = self.executor.submit(
+                serve,
+                self._config,
+                address,
+                self.secret_id,
+                self._store_blob,
+                self.proxy_threshold,
+            )
             self._hosts.append((address, future))
 
     def _ask(
@@ -144,7 +166,14 @@ class ActorSystem:
         except ActionError:
             self.mailbox.delete(address)
             raise
-        return ActorHandle(address, name, self._config, self.secret_id)
+        return ActorHandle(
+            address,
+            name,
+            self._config,
+            self.secret_id,
+            self._store_blob,
+            self.proxy_threshold,
+        )
 
     def _spawn_frames(
         self, cls: type[Actor], args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import pickle
 from collections.abc import Sequence
 from typing import Any
@@ -24,8 +25,11 @@ from typing import Any
 import msgpack
 
 from proxystore.actors.exceptions import MessageError
+from proxystore.proxy import Proxy
+from proxystore.store import Store
 
 __all__ = [
+    'DEFAULT_PROXY_THRESHOLD',
     'MAGIC',
     'MAX_MESSAGE_BYTES',
     'VERSION',
@@ -62,10 +66,60 @@ class Message:
         return f'Message({self.header!r}, frames={len(self.frames)})'
 
 
-def dump_frames(value: Any) -> list[bytes]:
-    """Pickle ``value`` (protocol 5): the stream, then its out-of-band buffers."""
+DEFAULT_PROXY_THRESHOLD = 1_000_000
+"""Bytes above which a buffer (bytes, arrays) in a message goes by proxy."""
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles buffers larger than ``threshold`` as proxies of ``store``."""
+
+    def __init__(
+        self,
+        file: io.BytesIO,
+        buffers: list[pickle.PickleBuffer],
+        store: Store[Any],
+        threshold: int,
+    ) -> None:
+        super().__init__(file, protocol=5, buffer_callback=buffers.append)
+        self.store = store
+        self.threshold = threshold
+
+    def reducer_override(self, obj: Any) -> Any:
+        kind = type(obj)  # never obj.__class__: a proxy would resolve
+        if kind in _SMALL_TYPES or issubclass(kind, Proxy):
+            return NotImplemented
+        try:
+            size = memoryview(obj).nbytes
+        except TypeError:
+            return NotImplemented
+        if size <= self.threshold:
+            return NotImplemented
+        # Evicted once resolved: the receiver reads it, and it is gone.
+        return self.store.proxy(obj, evict=True).__reduce_ex__(5)
+
+
+_SMALL_TYPES = frozenset({int, float, str, bool, type(None), tuple, list, dict})
+
+
+def dump_frames(
+    value: Any,
+    store: Store[Any] | None = None,
+    threshold: int = DEFAULT_PROXY_THRESHOLD,
+) -> list[bytes]:
+    """Pickle ``value`` (protocol 5): the stream, then its out-of-band buffers.
+
+    With a ``store``, each buffer of more than ``threshold`` bytes inside
+    ``value`` (bytes, bytearrays, numpy arrays) is put in the store and sent
+    as a proxy, evicted once resolved: large data goes through the store's
+    channel (shared memory on one node), not through the mailbox.
+    """
     buffers: list[pickle.PickleBuffer] = []
-    stream = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    if store is None:
+        stream = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    else:
+        file = io.BytesIO()
+        _Pickler(file, buffers, store, threshold).dump(value)
+        stream = file.getvalue()
     return [stream, *(bytes(b.raw()) for b in buffers)]
 
 

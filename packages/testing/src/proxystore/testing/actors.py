@@ -73,6 +73,18 @@ class Counter(Actor):
         """``value``, back."""
         return value
 
+    @action
+    def total(self, values: Any) -> float:
+        """The sum of an array (an argument that may come by proxy)."""
+        return float(values.sum())
+
+    @action
+    def make(self, size: int) -> Any:
+        """An array of ``size`` float64 ones (a result that may go by proxy)."""
+        import numpy
+
+        return numpy.ones(size)
+
     def not_an_action(self) -> str:
         """A method no caller may call."""
         return 'hidden'
