@@ -281,3 +281,25 @@ def test_large_arguments_and_results_go_by_proxy(
         client.close()
         unregister_store(store)
         store.close()
+
+
+def test_hosts_on_a_dask_cluster(redis_mailbox: RedisMailbox) -> None:
+    distributed = pytest.importorskip('dask.distributed')
+    cluster = distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=True,
+        dashboard_address=':0',
+        host='127.0.0.1',
+    )
+    with cluster, distributed.Client(cluster) as client:
+        # A host is one long-running task on a worker: one slot of two.
+        with ActorSystem(client.get_executor(), redis_mailbox) as system:
+            counter = system.spawn(Counter)
+            results = [counter.add(1) for _ in range(10)]
+            assert [f.result(TIMEOUT) for f in results] == list(range(1, 11))
+            worker_pids = client.run(os.getpid)
+            assert counter.pid().result(TIMEOUT) in worker_pids.values()
+            # The other slot runs tasks that call the actor.
+            done = client.submit(add_from_task, counter, 5, pure=False)
+            assert done.result(TIMEOUT) == 15
