@@ -9,6 +9,7 @@ reply address per mailbox, read by one thread that completes the futures.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import os
@@ -65,6 +66,12 @@ class _Caller:
             target=self._read, name='proxystore-actors-replies', daemon=True
         )
         self.thread.start()
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Delete this process's reply address (at exit)."""
+        with contextlib.suppress(Exception):  # the server may be gone already
+            self.mailbox.delete(self.address)
 
     def call(
         self,
