@@ -57,6 +57,7 @@ PROXY_TESTS = [
     'packages/store/tests',
     'packages/patterns-ownership/tests',
     'packages/patterns-futures/tests',
+    'packages/patterns-actors/tests',
     'packages/stream/tests',
     'packages/testing/tests',
     'tests',
