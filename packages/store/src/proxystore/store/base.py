@@ -15,6 +15,7 @@ from pydantic import SecretBytes
 
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.connectors.protocols import SecretConnector
 from proxystore.connectors.protocols import check_key
 from proxystore.connectors.registry import kind_of
 from proxystore.proxy import Proxy
@@ -116,7 +117,9 @@ class Store(Generic[ConnectorT]):
             the store's name and the payload's key; a payload that fails is
             refused before it is deserialized (see `proxystore.serialize.codec`).
             Every process using the store needs the same secret (its id travels
-            in the store's config). Needs a `DeferrableConnector`.
+            in the store's config). Needs a `DeferrableConnector`. A connector
+            that is a `SecretConnector` gets it too (``use_secret``), to
+            authenticate its channel.
 
     Raises:
         ValueError: If ``name`` is empty or ``cache_size`` is negative.
@@ -174,6 +177,8 @@ class Store(Generic[ConnectorT]):
             deserializer=deserializer,
         )
         self._secret_id = None if secret is None else add_secret(secret)
+        if self._secret is not None and isinstance(connector, SecretConnector):
+            connector.use_secret(self._secret)
         self._framed = hasattr(connector, 'put_frames')
         self._set_frames = getattr(connector, 'set_frames', None)
         self._key_type: type | None = getattr(type(connector), 'Key', None)

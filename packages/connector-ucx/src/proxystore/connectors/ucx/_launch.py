@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 
+from proxystore.connectors.ucx._auth import TOKEN_ENV
 from proxystore.connectors.ucx._client import ping
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
@@ -59,8 +60,12 @@ def start_process(
     devices: str | None,
     timeout: float,
     log: pathlib.Path | None = None,
+    token: bytes | None = None,
 ) -> subprocess.Popen[bytes] | None:
     """Start a server in a new process and wait until it answers.
+
+    The server gets ``token`` in its environment (`TOKEN_ENV`), never on its
+    command line (which any user of the node may read).
 
     Returns:
         The process, or ``None`` if another process started one on that port
@@ -83,8 +88,13 @@ def start_process(
             if log is not None
             else subprocess.DEVNULL
         )
+        environment = dict(os.environ)
+        environment.pop(TOKEN_ENV, None)
+        if token is not None:
+            environment[TOKEN_ENV] = token.decode('utf-8', errors='surrogateescape')
         process = subprocess.Popen(
             command,
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=output,

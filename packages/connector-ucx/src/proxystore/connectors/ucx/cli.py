@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from proxystore.connectors.ucx import _launch
+from proxystore.connectors.ucx._auth import environment_token
 from proxystore.connectors.ucx._client import ping
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.server import DataServer
@@ -58,11 +59,20 @@ def start(
     ] = None,
     log_level: Annotated[str, typer.Option(help='Logging level.')] = 'INFO',
 ) -> None:
-    """Start a data server (in the foreground unless --detach)."""
+    """Start a data server (in the foreground unless --detach).
+
+    With PROXYSTORE_UCX_TOKEN set, the server serves only clients that prove
+    they know that token; without it, any client that connects.
+    """
+    try:
+        token = environment_token()
+    except ValueError as error:
+        typer.echo(f'error: {error}', err=True)
+        raise typer.Exit(1) from None
     if detach:
         try:
             process = _launch.start_process(
-                address, port, transports, devices, timeout=30.0, log=log
+                address, port, transports, devices, timeout=30.0, log=log, token=token
             )
         except UCXConnectorError as error:
             typer.echo(f'error: {error}', err=True)
@@ -78,13 +88,14 @@ def start(
         level=log_level.upper(),
         format='%(asctime)s %(levelname)s %(name)s: %(message)s',
     )
+    logging.captureWarnings(True)  # the warning of a server without a token
     state: list[pathlib.Path] = []
 
     def ready(server: DataServer) -> None:
         state.append(_launch.write_state(server.address, server.port))
 
     try:
-        serve(address, port, transports, devices, ready=ready)
+        serve(address, port, transports, devices, ready=ready, token=token)
     except OSError as error:
         typer.echo(f'error: cannot serve on {address}:{port}: {error}', err=True)
         raise typer.Exit(1) from None
