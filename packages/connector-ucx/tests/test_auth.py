@@ -179,9 +179,7 @@ def test_proof_for_another_challenge_refused(guarded: UCXServer) -> None:
         # The proof of a nonce chosen by the attacker, not the server's.
         replayed = wire.proof(key, b'\1' * 32, b'\2' * 16, hello)
         first.sendall(replayed)
-        welcome = wire.WELCOME.unpack(
-            first.recv(wire.WELCOME.size, socket.MSG_WAITALL)
-        )
+        welcome = wire.WELCOME.unpack(first.recv(wire.WELCOME.size, socket.MSG_WAITALL))
         assert welcome[2] == wire.Welcome.REFUSED
 
 
