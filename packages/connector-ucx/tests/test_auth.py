@@ -234,7 +234,7 @@ def test_is_loopback(address: str, loopback: bool) -> None:
 def test_server_beyond_loopback_without_token_warns() -> None:
     with (
         pytest.warns(UCXInsecureServerWarning, match=f'{UNASSIGNED} has no token'),
-        pytest.raises(OSError),
+        pytest.raises(OSError, match='assign requested address'),
     ):
         DataServer(UNASSIGNED, 0, devices=TEST_DEVICES)
 
@@ -242,7 +242,7 @@ def test_server_beyond_loopback_without_token_warns() -> None:
 def test_server_beyond_loopback_with_token_does_not_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter('error', UCXInsecureServerWarning)
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match='assign requested address'):
             DataServer(UNASSIGNED, 0, devices=TEST_DEVICES, token=TOKEN)
 
 
@@ -253,6 +253,30 @@ def test_loopback_server_without_token_does_not_warn() -> None:
         server.stop()
         server.serve_forever()  # returns at once (stopped), and closes
     assert not server.authenticated
+
+
+def test_spawned_server_gets_the_store_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A secret of any bytes, NUL included (no environment variable holds one).
+    secret = b'\0\xff binary secret \0 of a store'
+    port = free_port()
+    connector = UCXConnector(port, '127.0.0.1', devices=TEST_DEVICES)
+    try:
+        with Store('ucx-auth-spawn', connector, secret=secret) as store:
+            key = store.put('on demand')  # starts this node's server, with a token
+            assert store.get(key) == 'on demand'
+        anonymous = UCXConnector(
+            port, '127.0.0.1', devices=TEST_DEVICES, spawn_server=False
+        )
+        with pytest.raises(UCXAuthenticationError, match='requires a token'):
+            anonymous.put(b'x')
+        # The variable does not override a token given to the connector.
+        monkeypatch.setenv(TOKEN_ENV, 'not the secret')
+        keyed = UCXConnector(
+            port, '127.0.0.1', devices=TEST_DEVICES, spawn_server=False, token=secret
+        )
+        _round_trip(keyed)
+    finally:
+        connector.close(kill_server=True)
 
 
 def test_connector_spawning_beyond_loopback_without_token_warns() -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import sys
 from typing import Annotated
 
 import typer
 
 from proxystore.connectors.ucx import _launch
+from proxystore.connectors.ucx._auth import MAX_TOKEN
+from proxystore.connectors.ucx._auth import as_token
 from proxystore.connectors.ucx._auth import environment_token
 from proxystore.connectors.ucx._client import ping
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
@@ -58,6 +61,13 @@ def start(
         typer.Option(dir_okay=False, help='Log file of a detached server.'),
     ] = None,
     log_level: Annotated[str, typer.Option(help='Logging level.')] = 'INFO',
+    token_stdin: Annotated[
+        bool,
+        typer.Option(
+            help='Read the token from standard input (raw bytes, up to 4096) '
+            'instead of PROXYSTORE_UCX_TOKEN.'
+        ),
+    ] = False,
 ) -> None:
     """Start a data server (in the foreground unless --detach).
 
@@ -65,7 +75,10 @@ def start(
     they know that token; without it, any client that connects.
     """
     try:
-        token = environment_token()
+        if token_stdin:
+            token = as_token(sys.stdin.buffer.read(MAX_TOKEN + 1), 'the token')
+        else:
+            token = environment_token()
     except ValueError as error:
         typer.echo(f'error: {error}', err=True)
         raise typer.Exit(1) from None
