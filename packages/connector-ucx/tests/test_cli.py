@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from proxystore.connectors.ucx import UCXAuthenticationError
 from proxystore.connectors.ucx import UCXConnector
 from proxystore.connectors.ucx import UCXServerNotRunningError
 from proxystore.connectors.ucx._client import ping
@@ -108,3 +109,52 @@ def test_connector_starts_and_stops_a_server() -> None:
     assert not alive(pid)
     with pytest.raises(UCXServerNotRunningError):
         ping('127.0.0.1', port, timeout=1)
+
+
+@pytest.mark.parametrize(
+    ('token', 'message'),
+    [
+        (b'', 'error: the token must not be empty'),
+        (b'x' * 5000, 'error: the token has 4097 bytes, more than 4096'),
+    ],
+)
+def test_bad_token_on_stdin(token: bytes, message: str) -> None:
+    command = [
+        sys.executable, '-m', 'proxystore.connectors.ucx.cli', 'start',
+        '--address', '127.0.0.1', '--port', str(free_port()), '--token-stdin',
+    ]  # fmt: skip
+    done = subprocess.run(
+        command,
+        input=token,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert message in done.stderr.decode()
+
+
+def test_detached_server_takes_the_token_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = str(free_port())
+    monkeypatch.setenv('PROXYSTORE_UCX_TOKEN', 'detached-token')
+    result = cli('start', '--address', '127.0.0.1', '--port', port, '--detach')
+    assert result.returncode == 0, result.stderr
+    try:
+        monkeypatch.delenv('PROXYSTORE_UCX_TOKEN')
+        anonymous = UCXConnector(
+            int(port), '127.0.0.1', devices=TEST_DEVICES, spawn_server=False
+        )
+        with pytest.raises(UCXAuthenticationError, match='requires a token'):
+            anonymous.put(b'x')
+        keyed = UCXConnector(
+            int(port),
+            '127.0.0.1',
+            devices=TEST_DEVICES,
+            spawn_server=False,
+            token='detached-token',
+        )
+        assert keyed.get(keyed.put(b'kept')) == b'kept'
+    finally:
+        assert cli('stop', '--port', port).returncode == 0

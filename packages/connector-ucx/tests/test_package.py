@@ -20,7 +20,14 @@ _ERRORS = [
 def test_errors_live_in_exceptions_and_keep_their_old_path() -> None:
     assert old_errors.__all__ == _ERRORS
     # Errors added since the old path was kept are in exceptions only.
-    assert exceptions.__all__ == sorted([*_ERRORS, 'UCXProtocolError'])
+    assert exceptions.__all__ == sorted(
+        [
+            *_ERRORS,
+            'UCXAuthenticationError',
+            'UCXInsecureServerWarning',
+            'UCXProtocolError',
+        ]
+    )
     assert package.UCXProtocolError is exceptions.UCXProtocolError
     assert issubclass(package.UCXProtocolError, package.UCXConnectorError)
     for name in _ERRORS:

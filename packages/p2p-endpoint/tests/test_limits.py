@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import pathlib
 import socket
+import struct
 import time
 from collections.abc import Callable
 from collections.abc import Generator
@@ -18,6 +19,8 @@ import pytest
 from proxystore.connectors.endpoint import EndpointObjectTooLargeError
 from proxystore.connectors.endpoint import EndpointStorageFullError
 from proxystore.connectors.endpoint import _http
+from proxystore.endpoint import ClientDisconnectedError
+from proxystore.endpoint import EndpointError
 from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
 from proxystore.testing.endpoint import EndpointProcess
@@ -223,15 +226,38 @@ def test_bodies_being_read_count_against_the_cap(patient: EndpointProcess) -> No
         connector.evict(key)
 
 
-def test_client_gone_mid_body_is_one_log_line(patient: EndpointProcess) -> None:
+def _chunked_head(endpoint: EndpointProcess, key: str) -> bytes:
+    return (
+        f'POST /set?key={key} HTTP/1.1\r\nHost: 127.0.0.1:{endpoint.config.port}'
+        f'\r\nAuthorization: Bearer {_token(endpoint)}\r\n'
+        'Transfer-Encoding: chunked\r\n\r\n'
+    ).encode()
+
+
+@pytest.mark.parametrize('reset', [False, True], ids=['closed', 'reset'])
+@pytest.mark.parametrize('chunked', [False, True], ids=['length', 'chunked'])
+def test_client_gone_mid_body_is_one_log_line(
+    patient: EndpointProcess, chunked: bool, reset: bool
+) -> None:
     port = patient.config.port
     logged = len(patient.log())
     with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
-        sock.sendall(_head(patient, 1_000_000, 'gone') + b'x' * 1000)
+        if chunked:
+            # A chunk of 1,000,000 (f4240) bytes announced, 1000 sent.
+            sock.sendall(_chunked_head(patient, 'gone') + b'f4240\r\n' + b'x' * 1000)
+        else:
+            sock.sendall(_head(patient, 1_000_000, 'gone') + b'x' * 1000)
         _wait_reading(patient, lambda reading: reading >= 1000)
+        if reset:
+            # An RST, not a FIN: the endpoint's next read fails.
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)
+            )
+    of = '' if chunked else ' of 1000000'
     expected = (
-        'WARNING proxystore.endpoint.app: POST /set from 127.0.0.1: the client '
-        'disconnected after 1000 of 1000000 bytes of the body'
+        'WARNING proxystore.endpoint.app: POST /set from 127.0.0.1: '
+        f'ClientDisconnectedError: the client disconnected after 1000{of} bytes '
+        'of the body'
     )
     deadline = time.monotonic() + 10
     while expected not in patient.log()[logged:]:
@@ -244,7 +270,13 @@ def test_client_gone_mid_body_is_one_log_line(patient: EndpointProcess) -> None:
     new = patient.log()[logged:]
     assert 'Traceback' not in new, new
     assert 'Error handling request' not in new, new
+    assert len([line for line in new.splitlines() if 'disconnected' in line]) == 1
     _wait_reading(patient, lambda reading: reading == 0)
+
+
+def test_client_disconnected_error_is_typed() -> None:
+    assert issubclass(ClientDisconnectedError, EndpointError)
+    assert issubclass(ClientDisconnectedError, ConnectionError)
 
 
 def test_persisted_objects_count_against_the_cap(tmp_path: pathlib.Path) -> None:

@@ -9,6 +9,7 @@ import pathlib
 import subprocess
 import sys
 import uuid
+import warnings
 from collections.abc import AsyncGenerator
 from collections.abc import Generator
 from typing import Any
@@ -20,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from proxystore.p2p.relay import CloseCode
 from proxystore.p2p.relay import RelayClient
+from proxystore.p2p.relay import RelayInsecureTokenWarning
 from proxystore.p2p.relay import RelayRefusedError
 from proxystore.p2p.relay.errors import RelayNotConnectedError
 from proxystore.p2p.relay.messages import ErrorMessage
@@ -360,3 +362,52 @@ async def test_tokens_from_a_config_file(tmp_path: pathlib.Path) -> None:
         async with connect(relay.address, additional_headers=_headers('x')) as ws:
             code, _ = await _closed(ws)
         assert code == 4001
+
+
+async def _ignore(message: Message) -> None:
+    del message
+
+
+@pytest.mark.parametrize(
+    'address',
+    ['ws://relay.example.org:8700', 'ws://10.0.0.5:8700', 'WS://[2001:db8::1]:80'],
+)
+def test_token_over_plain_ws_to_another_host_warns(address: str) -> None:
+    with pytest.warns(
+        RelayInsecureTokenWarning,
+        match=r'sends its token unencrypted to .*Use a wss:// relay address',
+    ):
+        RelayClient(address, uuid.uuid4(), 'ep', _ignore, token='secret-token')
+
+
+@pytest.mark.parametrize(
+    ('address', 'token'),
+    [
+        ('wss://relay.example.org:8700', 'secret-token'),
+        ('ws://127.0.0.1:8700', 'secret-token'),
+        ('ws://127.3.4.5:8700', 'secret-token'),
+        ('ws://localhost:8700', 'secret-token'),
+        ('ws://[::1]:8700', 'secret-token'),
+        ('ws://relay.example.org:8700', None),
+    ],
+)
+def test_no_warning_over_tls_loopback_or_without_token(
+    address: str, token: str | None
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', RelayInsecureTokenWarning)
+        RelayClient(address, uuid.uuid4(), 'ep', _ignore, token=token)
+
+
+async def test_real_client_with_token_on_loopback_does_not_warn(
+    relay: RelayProcess,
+) -> None:
+    # The suite turns warnings into errors: a warning would fail this test.
+    client = RelayClient(
+        relay.address, uuid.uuid4(), 'ep', _ignore, token=TOKENS['alice']
+    )
+    await client.start()
+    try:
+        await client.wait_connected(timeout=10)
+    finally:
+        await client.close()

@@ -17,6 +17,7 @@ from proxystore.connectors.file import FileConnector
 from proxystore.connectors.local import LocalConnector
 from proxystore.connectors.multi import MultiConnector
 from proxystore.connectors.multi import Policy
+from proxystore.connectors.protocols import SecretConnector
 from proxystore.connectors.shm import SharedMemoryConnector
 from proxystore.proxy import ProxyResolveError
 from proxystore.serialize import AuthenticationError
@@ -250,3 +251,33 @@ def test_an_authenticated_batch_that_fails_to_serialize_writes_nothing() -> None
     with pytest.raises(ValueError, match='cannot serialize this one'):
         store.put_batch(['good', 'bad'], serializer=serializer)
     assert connector._store == {}
+
+
+class _SecretLocal(LocalConnector):
+    """A local connector that records the secrets it is given."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.secrets: list[bytes] = []
+
+    def use_secret(self, secret: bytes) -> None:
+        self.secrets.append(secret)
+
+
+def test_a_secret_connector_gets_the_store_secret() -> None:
+    connector = _SecretLocal()
+    assert isinstance(connector, SecretConnector)
+    assert not isinstance(LocalConnector(), SecretConnector)
+    with Store('handed', connector, secret='a store secret of 16+') as store:
+        assert connector.secrets == [b'a store secret of 16+']
+        # A store re-made from its config hands the secret to its new connector.
+        config = store.config()
+    with Store.from_config(config) as again:
+        assert isinstance(again.connector, _SecretLocal)
+        assert again.connector.secrets == [b'a store secret of 16+']
+
+
+def test_a_store_without_secret_hands_over_nothing() -> None:
+    connector = _SecretLocal()
+    with Store('unhanded', connector):
+        assert connector.secrets == []

@@ -15,6 +15,7 @@ from proxystore.endpoint.config import RelayConfig
 from proxystore.endpoint.config import StorageConfig
 from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.exceptions import BadRequestError
+from proxystore.endpoint.exceptions import ClientDisconnectedError
 from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.exceptions import EndpointError
 from proxystore.endpoint.exceptions import HostNotAllowedError
@@ -31,6 +32,7 @@ from proxystore.endpoint.storage import SQLiteStorage
 
 __all__ = [
     'BadRequestError',
+    'ClientDisconnectedError',
     'DictStorage',
     'Endpoint',
     'EndpointConfig',

@@ -28,7 +28,7 @@ did not answer in time. Bodies stream in both directions: a large object is
 written out in slices and read in as it arrives (memory grows with the bytes
 received, never with the announced ``Content-Length``); bytes of bodies being
 read count against the total cap. A client that disconnects mid-body leaves
-one warning line in the log.
+one warning line in the log (`ClientDisconnectedError`), no traceback.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from proxystore.endpoint.auth import identity_proof
 from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.endpoint import parse_uuid
 from proxystore.endpoint.exceptions import BadRequestError
+from proxystore.endpoint.exceptions import ClientDisconnectedError
 from proxystore.endpoint.exceptions import EndpointError
 from proxystore.endpoint.exceptions import HostNotAllowedError
 from proxystore.endpoint.exceptions import ObjectSizeExceededError
@@ -98,14 +99,23 @@ def _status_of(error: EndpointError) -> int:
     return 502
 
 
-class _ClientGoneError(Exception):
-    """The client went away before its request's body had arrived."""
-
-
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except ClientDisconnectedError as error:
+        # One line: the client is gone, there is nothing to answer or trace.
+        logger.warning(
+            '%s %s from %s: %s: %s',
+            request.method,
+            request.path,
+            request.remote,
+            type(error).__name__,
+            error,
+        )
+        response = web.Response(status=400)
+        response.force_close()
+        return response
     except EndpointError as error:
         logger.debug('%s %s: %s', request.method, request.path, error)
         response = _error(_status_of(error), error)
@@ -122,13 +132,6 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             await response.write_eof()
             if request.transport is not None:
                 request.transport.close()
-        return response
-    except _ClientGoneError as error:
-        logger.warning(
-            '%s %s from %s: %s', request.method, request.path, request.remote, error
-        )
-        response = web.Response(status=400)
-        response.force_close()
         return response
 
 
@@ -213,7 +216,7 @@ async def _read_body(
         StorageFullError: If it does not fit in the storage's total cap.
         RequestBodyTimeoutError: If no bytes arrive for ``timeout`` seconds.
         BadRequestError: If the body is longer than its ``Content-Length``.
-        _ClientGoneError: If the client disconnects before the body's end.
+        ClientDisconnectedError: If the client disconnects before the body's end.
     """
     length = request.content_length
     if length is not None:
@@ -237,7 +240,7 @@ async def _read_body(
                 ) from None
             except (aiohttp.ClientPayloadError, ConnectionError) as error:
                 expected = '' if length is None else f' of {length}'
-                raise _ClientGoneError(
+                raise ClientDisconnectedError(
                     f'the client disconnected after {len(body)}{expected} bytes '
                     f'of the body ({type(error).__name__})'
                 ) from None
@@ -255,7 +258,7 @@ async def _read_body(
         raise
     if length is not None and len(body) < length:
         budget.give(taken)
-        raise _ClientGoneError(
+        raise ClientDisconnectedError(
             f'the client disconnected after {len(body)} of {length} bytes of the body'
         )
     return body, taken

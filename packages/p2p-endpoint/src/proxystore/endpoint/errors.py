@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from proxystore.endpoint.exceptions import BadRequestError
+from proxystore.endpoint.exceptions import ClientDisconnectedError
 from proxystore.endpoint.exceptions import EndpointConfigError
 from proxystore.endpoint.exceptions import EndpointError
 from proxystore.endpoint.exceptions import HostNotAllowedError
@@ -17,6 +18,7 @@ from proxystore.endpoint.exceptions import UnauthorizedError
 
 __all__ = [
     'BadRequestError',
+    'ClientDisconnectedError',
     'EndpointConfigError',
     'EndpointError',
     'HostNotAllowedError',

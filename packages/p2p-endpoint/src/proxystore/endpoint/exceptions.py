@@ -16,6 +16,7 @@ from proxystore.p2p.exceptions import StorageFullError
 
 __all__ = [
     'BadRequestError',
+    'ClientDisconnectedError',
     'EndpointConfigError',
     'EndpointError',
     'HostNotAllowedError',
@@ -32,6 +33,14 @@ __all__ = [
 
 class BadRequestError(EndpointError, ValueError):
     """A request named a bad key, a bad endpoint UUID or had no body."""
+
+
+class ClientDisconnectedError(EndpointError, ConnectionError):
+    """A client of the REST API went away before its request's body arrived.
+
+    Nobody is left to answer: the endpoint logs it as one warning line (no
+    traceback), drops the partial body and keeps serving.
+    """
 
 
 class EndpointConfigError(EndpointError, ValueError):

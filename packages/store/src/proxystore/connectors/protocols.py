@@ -12,7 +12,10 @@ do better, and the Store uses them when they are there:
   secret writes: it binds each payload to its key);
 - `BatchEvictConnector`: ``evict_batch`` removes many keys in one round trip;
 - `WaitableConnector`: ``wait`` blocks until an object exists under a key, woken
-  by the channel itself instead of polling (the futures pattern uses it).
+  by the channel itself instead of polling (the futures pattern uses it);
+- `SecretConnector`: ``use_secret`` receives the secret of a store made with
+  one, so the connector can authenticate its channel with it too (the UCX
+  connector's control connections).
 
 One capability is a declaration rather than a method: a connector whose bytes
 come over a network, or from a server other hosts can write to (Redis, UCX,
@@ -42,6 +45,7 @@ __all__ = [
     'FramedDeferrableConnector',
     'KeyT',
     'NetworkConnector',
+    'SecretConnector',
     'WaitableConnector',
     'check_key',
     'is_network_channel',
@@ -154,6 +158,19 @@ class BatchEvictConnector(Protocol[_KeyT_contra]):
 
     def evict_batch(self, keys: Sequence[_KeyT_contra]) -> None:
         """`evict` for many keys; missing keys are not an error."""
+        ...
+
+
+@runtime_checkable
+class SecretConnector(Protocol):
+    """A connector that can authenticate its channel with its store's secret."""
+
+    def use_secret(self, secret: bytes) -> None:
+        """Take the secret of the store the connector is given to.
+
+        A `Store` with a secret calls it once, as it is made (also when it is
+        re-made from its config in another process); before any operation.
+        """
         ...
 
 

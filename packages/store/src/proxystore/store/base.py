@@ -17,6 +17,7 @@ from pydantic import SecretBytes
 
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.connectors.protocols import SecretConnector
 from proxystore.connectors.protocols import check_key
 from proxystore.connectors.protocols import is_network_channel
 from proxystore.connectors.registry import kind_of
@@ -125,7 +126,9 @@ class Store(Generic[ConnectorT]):
             refused before it is deserialized (see `proxystore.serialize.codec`).
             Every process using the store needs the same secret (its id travels
             in the store's config). Needs a `DeferrableConnector`. Use a random
-            secret of 16 bytes or more; the empty secret is refused.
+            secret of 16 bytes or more; the empty secret is refused. A
+            connector that is a `SecretConnector` gets it too
+            (``use_secret``), to authenticate its channel.
 
     Without a secret, the store deserializes whatever its channel holds: the
     first read from a network channel (a connector declaring
@@ -207,6 +210,8 @@ class Store(Generic[ConnectorT]):
         # Warned of (once) at the first read, if the channel is a network one.
         self._unauthenticated_reads = secret is None and is_network_channel(connector)
         self._warn_lock = threading.Lock()
+        if self._secret is not None and isinstance(connector, SecretConnector):
+            connector.use_secret(self._secret)
         self._framed = hasattr(connector, 'put_frames')
         self._set_frames = getattr(connector, 'set_frames', None)
         self._key_type: type | None = getattr(type(connector), 'Key', None)

@@ -6,9 +6,11 @@ test listens beyond this host.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
+from proxystore.connectors.ucx import TOKEN_ENV
 from proxystore.connectors.ucx import UCXConnector
 from proxystore.connectors.ucx import UCXServerNotRunningError
 from proxystore.connectors.ucx._client import ping
@@ -26,13 +28,22 @@ class UCXServer(ServerProcess):
     Args:
         port: Its port (default: a free one).
         transports: UCX transports of the server (default: UCX's choice).
+        token: The server's token (given in its environment); ``None``: it
+            serves any client. Its `connector` is not given it: pass
+            ``token=`` to that.
     """
 
-    def __init__(self, port: int | None = None, transports: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        transports: str | None = None,
+        token: str | None = None,
+    ) -> None:
         super().__init__()
         self.address = '127.0.0.1'
         self.port = free_port() if port is None else port
         self.transports = transports
+        self.token = token
 
     def __repr__(self) -> str:
         return f'UCXServer(port={self.port})'
@@ -51,6 +62,14 @@ class UCXServer(ServerProcess):
         if self.transports:
             command += ['--transports', self.transports]
         return command
+
+    def environment(self) -> dict[str, str]:
+        """This process's environment, with the server's token or none."""
+        environment = dict(os.environ)
+        environment.pop(TOKEN_ENV, None)
+        if self.token is not None:
+            environment[TOKEN_ENV] = self.token
+        return environment
 
     def ready(self) -> bool:
         """Whether the server answers a ping."""

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from proxystore.connectors.ucx._transport import ucxx as _ucxx
 from proxystore.connectors.ucx.connector import DEFAULT_PORT
+from proxystore.connectors.ucx.connector import TOKEN_ENV
 from proxystore.connectors.ucx.connector import UCXConnector
 from proxystore.connectors.ucx.connector import UCXKey
+from proxystore.connectors.ucx.exceptions import UCXAuthenticationError
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
+from proxystore.connectors.ucx.exceptions import UCXInsecureServerWarning
 from proxystore.connectors.ucx.exceptions import UCXProtocolError
 from proxystore.connectors.ucx.exceptions import UCXServerGoneError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
@@ -21,8 +24,11 @@ from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 
 __all__ = [
     'DEFAULT_PORT',
+    'TOKEN_ENV',
+    'UCXAuthenticationError',
     'UCXConnector',
     'UCXConnectorError',
+    'UCXInsecureServerWarning',
     'UCXKey',
     'UCXProtocolError',
     'UCXServerGoneError',

@@ -20,10 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from proxystore.connectors.ucx import _protocol as wire
+from proxystore.connectors.ucx._auth import TOKEN_ENV
 from proxystore.connectors.ucx._transport import make_worker
 from proxystore.connectors.ucx._transport import peer_gone
 from proxystore.connectors.ucx._transport import ucxx
 from proxystore.connectors.ucx._transport import wait
+from proxystore.connectors.ucx.exceptions import UCXAuthenticationError
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.exceptions import UCXServerGoneError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
@@ -31,9 +33,9 @@ from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 from proxystore.serialize import BytesLike
 from proxystore.serialize.buffers import allocate
 
-Address = tuple[str, int, str | None, str | None, bool]
-"""Host, port, transports, devices and endpoint error handling of a client."""
-"""``(host, port, transports, devices)``: what a client is made for."""
+Address = tuple[str, int, str | None, str | None, bool, bytes | None]
+"""What a client is made for: host, port, transports, devices, endpoint error
+handling, and the key of its proofs (`wire.auth_key` of its token, if any)."""
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes:
@@ -44,12 +46,17 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
 
 
 def handshake(
-    host: str, port: int, timeout: float, hello: bytes
+    host: str, port: int, timeout: float, hello: bytes, key: bytes | None = None
 ) -> tuple[socket.socket, tuple[Any, ...]]:
     """Open a control connection, send ``hello``, read the welcome.
 
+    A server with a token answers with a challenge first: it gets the proof
+    made with ``key`` (see ``_protocol``), then welcomes or refuses.
+
     Raises:
         UCXServerNotRunningError: If nothing accepts connections there.
+        UCXAuthenticationError: If the server wants a token and ``key`` is
+            ``None``, or it refuses the proof.
         UCXConnectorError: If what answers is not a data server of this version.
     """
     try:
@@ -63,11 +70,16 @@ def handshake(
     try:
         control.sendall(hello)
         welcome = wire.WELCOME.unpack(_recv_exactly(control, wire.WELCOME.size))
+        if welcome[0] == wire.MAGIC and welcome[2] == wire.Welcome.CHALLENGE:
+            welcome = _answer_challenge(control, host, port, hello, key)
     except OSError as error:
         control.close()
         raise UCXConnectorError(
             f'what answers at {host}:{port} is not a UCX data server ({error})',
         ) from None
+    except UCXAuthenticationError:
+        control.close()
+        raise
     magic, version, status, *_ = welcome
     if magic != wire.MAGIC:
         control.close()
@@ -86,7 +98,39 @@ def handshake(
         raise UCXServerNotRunningError(
             f'the UCX data server at {host}:{port} is shutting down',
         )
+    if status != wire.Welcome.OK:
+        control.close()
+        raise UCXConnectorError(
+            f'the UCX data server at {host}:{port} answered status {status}',
+        )
     return control, welcome
+
+
+def _answer_challenge(
+    control: socket.socket, host: str, port: int, hello: bytes, key: bytes | None
+) -> tuple[Any, ...]:
+    """Prove the token to a server that challenged; its welcome once it accepts."""
+    nonce, server_id = wire.CHALLENGE.unpack(
+        _recv_exactly(control, wire.CHALLENGE.size)
+    )
+    if key is None:
+        raise UCXAuthenticationError(
+            f'the UCX data server at {host}:{port} requires a token and this '
+            'client has none: give the connector the token of the server '
+            f'(UCXConnector(token=...) or {TOKEN_ENV}), or use it in a store '
+            "with the server's token as its secret",
+        )
+    control.sendall(wire.PROOF.pack(wire.proof(key, nonce, server_id, hello)))
+    try:
+        welcome = wire.WELCOME.unpack(_recv_exactly(control, wire.WELCOME.size))
+    except ConnectionError:
+        welcome = (wire.MAGIC, wire.VERSION, wire.Welcome.REFUSED, 0, 0, 0)
+    if welcome[0] == wire.MAGIC and welcome[2] == wire.Welcome.REFUSED:
+        raise UCXAuthenticationError(
+            f'the UCX data server at {host}:{port} refused the token of this '
+            'client: it was started with another one',
+        )
+    return welcome
 
 
 def ping(host: str, port: int, timeout: float) -> tuple[int, int, int]:
@@ -107,7 +151,7 @@ class Client:
     """A connection to one data server, for every connector of this process."""
 
     def __init__(self, address: Address, timeout: float) -> None:
-        host, port, transports, devices, error_handling = address
+        host, port, transports, devices, error_handling, key = address
         self.address = address
         self.name = f'{host}:{port}'
         self._lock = threading.Lock()
@@ -119,7 +163,7 @@ class Client:
         mine = self._worker.address.tobytes()
         flags = wire.FLAG_ERROR_HANDLING if error_handling else 0
         hello = wire.HELLO.pack(wire.MAGIC, wire.VERSION, flags, len(mine)) + mine
-        self.control, welcome = handshake(host, port, timeout, hello)
+        self.control, welcome = handshake(host, port, timeout, hello, key)
         self.control.settimeout(None)
         try:
             theirs = _recv_exactly(self.control, welcome[5])

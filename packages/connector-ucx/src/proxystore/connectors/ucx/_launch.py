@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 
+from proxystore.connectors.ucx._auth import TOKEN_ENV
 from proxystore.connectors.ucx._client import ping
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
@@ -59,8 +60,13 @@ def start_process(
     devices: str | None,
     timeout: float,
     log: pathlib.Path | None = None,
+    token: bytes | None = None,
 ) -> subprocess.Popen[bytes] | None:
     """Start a server in a new process and wait until it answers.
+
+    The server reads ``token`` from its standard input (``--token-stdin``):
+    not on its command line, which any user of the node may read, nor in its
+    environment, which cannot hold every byte a store's secret may have.
 
     Returns:
         The process, or ``None`` if another process started one on that port
@@ -77,19 +83,32 @@ def start_process(
         command += ['--transports', transports]
     if devices:
         command += ['--devices', devices]
+    if token is not None:
+        command += ['--token-stdin']
     with contextlib.ExitStack() as stack:
         output = (
             stack.enter_context(log.open('ab'))
             if log is not None
             else subprocess.DEVNULL
         )
+        # The server's token is exactly ``token``: none from this environment.
+        environment = dict(os.environ)
+        environment.pop(TOKEN_ENV, None)
         process = subprocess.Popen(
             command,
-            stdin=subprocess.DEVNULL,
+            env=environment,
+            stdin=subprocess.DEVNULL if token is None else subprocess.PIPE,
             stdout=output,
             stderr=output,
             start_new_session=True,  # a Ctrl-C of the starter does not stop it
         )
+    if token is not None:
+        assert process.stdin is not None
+        try:
+            process.stdin.write(token)
+            process.stdin.close()
+        except OSError:
+            pass  # it exited already: the wait below says so
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

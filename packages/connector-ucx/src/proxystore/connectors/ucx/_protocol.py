@@ -8,6 +8,12 @@ control connection stays open, idle, for as long as the client is connected:
 its end tells either side that the other is gone, whatever UCX's error
 handling (on by default: see ``UCXConnector``'s ``error_handling``).
 
+A server given a token answers the hello with a challenge instead (a welcome
+of status ``CHALLENGE``, then a random nonce and the server's id); the client
+proves it knows the token with `proof` of the nonce, the server's id and its
+own hello, and only then gets the server's worker address. Once per control
+connection: requests carry no authentication of their own.
+
 Requests, replies and object bytes are UCX tagged messages. A tag is
 ``kind (8 bits) | client (24 bits) | sequence (32 bits)``; a request takes a
 block of sequence numbers, one for itself and one for each payload or data
@@ -17,6 +23,8 @@ message that goes with it, so every message of a request has a tag of its own.
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import struct
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -25,7 +33,7 @@ from typing import NamedTuple
 from proxystore.connectors.ucx.exceptions import UCXProtocolError
 
 MAGIC = b'PSUX'
-VERSION = 1
+VERSION = 2
 
 HELLO = struct.Struct('!4sHHI')
 """Client to server: magic, version, flags, length of the worker address."""
@@ -47,6 +55,32 @@ class Welcome(enum.IntEnum):
     OK = 0
     VERSION_MISMATCH = 1
     SHUTTING_DOWN = 2
+    CHALLENGE = 3
+    """The server has a token: a `CHALLENGE` follows, the client answers a proof."""
+    REFUSED = 4
+    """The proof was wrong: the server closes the connection."""
+
+
+CHALLENGE = struct.Struct('!32s16s')
+"""After a welcome of status ``CHALLENGE``: a random nonce, the server's id."""
+PROOF = struct.Struct('!32s')
+"""Client to server, after a challenge: `proof` (HMAC-SHA256)."""
+AUTH_LABEL = b'proxystore-ucx-control-v1'
+"""What the token's authentication key is derived for (no other use shares it)."""
+
+
+def auth_key(token: bytes) -> bytes:
+    """The key of the control connection's proofs, derived from a token."""
+    return hmac.new(token, AUTH_LABEL, hashlib.sha256).digest()
+
+
+def proof(key: bytes, nonce: bytes, server_id: bytes, hello: bytes) -> bytes:
+    """HMAC of a challenge (nonce and server id) and the client's whole hello.
+
+    The hello (flags and worker address) is covered so that a proof relayed
+    by someone in the middle cannot vouch for another worker address.
+    """
+    return hmac.new(key, nonce + server_id + hello, hashlib.sha256).digest()
 
 
 INLINE = 8192

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import sys
 from typing import Annotated
 
 import typer
 
 from proxystore.connectors.ucx import _launch
+from proxystore.connectors.ucx._auth import MAX_TOKEN
+from proxystore.connectors.ucx._auth import as_token
+from proxystore.connectors.ucx._auth import environment_token
 from proxystore.connectors.ucx._client import ping
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.server import DataServer
@@ -57,12 +61,31 @@ def start(
         typer.Option(dir_okay=False, help='Log file of a detached server.'),
     ] = None,
     log_level: Annotated[str, typer.Option(help='Logging level.')] = 'INFO',
+    token_stdin: Annotated[
+        bool,
+        typer.Option(
+            help='Read the token from standard input (raw bytes, up to 4096) '
+            'instead of PROXYSTORE_UCX_TOKEN.'
+        ),
+    ] = False,
 ) -> None:
-    """Start a data server (in the foreground unless --detach)."""
+    """Start a data server (in the foreground unless --detach).
+
+    With PROXYSTORE_UCX_TOKEN set, the server serves only clients that prove
+    they know that token; without it, any client that connects.
+    """
+    try:
+        if token_stdin:
+            token = as_token(sys.stdin.buffer.read(MAX_TOKEN + 1), 'the token')
+        else:
+            token = environment_token()
+    except ValueError as error:
+        typer.echo(f'error: {error}', err=True)
+        raise typer.Exit(1) from None
     if detach:
         try:
             process = _launch.start_process(
-                address, port, transports, devices, timeout=30.0, log=log
+                address, port, transports, devices, timeout=30.0, log=log, token=token
             )
         except UCXConnectorError as error:
             typer.echo(f'error: {error}', err=True)
@@ -78,13 +101,14 @@ def start(
         level=log_level.upper(),
         format='%(asctime)s %(levelname)s %(name)s: %(message)s',
     )
+    logging.captureWarnings(True)  # the warning of a server without a token
     state: list[pathlib.Path] = []
 
     def ready(server: DataServer) -> None:
         state.append(_launch.write_state(server.address, server.port))
 
     try:
-        serve(address, port, transports, devices, ready=ready)
+        serve(address, port, transports, devices, ready=ready, token=token)
     except OSError as error:
         typer.echo(f'error: cannot serve on {address}:{port}: {error}', err=True)
         raise typer.Exit(1) from None

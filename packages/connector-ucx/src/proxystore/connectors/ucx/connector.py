@@ -16,6 +16,11 @@ from typing import NamedTuple
 
 from proxystore.connectors.protocols import check_key
 from proxystore.connectors.ucx import _launch
+from proxystore.connectors.ucx import _protocol as wire
+from proxystore.connectors.ucx._auth import TOKEN_ENV
+from proxystore.connectors.ucx._auth import as_token
+from proxystore.connectors.ucx._auth import environment_token
+from proxystore.connectors.ucx._auth import warn_if_exposed
 from proxystore.connectors.ucx._client import Client
 from proxystore.connectors.ucx._client import get_client
 from proxystore.connectors.ucx._transport import transports_option
@@ -23,7 +28,7 @@ from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
 from proxystore.serialize import BytesLike
 
-__all__ = ['DEFAULT_PORT', 'UCXConnector', 'UCXKey']
+__all__ = ['DEFAULT_PORT', 'TOKEN_ENV', 'UCXConnector', 'UCXKey']
 
 DEFAULT_PORT = 13740
 DEFAULT_TIMEOUT = 60.0
@@ -108,7 +113,7 @@ class UCXConnector:
         address: Address of this node's server (to bind to, and for other
             nodes to reach it). Default: ``interface``'s address, or else
             loopback (127.0.0.1): a server reachable from other nodes must be
-            asked for, since it has no authentication.
+            asked for (and should have a token).
         interface: Network interface whose address is ``address``.
         timeout: Most seconds an operation waits for a server.
         transports: UCX transports to use (UCX's ``TLS`` option, e.g.
@@ -126,10 +131,20 @@ class UCXConnector:
             within a node (about twice the bandwidth here), but a peer process
             that dies while UCX moves its bytes makes UCX abort *this* process:
             turn it off only where a dying server may take its clients along.
+        token: Token of the data servers' control connections: a server
+            started with one serves only clients that prove they know it
+            (a challenge and an HMAC, once per connection), and the server
+            this connector starts gets it. Default: the
+            ``PROXYSTORE_UCX_TOKEN`` environment variable, else the secret of
+            the `Store` the connector is given to, else none (the server
+            serves any client that connects). Never part of `config`: other
+            processes find it the same way (the environment or the store).
 
     Raises:
-        ValueError: If ``port`` or ``timeout`` is out of range.
-        TypeError: If ``error_handling`` is not a bool.
+        ValueError: If ``port`` or ``timeout`` is out of range, or ``token``
+            is empty or too long.
+        TypeError: If ``error_handling`` is not a bool, or ``token`` is not
+            bytes or a string.
         UCXConnectorError: If ``interface`` has no address.
     """
 
@@ -148,6 +163,7 @@ class UCXConnector:
         devices: str | None = None,
         spawn_server: bool = True,
         error_handling: bool = True,
+        token: bytes | str | None = None,
     ) -> None:
         if not isinstance(port, int) or not 0 < port < 65536:
             raise ValueError(f'port must be between 1 and 65535, not {port!r}.')
@@ -171,6 +187,24 @@ class UCXConnector:
                 f'error_handling must be True or False, not {error_handling!r}.'
             )
         self.error_handling = error_handling
+        self._token = as_token(token, 'token')
+        if self._token is None:
+            self._token = environment_token()
+        self._token_given = self._token is not None
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the connector has a token to prove to the servers."""
+        return self._token is not None
+
+    def use_secret(self, secret: bytes) -> None:
+        """Take a store's secret as the token, unless a token was given already.
+
+        A `Store` with a secret calls it on its connector, so that a store's
+        processes share the token without another setting.
+        """
+        if not self._token_given:
+            self._token = as_token(secret, 'the store secret')
 
     def __repr__(self) -> str:
         return f'UCXConnector(address={self.address!r}, port={self.port})'
@@ -234,8 +268,9 @@ class UCXConnector:
     # --- servers and keys -----------------------------------------------------------
 
     def _client(self, host: str, port: int) -> Client:
+        key = None if self._token is None else wire.auth_key(self._token)
         return get_client(
-            (host, port, self.transports, self.devices, self.error_handling),
+            (host, port, self.transports, self.devices, self.error_handling, key),
             self.timeout,
         )
 
@@ -250,8 +285,14 @@ class UCXConnector:
                 return self._client(self.address, self.port)
             except UCXServerNotRunningError:
                 pass
+            warn_if_exposed(self.address, self._token)
             process = _launch.start_process(
-                self.address, self.port, self.transports, self.devices, self.timeout
+                self.address,
+                self.port,
+                self.transports,
+                self.devices,
+                self.timeout,
+                token=self._token,
             )
             if process is not None:
                 _spawned[(self.address, self.port)] = process

@@ -1,11 +1,13 @@
-"""Errors of the UCX connector, all `ConnectorError` subclasses."""
+"""Errors of the UCX connector, all `ConnectorError` subclasses, and its warning."""
 
 from __future__ import annotations
 
 from proxystore.connectors.protocols import ConnectorError
 
 __all__ = [
+    'UCXAuthenticationError',
     'UCXConnectorError',
+    'UCXInsecureServerWarning',
     'UCXProtocolError',
     'UCXServerGoneError',
     'UCXServerNotRunningError',
@@ -34,4 +36,21 @@ class UCXProtocolError(UCXConnectorError):
 
     The data server answers such a request as a bad request and keeps serving;
     a client raises it for such a reply (a truncated or corrupt one).
+    """
+
+
+class UCXAuthenticationError(UCXConnectorError):
+    """The data server refused this client's token, or wants one it lacks.
+
+    A server given a token serves only clients that prove they know it (see
+    the UCX guide): give the connector the same token (``token=``, the
+    ``PROXYSTORE_UCX_TOKEN`` environment variable, or the store's secret).
+    """
+
+
+class UCXInsecureServerWarning(UserWarning):
+    """A data server without a token listens on an address other hosts reach.
+
+    Anyone who can reach that address may read, overwrite and evict its
+    objects: give the server a token, or bind it to loopback.
     """

@@ -7,6 +7,11 @@ large objects are received straight into the buffer that keeps them; gets are
 sent from it. Nothing a client sends is unpickled: requests are fixed binary
 structs (see ``_protocol``).
 
+A server given a token challenges every new control connection and hands its
+UCX worker address only to a client that proves it knows the token (see
+``_protocol``); without one it serves any client that connects, and warns when
+it listens beyond loopback.
+
 Run one with ``proxystore-ucx-server start`` or let a connector start it (see
 `UCXConnector`); `serve` is the same loop for use in a process of your own.
 """
@@ -14,8 +19,10 @@ Run one with ``proxystore-ucx-server start`` or let a connector start it (see
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import os
+import secrets
 import selectors
 import signal
 import socket
@@ -29,6 +36,8 @@ from typing import Any
 import numpy
 
 from proxystore.connectors.ucx import _protocol as wire
+from proxystore.connectors.ucx._auth import as_token
+from proxystore.connectors.ucx._auth import warn_if_exposed
 from proxystore.connectors.ucx._transport import make_worker
 from proxystore.connectors.ucx._transport import ucxx
 
@@ -69,6 +78,18 @@ class _Peer:
 
 
 @dataclass
+class _Greeting:
+    """A connection still in its handshake."""
+
+    peer_address: str
+    deadline: float
+    received: bytearray = field(default_factory=bytearray)
+    hello: bytes | None = None
+    """The whole hello, once it arrived (a challenge was sent for it)."""
+    nonce: bytes = b''
+
+
+@dataclass
 class _PendingPut:
     """A put whose large objects are still arriving."""
 
@@ -87,6 +108,14 @@ class DataServer:
         transports: UCX transports (UCX's ``TLS`` option), ``None`` for UCX's
             own choice of the fastest.
         devices: Network devices UCX may use (``NET_DEVICES``), ``None`` for all.
+        token: Serve only clients that prove they know this token (see the
+            UCX guide); ``None``: any client that connects. A server without
+            one on an address other than loopback warns
+            (`UCXInsecureServerWarning`).
+
+    Raises:
+        TypeError: If ``token`` is not bytes, a string or ``None``.
+        ValueError: If ``token`` is empty or too long.
     """
 
     def __init__(
@@ -95,7 +124,12 @@ class DataServer:
         port: int = 0,
         transports: str | None = None,
         devices: str | None = None,
+        token: bytes | str | None = None,
     ) -> None:
+        secret = as_token(token, 'token')
+        self._key = None if secret is None else wire.auth_key(secret)
+        self.server_id = secrets.token_bytes(16)
+        warn_if_exposed(address, secret)
         self._context, self._worker = make_worker(transports, devices)
         libucxx, self._array = ucxx()
         self._libucxx = libucxx
@@ -109,8 +143,7 @@ class DataServer:
         self._puts: list[_PendingPut] = []
         self._retired: list[_Peer] = []
         self._poll_until = 0.0
-        self._greeting: dict[socket.socket, tuple[bytearray, float, str]] = {}
-        self._next_client = 1
+        self._greeting: dict[socket.socket, _Greeting] = {}
         self._stopping = threading.Event()
         self._wake_read, self._wake_write = socket.socketpair()
         self._selector = selectors.DefaultSelector()
@@ -122,6 +155,11 @@ class DataServer:
 
     def __repr__(self) -> str:
         return f'DataServer({self.address}:{self.port}, objects={len(self._objects)})'
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether clients must prove they know a token."""
+        return self._key is not None
 
     @property
     def objects(self) -> int:
@@ -136,7 +174,12 @@ class DataServer:
 
     def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
         """Answer clients until `stop`; ``ready`` is called once accepting."""
-        logger.info('UCX data server on %s:%d', self.address, self.port)
+        logger.info(
+            'UCX data server on %s:%d (%s)',
+            self.address,
+            self.port,
+            'token required' if self._key is not None else 'no token',
+        )
         if ready is not None:
             ready()
         try:
@@ -179,11 +222,11 @@ class DataServer:
         # nothing must not hold up the others.
         control.setblocking(False)
         deadline = time.monotonic() + HANDSHAKE_TIMEOUT
-        self._greeting[control] = (bytearray(), deadline, str(peer_address))
+        self._greeting[control] = _Greeting(str(peer_address), deadline)
         self._selector.register(control, selectors.EVENT_READ, self._read_hello)
 
     def _read_hello(self, control: Any) -> None:
-        received, _, peer_address = self._greeting[control]
+        greeting = self._greeting[control]
         try:
             data = control.recv(65536)
         except BlockingIOError:
@@ -193,10 +236,13 @@ class DataServer:
         try:
             if not data:
                 raise ValueError('closed during the handshake')
-            received += data
-            self._welcome(control, received)
+            greeting.received += data
+            if greeting.hello is None:
+                self._welcome(control, greeting)
+            else:
+                self._check_proof(control, greeting)
         except (OSError, ValueError, self._libucxx.UCXError) as error:
-            logger.warning('handshake with %s failed: %s', peer_address, error)
+            logger.warning('handshake with %s failed: %s', greeting.peer_address, error)
             self._end_greeting(control)
 
     def _end_greeting(self, control: socket.socket) -> None:
@@ -206,13 +252,14 @@ class DataServer:
 
     def _expire_greetings(self) -> None:
         now = time.monotonic()
-        for control, (_, deadline, peer_address) in list(self._greeting.items()):
-            if now > deadline:
-                logger.warning('handshake with %s timed out', peer_address)
+        for control, greeting in list(self._greeting.items()):
+            if now > greeting.deadline:
+                logger.warning('handshake with %s timed out', greeting.peer_address)
                 self._end_greeting(control)
 
-    def _welcome(self, control: socket.socket, received: bytearray) -> None:
+    def _welcome(self, control: socket.socket, greeting: _Greeting) -> None:
         """Answer a hello once all of it arrived (see ``_protocol``)."""
+        received = greeting.received
         if len(received) < wire.HELLO.size:
             return
         magic, version, flags, length = wire.HELLO.unpack_from(received)
@@ -237,11 +284,63 @@ class DataServer:
             return
         if length > MAX_ADDRESS:
             raise ValueError(f'a worker address of {length} bytes')
-        if len(received) < wire.HELLO.size + length:
+        end = wire.HELLO.size + length
+        if len(received) < end:
             return
-        theirs = bytes(received[wire.HELLO.size : wire.HELLO.size + length])
-        client_id = self._next_client
-        self._next_client = self._next_client % 0xFFFFFF + 1
+        if len(received) > end:
+            raise ValueError('bytes after the hello, before any answer')
+        if self._key is None:
+            self._accept_client(control, bytes(received))
+            return
+        # Nothing of this client is used (no UCX endpoint is made to its
+        # worker) until it proves it knows the token.
+        greeting.hello = bytes(received)
+        greeting.received = bytearray()
+        greeting.nonce = secrets.token_bytes(32)
+        self._send_control(
+            control,
+            wire.WELCOME.pack(
+                wire.MAGIC, wire.VERSION, wire.Welcome.CHALLENGE, 0, pid, 0
+            )
+            + wire.CHALLENGE.pack(greeting.nonce, self.server_id),
+        )
+
+    def _check_proof(self, control: socket.socket, greeting: _Greeting) -> None:
+        """Check the proof that answers a challenge; welcome or refuse the client."""
+        assert self._key is not None
+        assert greeting.hello is not None
+        if len(greeting.received) < wire.PROOF.size:
+            return
+        if len(greeting.received) > wire.PROOF.size:
+            raise ValueError(
+                f'an answer of {len(greeting.received)} bytes to the challenge, '
+                f'not {wire.PROOF.size}'
+            )
+        expected = wire.proof(self._key, greeting.nonce, self.server_id, greeting.hello)
+        if not hmac.compare_digest(bytes(greeting.received), expected):
+            self._send_control(
+                control,
+                wire.WELCOME.pack(
+                    wire.MAGIC, wire.VERSION, wire.Welcome.REFUSED, 0, os.getpid(), 0
+                ),
+            )
+            raise ValueError('wrong proof of the token: refused')
+        self._accept_client(control, greeting.hello)
+
+    def _new_client_id(self) -> int:
+        # Random, not counted: the id is in the tag of every UCX message, and
+        # should not be guessed by one who got hold of the worker's address.
+        while True:
+            client_id = secrets.randbelow(0xFFFFFF) + 1
+            if client_id not in self._peers:
+                return client_id
+
+    def _accept_client(self, control: socket.socket, hello: bytes) -> None:
+        """Connect to the client's worker and welcome it with the server's address."""
+        _, _, flags, length = wire.HELLO.unpack_from(hello)
+        theirs = hello[wire.HELLO.size : wire.HELLO.size + length]
+        pid = os.getpid()
+        client_id = self._new_client_id()
         endpoint = self._worker.create_endpoint_from_worker_address(
             self._libucxx.UCXAddress.create_from_buffer(theirs),
             bool(flags & wire.FLAG_ERROR_HANDLING),
@@ -474,9 +573,13 @@ def serve(
     transports: str | None = None,
     devices: str | None = None,
     ready: Callable[[DataServer], None] | None = None,
+    token: bytes | str | None = None,
 ) -> None:
-    """Run a data server in this process until SIGINT or SIGTERM."""
-    server = DataServer(address, port, transports, devices)
+    """Run a data server in this process until SIGINT or SIGTERM.
+
+    ``token``: see `DataServer`.
+    """
+    server = DataServer(address, port, transports, devices, token)
     previous = {
         signum: signal.signal(signum, lambda *_: server.stop())
         for signum in (signal.SIGINT, signal.SIGTERM)

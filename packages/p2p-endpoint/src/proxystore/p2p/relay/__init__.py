@@ -9,6 +9,7 @@ from proxystore.p2p.relay.auth import NullAuthenticator
 from proxystore.p2p.relay.auth import TokenAuthenticator
 from proxystore.p2p.relay.client import RelayClient
 from proxystore.p2p.relay.exceptions import RelayError
+from proxystore.p2p.relay.exceptions import RelayInsecureTokenWarning
 from proxystore.p2p.relay.exceptions import RelayMessageError
 from proxystore.p2p.relay.exceptions import RelayRefusedError
 from proxystore.p2p.relay.messages import CloseCode
@@ -19,6 +20,7 @@ __all__ = [
     'NullAuthenticator',
     'RelayClient',
     'RelayError',
+    'RelayInsecureTokenWarning',
     'RelayMessageError',
     'RelayRefusedError',
     'RelayServer',

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import ssl
+import urllib.parse
 import uuid
+import warnings
 from collections.abc import Awaitable
 from collections.abc import Callable
 
@@ -22,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidHandshake
 from websockets.exceptions import InvalidURI
 
+from proxystore.p2p.relay.exceptions import RelayInsecureTokenWarning
 from proxystore.p2p.relay.exceptions import RelayMessageError
 from proxystore.p2p.relay.exceptions import RelayNotConnectedError
 from proxystore.p2p.relay.exceptions import RelayRefusedError
@@ -32,11 +36,24 @@ from proxystore.p2p.relay.messages import Registered
 from proxystore.p2p.relay.messages import decode
 from proxystore.p2p.relay.messages import encode
 
-__all__ = ['RelayClient']
+__all__ = ['RelayClient', 'is_loopback_url']
 
 logger = logging.getLogger(__name__)
 
 Callback = Callable[[Message], Awaitable[None]]
+
+
+def is_loopback_url(address: str) -> bool:
+    """Whether a relay address names this host (``localhost`` or a loopback IP)."""
+    host = urllib.parse.urlsplit(address).hostname
+    if host is None:
+        return False
+    if host == 'localhost' or host.endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class RelayClient:
@@ -54,6 +71,10 @@ class RelayClient:
         initial_backoff: First wait before reconnecting, in seconds.
         max_backoff: Longest wait between reconnection attempts.
         open_timeout: Most seconds for one connection attempt.
+
+    Warns:
+        RelayInsecureTokenWarning: If a ``token`` would travel over plain
+            ``ws://`` to a host other than this one.
     """
 
     def __init__(
@@ -75,6 +96,18 @@ class RelayClient:
         self.name = name
         self.on_message = on_message
         self.token = token
+        if (
+            token is not None
+            and address.lower().startswith('ws://')
+            and not is_loopback_url(address)
+        ):
+            message = (
+                f'the relay client sends its token unencrypted to {address} '
+                '(plain ws:// to another host): anyone on the path can read '
+                'it. Use a wss:// relay address.'
+            )
+            logger.warning(message)
+            warnings.warn(message, RelayInsecureTokenWarning, stacklevel=2)
         if ssl_context is None and address.startswith('wss://'):
             ssl_context = ssl.create_default_context()
             if not verify_certificate:

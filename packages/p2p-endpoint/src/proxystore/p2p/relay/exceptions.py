@@ -1,10 +1,11 @@
-"""Errors of the relay server and its client."""
+"""Errors of the relay server and its client, and the client's warning."""
 
 from __future__ import annotations
 
 __all__ = [
     'RelayConfigError',
     'RelayError',
+    'RelayInsecureTokenWarning',
     'RelayMessageError',
     'RelayNotConnectedError',
     'RelayRefusedError',
@@ -39,3 +40,13 @@ class RelayRefusedError(RelayError):
 
 class RelayNotConnectedError(RelayError):
     """The relay could not be reached (or not registered with) in time."""
+
+
+class RelayInsecureTokenWarning(UserWarning):
+    """A relay client sends its token over plain ``ws://`` to another host.
+
+    The token crosses the network unencrypted, in the websocket handshake:
+    anyone on the path can read it and register as this user. Use a
+    ``wss://`` relay address (TLS), or reach the relay over loopback (an SSH
+    tunnel, a proxy on this host).
+    """
