@@ -23,7 +23,10 @@ from proxystore.actors import ActorTimeoutError
 from proxystore.actors import LocalMailbox
 from proxystore.actors import RedisMailbox
 from proxystore.actors import UnknownActionError
+from proxystore.actors import action
+from proxystore.actors import loop
 from proxystore.actors import messages
+from proxystore.actors import timer
 from proxystore.connectors.shm import SharedMemoryConnector
 from proxystore.proxy import Proxy
 from proxystore.store import Store
@@ -31,7 +34,9 @@ from proxystore.store import unregister_store
 from proxystore.testing.actors import Broken
 from proxystore.testing.actors import Counter
 from proxystore.testing.actors import Gate
+from proxystore.testing.actors import Pool
 from proxystore.testing.actors import Relay
+from proxystore.testing.actors import Ticker
 from proxystore.testing.actors import add_from_task
 from proxystore.testing.redis import RedisServer
 
@@ -164,6 +169,7 @@ def test_describe() -> None:
         'signature': '(n: int = 1) -> int',
         'doc': 'Add ``n``; the new value.',
         'concurrent': False,
+        'group': None,
         'async': False,
     }
     assert described['async_add']['async'] is True
@@ -303,3 +309,60 @@ def test_hosts_on_a_dask_cluster(redis_mailbox: RedisMailbox) -> None:
             # The other slot runs tasks that call the actor.
             done = client.submit(add_from_task, counter, 5, pure=False)
             assert done.result(TIMEOUT) == 15
+
+
+def test_calls_by_method_and_default_timeouts(local_system: ActorSystem) -> None:
+    counter = local_system.spawn(Counter)
+    assert counter.call(Counter.add, 2).result(TIMEOUT) == 2
+    assert counter.call(Counter.async_add, 3).result(TIMEOUT) == 5
+    counter.tell(Counter.add, n=1)
+    assert counter.call('get').result(TIMEOUT) == 6
+    with pytest.raises(TypeError, match='named by a string or given as the method'):
+        counter.call(42)  # type: ignore[call-overload]
+    gate = local_system.spawn(Gate)
+    with pytest.raises(ActorTimeoutError):
+        gate.with_timeout(0.3).call(Gate.wait, 5).result(TIMEOUT)
+    gate.open().result(TIMEOUT)
+
+
+def test_concurrency_groups_limit_their_calls(local_system: ActorSystem) -> None:
+    pool = local_system.spawn(Pool)
+    peaks = [f.result(TIMEOUT) for f in [pool.fetch() for _ in range(6)]]
+    assert max(peaks) == 2  # pairs ran together, never three
+
+
+def test_timers_and_loops(local_system: ActorSystem) -> None:
+    ticker = local_system.spawn(Ticker)
+    deadline = time.monotonic() + 30
+    ticks, spins = 0, 0
+    while (ticks < 3 or spins < 3) and time.monotonic() < deadline:
+        ticks, spins = ticker.counts().result(TIMEOUT)
+    assert ticks >= 3 and spins >= 3
+    ticker.stop()
+
+
+def test_bad_declarations() -> None:
+    with pytest.raises(ValueError, match='concurrent=True .no limit. or in a named'):
+        action(concurrent=True, group='io')
+    with pytest.raises(ValueError, match='positive number of seconds'):
+        timer(0)
+    with pytest.raises(TypeError, match='@loop runs async methods'):
+        loop(lambda self: None)
+
+    class NoLimit(Actor):
+        @action(group='db')
+        def query(self) -> None:
+            """Nothing."""
+
+    with pytest.raises(ValueError, match="group 'db', which has no limit"):
+        NoLimit.check()
+
+    class BadLimit(Actor):
+        concurrency_groups = {'db': 0}  # noqa: RUF012
+
+    with pytest.raises(ValueError, match='must be a positive integer, not 0'):
+        BadLimit.check()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with ActorSystem(pool, LocalMailbox(uuid.uuid4().hex)) as system:
+            with pytest.raises(ValueError, match='has no limit'):
+                system.spawn(NoLimit)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from proxystore.actors._actor import ActionInfo
 from proxystore.actors._actor import Actor
 from proxystore.actors._actor import action
+from proxystore.actors._actor import loop
+from proxystore.actors._actor import timer
 from proxystore.actors._handle import ActorFuture
 from proxystore.actors._handle import ActorHandle
 from proxystore.actors._system import ActorSystem
@@ -50,4 +52,6 @@ __all__ = [
     'RedisMailbox',
     'UnknownActionError',
     'action',
+    'loop',
+    'timer',
 ]

@@ -16,10 +16,15 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from collections.abc import Coroutine
 from collections.abc import Generator
 from typing import Any
+from typing import Concatenate
 from typing import Generic
+from typing import ParamSpec
 from typing import TypeVar
+from typing import overload
 
 from proxystore.actors import messages
 from proxystore.actors.exceptions import ActionError
@@ -40,15 +45,17 @@ from proxystore.store.keyring import find_secret
 __all__ = ['ActorFuture', 'ActorHandle']
 
 T = TypeVar('T')
+R = TypeVar('R')
+P = ParamSpec('P')
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds a call waits for its answer unless told otherwise."""
 
 
-class ActorFuture(concurrent.futures.Future[Any]):
+class ActorFuture(concurrent.futures.Future[R]):
     """The answer of a call: ``result()`` in sync code, ``await`` in async code."""
 
-    def __await__(self) -> Generator[Any, None, Any]:
+    def __await__(self) -> Generator[Any, None, R]:
         return asyncio.wrap_future(self).__await__()
 
 
@@ -60,7 +67,7 @@ class _Caller:
         self.secret = secret
         self.address = new_address('caller')
         self.mailbox.create(self.address)
-        self.pending: dict[str, tuple[ActorFuture, float, str, str]] = {}
+        self.pending: dict[str, tuple[ActorFuture[Any], float, str, str]] = {}
         self.lock = threading.Lock()
         self.thread = threading.Thread(
             target=self._read, name='proxystore-actors-replies', daemon=True
@@ -82,10 +89,10 @@ class _Caller:
         timeout: float | None,
         *,
         reply: bool = True,
-    ) -> ActorFuture | None:
+    ) -> ActorFuture[Any] | None:
         call_id = uuid.uuid4().hex
         header = {**header, 'call': call_id}
-        future = None
+        future: ActorFuture[Any] | None = None
         if reply:
             future = ActorFuture()
             header['reply_to'] = self.address
@@ -206,6 +213,17 @@ def store_of(blob: bytes | None) -> Store[Any] | None:
     return get_or_create_store(StoreConfig.from_compact(blob))
 
 
+def _action_name(action: Any) -> str:
+    if isinstance(action, str):
+        return action
+    name = getattr(action, '__name__', None)
+    if callable(action) and isinstance(name, str):
+        return name
+    raise TypeError(
+        f'An action is named by a string or given as the method, not {action!r}'
+    )
+
+
 class _Method:
     """``handle.name``: calling it calls the action."""
 
@@ -218,8 +236,8 @@ class _Method:
         self._name = name
         self._timeout = timeout
 
-    def __call__(self, *args: Any, **kwargs: Any) -> ActorFuture:
-        return self._handle.call(self._name, *args, _timeout=self._timeout, **kwargs)
+    def __call__(self, *args: Any, **kwargs: Any) -> ActorFuture[Any]:
+        return self._handle._send(self._name, args, kwargs, self._timeout)
 
     def options(self, *, timeout: float | None = None) -> _Method:
         """This action with another timeout (seconds; ``None``: the default)."""
@@ -250,6 +268,7 @@ class ActorHandle(Generic[T]):
         self.store_config = store
         """The compact config of the store large arguments go through."""
         self.threshold = threshold
+        self._timeout: float | None = None
 
     def __reduce__(self) -> Any:
         return (
@@ -284,20 +303,82 @@ class ActorHandle(Generic[T]):
     def _caller(self) -> _Caller:
         return caller(self.mailbox_config, self.secret_id)
 
+    def with_timeout(self, timeout: float | None) -> ActorHandle[T]:
+        """This handle with another default call timeout (``None``: 60 s)."""
+        copy: ActorHandle[T] = ActorHandle(
+            self.address,
+            self.name,
+            self.mailbox_config,
+            self.secret_id,
+            self.store_config,
+            self.threshold,
+        )
+        copy._timeout = timeout
+        return copy
+
+    @overload
     def call(
-        self, action: str, /, *args: Any, _timeout: float | None = None, **kwargs: Any
-    ) -> ActorFuture:
-        """Call ``action`` with the arguments; its future answer."""
+        self,
+        action: Callable[Concatenate[T, P], Coroutine[Any, Any, R]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> ActorFuture[R]: ...
+
+    @overload
+    def call(
+        self,
+        action: Callable[Concatenate[T, P], R],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> ActorFuture[R]: ...
+
+    @overload
+    def call(self, action: str, /, *args: Any, **kwargs: Any) -> ActorFuture[Any]: ...
+
+    def call(self, action: Any, /, *args: Any, **kwargs: Any) -> ActorFuture[Any]:
+        """Call ``action`` with the arguments; its future answer.
+
+        ``action`` is the action's name, or the method itself
+        (``handle.call(Counter.add, 1)``): then ``mypy`` checks the arguments
+        against the method's and types the answer.
+
+        Raises:
+            ActorStoppedError: If the actor is stopped.
+            TypeError: If ``action`` is neither a name nor a method.
+        """
+        return self._send(_action_name(action), args, kwargs, self._timeout)
+
+    def _send(
+        self,
+        action: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+    ) -> ActorFuture[Any]:
         frames = self._dump((args, kwargs))
         header = {'kind': 'call', 'action': action}
-        future = self._caller().call(self.address, self.name, header, frames, _timeout)
+        future = self._caller().call(self.address, self.name, header, frames, timeout)
         assert future is not None
         return future
 
-    def tell(self, action: str, /, *args: Any, **kwargs: Any) -> None:
-        """Call ``action`` without waiting for, or getting, an answer."""
+    @overload
+    def tell(
+        self,
+        action: Callable[Concatenate[T, P], Any],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None: ...
+
+    @overload
+    def tell(self, action: str, /, *args: Any, **kwargs: Any) -> None: ...
+
+    def tell(self, action: Any, /, *args: Any, **kwargs: Any) -> None:
+        """Call ``action`` (a name or the method) without getting an answer."""
         frames = self._dump((args, kwargs))
-        header = {'kind': 'call', 'action': action}
+        header = {'kind': 'call', 'action': _action_name(action)}
         self._caller().call(self.address, self.name, header, frames, None, reply=False)
 
     def ping(self, timeout: float = 10.0) -> dict[str, Any]:

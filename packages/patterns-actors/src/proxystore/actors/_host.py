@@ -12,6 +12,7 @@ mid-action leaves it pending, and the next reader of the address runs it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import traceback
 import uuid
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 _RECEIVE_TIMEOUT = 0.05
 """Seconds one receive waits: how soon a host notices it should stop."""
 _BATCH = 64
+_TIMER_BACKLOG = 1000
+"""Queued items above which an actor's timers skip their ticks."""
 
 
 _LOCAL_OBJECTS: dict[str, Any] = {}
@@ -76,10 +79,50 @@ class _Running:
         self.address = address
         self.actor = actor
         self.actions = type(actor).actions()
-        self.queue: asyncio.Queue[Envelope | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[Envelope | _Tick | None] = asyncio.Queue()
         self.worker: asyncio.Task[None] | None = None
+        self.semaphores = {
+            group: asyncio.Semaphore(limit)
+            for group, limit in type(actor).concurrency_groups.items()
+        }
+        self.scheduled: list[asyncio.Task[None]] = []
         self.done = 0
         self.failed = 0
+
+    def start_schedules(self) -> None:
+        loop = asyncio.get_running_loop()
+        for name, interval in type(self.actor).schedules().items():
+            if interval is None:
+                self.scheduled.append(loop.create_task(self._loop(name)))
+            else:
+                self.scheduled.append(loop.create_task(self._timer(name, interval)))
+
+    def stop_schedules(self) -> None:
+        for task in self.scheduled:
+            task.cancel()
+
+    async def _loop(self, name: str) -> None:
+        try:
+            await getattr(self.actor, name)()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception('Loop %s of actor %s raised', name, self.name)
+
+    async def _timer(self, name: str, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            if self.queue.qsize() < _TIMER_BACKLOG:  # a slow actor skips ticks
+                self.queue.put_nowait(_Tick(name))
+
+
+class _Tick:
+    """A timer's turn in its actor's queue."""
+
+    __slots__ = ('name',)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
 class _Host:
@@ -179,6 +222,9 @@ class _Host:
             return
         if message.kind == 'call':
             info = running.actions.get(str(header.get('action')))
+            if info is not None and info.group is not None:
+                self._spawn(self._run_grouped(running, info.group, envelope, message))
+                return
             if info is not None and info.concurrent:
                 self._spawn(self._run_call(running, envelope, message))
                 return
@@ -189,9 +235,10 @@ class _Host:
         if message.kind == 'spawn':
             try:
                 cls, args, kwargs = messages.load_frames(message.frames)
-                actor = cls(*args, **kwargs)
-                if not isinstance(actor, Actor):
+                if not (isinstance(cls, type) and issubclass(cls, Actor)):
                     raise TypeError(f'{cls!r} is not an Actor subclass')
+                cls.check()
+                actor = cls(*args, **kwargs)
                 running = _Running(str(header['name']), str(header['actor']), actor)
                 actor.on_start()
             except Exception as error:
@@ -201,6 +248,7 @@ class _Host:
                 running.worker = asyncio.get_running_loop().create_task(
                     self._work(running)
                 )
+                running.start_schedules()
                 self._ok(header, running.name)
         elif message.kind == 'stop':
             self.stopping = True
@@ -214,11 +262,37 @@ class _Host:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    async def _run_grouped(
+        self,
+        running: _Running,
+        group: str,
+        envelope: Envelope,
+        message: messages.Message,
+    ) -> None:
+        async with running.semaphores[group]:
+            await self._run_call(running, envelope, message)
+
+    async def _run_tick(self, running: _Running, tick: _Tick) -> None:
+        method = getattr(running.actor, tick.name)
+        try:
+            if inspect.iscoroutinefunction(method):
+                await method()
+            else:
+                await asyncio.to_thread(method)
+        except Exception:
+            running.failed += 1
+            logger.exception('Timer %s of actor %s raised', tick.name, running.name)
+        else:
+            running.done += 1
+
     async def _work(self, running: _Running) -> None:
         while True:
             envelope = await running.queue.get()
             if envelope is None:
                 return
+            if isinstance(envelope, _Tick):
+                await self._run_tick(running, envelope)
+                continue
             message = messages.decode(envelope.data, self.secret)
             if message.kind == 'stop':
                 await self._stop_actor(running, envelope, message)
@@ -254,6 +328,7 @@ class _Host:
     async def _stop_actor(
         self, running: _Running, envelope: Envelope, message: messages.Message
     ) -> None:
+        running.stop_schedules()
         try:
             running.actor.on_stop()
         except Exception:
@@ -280,6 +355,7 @@ class _Host:
                 self.handle(envelope)
             await asyncio.sleep(0)  # let the actors run
         for running in list(self.actors.values()):
+            running.stop_schedules()
             running.queue.put_nowait(None)
             if running.worker is not None:
                 await running.worker

@@ -147,11 +147,13 @@ class ActorSystem:
 
         Raises:
             TypeError: If ``cls`` is not an `Actor` subclass.
+            ValueError: If its concurrency groups are not declared right.
             ActionError: If its constructor or ``on_start`` raised.
             ActorError: If the system is closed, or its host ended.
         """
         if not (isinstance(cls, type) and issubclass(cls, Actor)):
             raise TypeError(f'spawn takes an Actor subclass, not {cls!r}')
+        cls.check()
         if self._closed:
             raise ActorError('The actor system is closed.')
         self._start_hosts()

@@ -11,6 +11,8 @@ from typing import Any
 from proxystore.actors import Actor
 from proxystore.actors import ActorHandle
 from proxystore.actors import action
+from proxystore.actors import loop
+from proxystore.actors import timer
 
 
 class Counter(Actor):
@@ -132,3 +134,54 @@ def add_from_task(handle: ActorHandle[Counter], n: int) -> int:
     """A task that calls an actor (runs in a worker process)."""
     result: int = handle.add(n).result(timeout=60)
     return result
+
+
+class Pool(Actor):
+    """Actions in a concurrency group of two."""
+
+    concurrency_groups = {'io': 2}  # noqa: RUF012 - the declaration is a dict
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        # Two calls must be in at once to pass: a limit of one would hang.
+        self.pair = threading.Barrier(2, timeout=30)
+
+    @action(group='io')
+    def fetch(self) -> int:
+        """Wait for a second call of the group; the most seen at once."""
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            self.pair.wait()
+        finally:
+            with self.lock:
+                self.running -= 1
+        return self.peak
+
+
+class Ticker(Actor):
+    """A timer and a loop."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.spins = 0
+
+    @timer(0.02)
+    def tick(self) -> None:
+        """Count a tick."""
+        self.ticks += 1
+
+    @loop
+    async def spin(self) -> None:
+        """Count spins until stopped."""
+        while True:
+            self.spins += 1
+            await asyncio.sleep(0.01)
+
+    @action
+    def counts(self) -> tuple[int, int]:
+        """The ticks and spins so far."""
+        return self.ticks, self.spins
