@@ -211,8 +211,11 @@ class Client:
             raise
         except Exception as error:
             self.broken = True
+            # The endpoint failed (reset by the peer): the server is gone,
+            # said as when its control connection closes first.
             raise UCXServerGoneError(
-                f'{what} on {self.name} failed in UCX: {error}',
+                f'the UCX data server went away during {what} on {self.name} '
+                f'(UCX: {error})',
             ) from error
 
     def _call(
