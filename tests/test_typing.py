@@ -75,9 +75,10 @@ def test_modules_directly_in_a_namespace_level_are_typed() -> None:
     assert not missing, f'namespace levels with modules but no py.typed: {missing}'
 
 
-def test_downstream_mypy_strict_sees_the_connectors(tmp_path: pathlib.Path) -> None:
+def _downstream_mypy(tmp_path: pathlib.Path, code: str) -> str:
+    """What a user's ``mypy --strict`` (with no config of ours) says of ``code``."""
     user = tmp_path / 'user.py'
-    user.write_text(_USER_CODE)
+    user.write_text(code)
     config = tmp_path / 'mypy.ini'
     config.write_text('[mypy]\n')  # a user's own config: none of the workspace's
     result = subprocess.run(
@@ -99,15 +100,48 @@ def test_downstream_mypy_strict_sees_the_connectors(tmp_path: pathlib.Path) -> N
         timeout=300,
         check=False,
     )
-    output = result.stdout + result.stderr
-    assert 'py.typed' not in output, output
-    assert 'import-untyped' not in output, output
-    assert 'import-not-found' not in output, output
+    return result.stdout + result.stderr
+
+
+def _error_lines(output: str) -> dict[int, str]:
     reported = {}
     for line in output.splitlines():
         parts = line.split(':', 3)
         if len(parts) == 4 and parts[2].strip() == 'error':
             reported[int(parts[1])] = parts[3]
+    return reported
+
+
+def test_downstream_mypy_strict_sees_the_connectors(tmp_path: pathlib.Path) -> None:
+    output = _downstream_mypy(tmp_path, _USER_CODE)
+    assert 'py.typed' not in output, output
+    assert 'import-untyped' not in output, output
+    assert 'import-not-found' not in output, output
+    reported = _error_lines(output)
     assert sorted(reported) == sorted(_EXPECTED), output
     for number, text in _EXPECTED.items():
         assert text in reported[number], (number, reported[number])
+
+
+# Calls through an actor handle are checked against the method they name.
+_ACTORS_CODE = """\
+from proxystore.actors import ActorFuture, ActorHandle
+from proxystore.testing.actors import Counter
+
+def use(handle: ActorHandle[Counter]) -> None:
+    a: ActorFuture[int] = handle.call(Counter.add, 3)
+    b: ActorFuture[int] = handle.call(Counter.async_add, 3)
+    c: ActorFuture[str] = handle.call(Counter.add, 3)
+    handle.call(Counter.add, 'three')
+    handle.tell(Counter.add, n=1)
+    handle.tell(Counter.add, m=1)
+    d: ActorFuture[int] = handle.with_timeout(5).call(Counter.get)
+"""
+_ACTORS_ERRORS = {7, 8, 10}  # a wrong answer type, a wrong argument, a wrong keyword
+
+
+def test_downstream_mypy_strict_checks_calls_through_actor_handles(
+    tmp_path: pathlib.Path,
+) -> None:
+    output = _downstream_mypy(tmp_path, _ACTORS_CODE)
+    assert set(_error_lines(output)) == _ACTORS_ERRORS, output

@@ -193,17 +193,25 @@ def caller(config: dict[str, Any], secret_id: str | None) -> _Caller:
     with _callers_lock:
         found = _callers.get(key)
         if found is None:
-            secret = None
-            if secret_id is not None:
-                secret = find_secret(secret_id)
-                if secret is None:
-                    raise ActorError(
-                        f'The actor system authenticates its messages with a secret '
-                        f'(id {secret_id}) this process does not have: set '
-                        'PROXYSTORE_SECRET.'
-                    )
-            found = _callers[key] = _Caller(config, secret)
+            found = _callers[key] = _Caller(config, secret_of(secret_id))
         return found
+
+
+def secret_of(secret_id: str | None) -> bytes | None:
+    """The secret of an actor system, by id (``None``: the system has none).
+
+    Raises:
+        ActorError: If this process does not know the secret.
+    """
+    if secret_id is None:
+        return None
+    secret = find_secret(secret_id)
+    if secret is None:
+        raise ActorError(
+            f'The actor system authenticates its messages with a secret (id '
+            f'{secret_id}) this process does not have: set PROXYSTORE_SECRET.'
+        )
+    return secret
 
 
 def store_of(blob: bytes | None) -> Store[Any] | None:

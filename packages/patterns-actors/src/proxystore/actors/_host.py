@@ -21,13 +21,13 @@ from typing import Any
 
 from proxystore.actors import messages
 from proxystore.actors._actor import Actor
+from proxystore.actors._handle import secret_of
 from proxystore.actors._handle import store_of
 from proxystore.actors.exceptions import MessageError
 from proxystore.actors.mailbox import Envelope
 from proxystore.actors.mailbox import Mailbox
 from proxystore.actors.mailbox import mailbox_from_config
 from proxystore.store import Store
-from proxystore.store.keyring import find_secret
 
 __all__ = ['serve']
 
@@ -382,17 +382,10 @@ def serve(
     Submitted to an engine by `ActorSystem`; returns when the system stops.
 
     Raises:
-        LookupError: If the system has a secret this process does not know
+        ActorError: If the system has a secret this process does not know
             (set ``PROXYSTORE_SECRET``).
     """
-    secret = None
-    if secret_id is not None:
-        secret = find_secret(secret_id)
-        if secret is None:
-            raise LookupError(
-                f'The actor system authenticates its messages with a secret (id '
-                f'{secret_id}) this process does not have: set PROXYSTORE_SECRET.'
-            )
+    secret = secret_of(secret_id)
     mailbox = mailbox_from_config(mailbox_config)
     try:
         host = _Host(mailbox, address, secret, store_of(store), threshold)
