@@ -31,7 +31,7 @@ ROOT = pathlib.Path(__file__).parent
 SOURCES = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/src'))
 TESTS = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('packages/*/tests'))
 # Tests of the default sessions: those with a marker have a session of their own.
-UNMARKED = 'not slow and not mpi and not engines and not fuzz'
+UNMARKED = 'not slow and not mpi and not engines and not fuzz and not soak'
 
 
 def sync(session: nox.Session, *groups: str) -> None:
@@ -141,6 +141,21 @@ def fuzz(session: nox.Session) -> None:
         '--hypothesis-profile=fuzz',
         '--hypothesis-show-statistics',
         *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """Soak and chaos runs (tests/soak, marked ``soak``): faults under load.
+
+    Each channel (Redis, shared memory, files, UCX, an endpoint) gets 4 worker
+    processes x 8 threads for ``SOAK_SECONDS`` (default 120) while its server,
+    or a worker, is killed at random moments; the figures go to
+    ``soak-results/<channel>.json``. ``-- -k NAME`` runs one channel.
+    """
+    sync(session, 'test')
+    session.run(
+        'pytest', 'tests/soak', '-m', 'soak', '-p', 'no:cacheprovider', *session.posargs
     )
 
 

@@ -184,6 +184,13 @@ def test_read_bulk_error_replies() -> None:
         read_bulk(_Socket(b'!8\r\nERR blob\r\n', 3))
 
 
+def test_read_bulk_loading_is_a_connection_error() -> None:
+    # A restarted server loading its data answers LOADING: redis-py's error for
+    # it is a ConnectionError, so the connector's retry waits it out.
+    with pytest.raises(redis.exceptions.BusyLoadingError, match='^LOADING Redis'):
+        read_bulk(_Socket(b'-LOADING Redis is loading the dataset in memory\r\n'))
+
+
 @pytest.mark.parametrize(
     ('reply', 'step', 'message'),
     [

@@ -190,8 +190,11 @@ async def test_storages(kind: str, tmp_path: pathlib.Path) -> None:
         if kind == 'memory'
         else SQLiteStorage(tmp_path / 'db' / 'blobs.db', max_object_size=10)
     )
+    assert (storage.count, storage.nbytes) == (0, 0)
     await storage.set('k', b'value')
-    assert bytes(await storage.get('k') or b'') == b'value'
+    await storage.set('k', b'value!')  # replaced: still one object
+    assert (storage.count, storage.nbytes) == (1, 6)
+    assert bytes(await storage.get('k') or b'') == b'value!'
     assert await storage.exists('k')
     with pytest.raises(ObjectSizeExceededError) as info:
         await storage.set('big', bytes(11))
@@ -200,6 +203,7 @@ async def test_storages(kind: str, tmp_path: pathlib.Path) -> None:
     )
     await storage.evict('k')
     await storage.evict('k')
+    assert (storage.count, storage.nbytes) == (0, 0)
     assert not await storage.exists('k')
     assert await storage.get('k') is None
     await storage.close()
@@ -212,6 +216,7 @@ async def test_sqlite_objects_persist(tmp_path: pathlib.Path) -> None:
     await first.set('k', memoryview(b'kept'))
     await first.close()
     second = SQLiteStorage(path)
+    assert (second.count, second.nbytes) == (1, 4)  # counted from the file
     assert await second.get('k') == b'kept'
     await second.close()
 

@@ -7,7 +7,7 @@ UUID of the endpoint owning the key; default: this one):
 |---|---|
 | ``GET /`` | 200, JSON status: ``uuid``, ``name``, ``peering`` (and peers) |
 | ``GET /endpoint`` | 200, ``{"uuid": ...}`` (and ``proof``, see below) |
-| ``GET /storage`` | 200, JSON: bytes stored, being read, and the limits |
+| ``GET /storage`` | 200, JSON: objects and bytes stored, being read, and the limits |
 | ``GET /get`` | 200 with the object's bytes, or 404 |
 | ``POST /set`` | 200; the request body is the object |
 | ``GET /exists`` | 200, ``{"exists": bool}`` |
@@ -308,6 +308,7 @@ def create_app(
     async def storage(request: web.Request) -> web.Response:
         return web.json_response(
             {
+                'objects': endpoint.storage.count,
                 'objects_bytes': endpoint.storage.nbytes,
                 'reading_bytes': budget.reading,
                 'max_total_bytes': endpoint.storage.max_total_bytes,

@@ -91,6 +91,11 @@ class Storage(PeerStorage, Protocol):
         """Total size of the stored objects."""
         ...
 
+    @property
+    def count(self) -> int:
+        """Number of stored objects."""
+        ...
+
     async def close(self) -> None:
         """Release the storage (idempotent)."""
         ...
@@ -117,6 +122,11 @@ class DictStorage:
         self._nbytes = 0
 
     def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def count(self) -> int:
+        """Number of stored objects."""
         return len(self._data)
 
     @property
@@ -181,6 +191,7 @@ class SQLiteStorage:
         self.max_object_size = max_object_size
         self.max_total_bytes = max_total_bytes
         self._nbytes = 0
+        self._count = 0
         # One thread owns the connection: sqlite3 objects stay on their thread.
         self._executor = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix='endpoint-sqlite'
@@ -206,21 +217,29 @@ class SQLiteStorage:
             '(key TEXT PRIMARY KEY, value BLOB NOT NULL)'
         )
         self._db.commit()
-        row = self._db.execute('SELECT SUM(LENGTH(value)) FROM blobs').fetchone()
-        self._nbytes = int(row[0] or 0)
+        row = self._db.execute(
+            'SELECT COUNT(*), SUM(LENGTH(value)) FROM blobs'
+        ).fetchone()
+        self._count = int(row[0])
+        self._nbytes = int(row[1] or 0)
 
     @property
     def nbytes(self) -> int:
         """Total size of the stored objects."""
         return self._nbytes
 
-    def _size_of(self, key: str) -> int:
+    @property
+    def count(self) -> int:
+        """Number of stored objects."""
+        return self._count
+
+    def _size_of(self, key: str) -> int | None:
         row = (
             self._connection()
             .execute('SELECT LENGTH(value) FROM blobs WHERE key = ?', (key,))
             .fetchone()
         )
-        return 0 if row is None else int(row[0])
+        return None if row is None else int(row[0])
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -242,7 +261,8 @@ class SQLiteStorage:
     def _set(self, key: str, blob: Blob) -> None:
         # On the storage's only thread: the check and the write are atomic.
         size = memoryview(blob).nbytes
-        freed = self._size_of(key)
+        old = self._size_of(key)
+        freed = old or 0
         check_total(size, self._nbytes - freed, self.max_total_bytes)
         db = self._connection()
         db.execute(
@@ -250,6 +270,7 @@ class SQLiteStorage:
         )
         db.commit()
         self._nbytes += size - freed
+        self._count += old is None
 
     def _exists(self, key: str) -> bool:
         row = (
@@ -260,11 +281,14 @@ class SQLiteStorage:
         return row is not None
 
     def _evict(self, key: str) -> None:
-        freed = self._size_of(key)
+        old = self._size_of(key)
+        if old is None:
+            return
         db = self._connection()
         db.execute('DELETE FROM blobs WHERE key = ?', (key,))
         db.commit()
-        self._nbytes -= freed
+        self._nbytes -= old
+        self._count -= 1
 
     def _close(self) -> None:
         if self._db is not None:

@@ -105,6 +105,8 @@ def read_bulk(sock: Any) -> bytearray | None:
     Raises:
         redis.exceptions.ResponseError: If the server replied with an error
             (``MOVED`` and ``ASK`` on a cluster among them).
+        redis.exceptions.BusyLoadingError: If the server is loading its data
+            (a `ConnectionError`: retried).
         redis.exceptions.ConnectionError: If the connection broke, or the reply
             is not a bulk string.
         redis.exceptions.TimeoutError: If the server sent nothing for the
@@ -164,8 +166,17 @@ def read_bulk(sock: Any) -> bytearray | None:
                 'Invalid reply to GET: no end of line after the value.',
             )
     if kind == b'-':
-        raise redis.exceptions.ResponseError(line.decode(errors='replace'))
+        raise _error(line.decode(errors='replace'))
     if kind == b'!':
         assert value is not None
-        raise redis.exceptions.ResponseError(value.decode(errors='replace'))
+        raise _error(value.decode(errors='replace'))
     return value
+
+
+def _error(text: str) -> redis.exceptions.RedisError:
+    """The exception redis-py raises for an error reply (the ones we act on)."""
+    if text.startswith('LOADING'):
+        # A server loading its data after a restart: redis-py's error for it is
+        # a ConnectionError, which the connector's retry waits out.
+        return redis.exceptions.BusyLoadingError(text)
+    return redis.exceptions.ResponseError(text)
