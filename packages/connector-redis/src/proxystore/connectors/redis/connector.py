@@ -433,6 +433,24 @@ class RedisConnector:
             self._check_size(max(nbytes(data) for _, data in items), error)
             raise
 
+    def _discard(self, keys: Sequence[RedisKey]) -> None:
+        """After a failed batch: delete its keys, best effort.
+
+        The keys are new (nobody else knows them), so deleting all of them
+        deletes exactly the objects the batch wrote before it failed. An error
+        here (the server is gone) is swallowed: the caller re-raises the
+        batch's own error.
+        """
+        if not keys:
+            return
+        with contextlib.suppress(
+            redis.exceptions.RedisError,
+            redis.exceptions.RedisClusterException,
+            RedisConnectorError,
+            OSError,
+        ):
+            self._client.unlink(*(key.redis_key for key in keys))
+
     def put(self, obj: BytesLike) -> RedisKey:
         """Store the bytes under a new key."""
         return self.put_frames([obj])
@@ -444,27 +462,44 @@ class RedisConnector:
         return key
 
     def put_batch(self, objs: Sequence[BytesLike]) -> list[RedisKey]:
-        """`put` for many objects, in one pipeline."""
+        """`put` for many objects, in one pipeline.
+
+        All or nothing: if the batch fails (an object too large for the
+        server, a lost connection), the objects it stored are deleted (best
+        effort) before the error is raised.
+        """
         keys = [self._new_key() for _ in objs]
         if keys:
-            self._set_many(list(zip(keys, objs, strict=True)))
+            try:
+                self._set_many(list(zip(keys, objs, strict=True)))
+            except BaseException:
+                self._discard(keys)
+                raise
         return keys
 
     def put_frames_batch(
         self, payloads: Sequence[Sequence[BytesLike]]
     ) -> list[RedisKey]:
-        """`put_frames` for many payloads: small ones in one pipeline."""
+        """`put_frames` for many payloads: small ones in one pipeline.
+
+        All or nothing, as `put_batch`: a failure deletes what the batch
+        stored (large payloads are stored one by one, before the pipeline).
+        """
         keys: list[RedisKey] = []
         small: list[tuple[RedisKey, BytesLike]] = []
-        for buffers in payloads:
-            key = self._new_key()
-            keys.append(key)
-            if sum(nbytes(b) for b in buffers) < _FRAMED_MIN_BYTES:
-                small.append((key, b''.join(buffers)))
-            else:
-                self._set(key.redis_key, buffers)
-        if small:
-            self._set_many(small)
+        try:
+            for buffers in payloads:
+                key = self._new_key()
+                keys.append(key)
+                if sum(nbytes(b) for b in buffers) < _FRAMED_MIN_BYTES:
+                    small.append((key, b''.join(buffers)))
+                else:
+                    self._set(key.redis_key, buffers)
+            if small:
+                self._set_many(small)
+        except BaseException:
+            self._discard(keys)
+            raise
         return keys
 
     def new_key(self, obj: BytesLike | None = None) -> RedisKey:
