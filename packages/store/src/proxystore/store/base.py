@@ -32,6 +32,7 @@ from proxystore.serialize import serialize as default_serialize
 from proxystore.serialize.codec import CUSTOM_SERIALIZER_ID
 from proxystore.serialize.codec import Codec
 from proxystore.store import _registry
+from proxystore.store._fork import renew_after_fork
 from proxystore.store.cache import LRUCache
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
@@ -210,6 +211,7 @@ class Store(Generic[ConnectorT]):
         # Warned of (once) at the first read, if the channel is a network one.
         self._unauthenticated_reads = secret is None and is_network_channel(connector)
         self._warn_lock = threading.Lock()
+        renew_after_fork(self, '_warn_lock')
         if self._secret is not None and isinstance(connector, SecretConnector):
             connector.use_secret(self._secret)
         self._framed = hasattr(connector, 'put_frames')

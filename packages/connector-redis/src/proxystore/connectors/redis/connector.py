@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import secrets
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -67,6 +69,21 @@ class RedisKey(NamedTuple):
 
 
 RedisKey.__module__ = _PUBLIC_MODULE
+
+
+# Every connector of the process: a forked child gives each a new client lock,
+# which a thread of the parent may have held (connecting, or discovering a
+# cluster's nodes) when another thread forked.
+_connectors: weakref.WeakSet[RedisConnector] = weakref.WeakSet()
+
+
+def _renew_client_locks_in_child() -> None:
+    for connector in list(_connectors):
+        connector._client_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_client_locks_in_child)
 
 
 def _node(node: Sequence[Any]) -> tuple[str, int]:
@@ -245,6 +262,7 @@ class RedisConnector:
         # when it is made, and a copy made from a config in a worker should not.
         self._client_instance: Any = None
         self._client_lock = threading.Lock()
+        _connectors.add(self)
         # The server as errors name it (the options never change).
         self._location = self._where()
 
