@@ -403,7 +403,7 @@ class Store(Generic[ConnectorT]):
             try:
                 for payload in payloads:
                     written.append(self._write(payload, **kwargs))
-            except BaseException:
+            except Exception:
                 self._discard(written)
                 raise
             return written
@@ -543,7 +543,7 @@ class Store(Generic[ConnectorT]):
                         for key, payload in zip(keys, payloads, strict=True):
                             self._write_at(key, payload, **kwargs)
                             written.append(key)
-                    except BaseException:
+                    except Exception:
                         self._discard(written)
                         raise
             else:

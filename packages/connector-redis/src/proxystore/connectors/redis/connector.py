@@ -560,15 +560,21 @@ class RedisConnector:
         if durable is not None:
             self._confirm(confirmed)
 
-    def _discard(self, keys: Sequence[RedisKey]) -> None:
-        """After a failed batch: delete its keys, best effort.
+    def _discard(self, keys: Sequence[RedisKey], error: Exception) -> None:
+        """After a failed batch (or put): delete its keys, best effort.
 
         The keys are new (nobody else knows them), so deleting all of them
         deletes exactly the objects the batch wrote before it failed. An error
         here (the server is gone) is swallowed: the caller re-raises the
-        batch's own error.
+        batch's own error. After a timeout (a frozen server) nothing is tried:
+        the UNLINK would wait as long again.
         """
         if not keys:
+            return
+        cause = error.__cause__
+        if isinstance(error, redis.exceptions.TimeoutError) or isinstance(
+            cause, redis.exceptions.TimeoutError
+        ):
             return
         with contextlib.suppress(
             redis.exceptions.RedisError,
@@ -587,8 +593,8 @@ class RedisConnector:
         key = self._new_key()
         try:
             self._set(key.redis_key, buffers)
-        except BaseException:
-            self._discard([key])  # written but not confirmed, or unsure
+        except Exception as error:
+            self._discard([key], error)  # written but not confirmed, or unsure
             raise
         return key
 
@@ -603,8 +609,8 @@ class RedisConnector:
         if keys:
             try:
                 self._set_many(list(zip(keys, objs, strict=True)))
-            except BaseException:
-                self._discard(keys)
+            except Exception as error:
+                self._discard(keys, error)
                 raise
         return keys
 
@@ -628,8 +634,8 @@ class RedisConnector:
                     self._set(key.redis_key, buffers)
             if small:
                 self._set_many(small)
-        except BaseException:
-            self._discard(keys)
+        except Exception as error:
+            self._discard(keys, error)
             raise
         return keys
 
@@ -640,8 +646,8 @@ class RedisConnector:
             # Nobody can be waiting for a key made just now: no PUBLISH.
             try:
                 self._set(key.redis_key, [obj])
-            except BaseException:
-                self._discard([key])
+            except Exception as error:
+                self._discard([key], error)
                 raise
         return key
 
