@@ -11,6 +11,7 @@ import pytest
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.redis import RedisDurabilityError
 from proxystore.store import Store
+from proxystore.testing.redis import RedisCluster
 from proxystore.testing.redis import RedisServer
 
 LARGE = b'L' * (256 * 1024)  # the frame-by-frame path
@@ -163,3 +164,26 @@ def test_durable_config_round_trip(redis_server: RedisServer) -> None:
 def test_durable_invalid_options(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RedisConnector('127.0.0.1', 1, **options)
+
+
+def test_durable_on_a_cluster_asks_the_node_of_the_key(
+    redis_cluster: RedisCluster,
+) -> None:
+    # The nodes have no replicas: WAIT on the key's node answers 0.
+    connector = RedisConnector(
+        '127.0.0.1',
+        redis_cluster.port,
+        cluster=True,
+        durable='replicas',
+        durable_timeout=0.1,
+    )
+    message = r'0 replica\(s\) acknowledged'
+    with pytest.raises(RedisDurabilityError, match=message):
+        connector.put(b'small')
+    with pytest.raises(RedisDurabilityError, match=message):
+        connector.put_batch([b'a', b'b', b'c'])
+    with pytest.raises(RedisDurabilityError, match=message):
+        connector.put(LARGE)
+    for node in redis_cluster.nodes:
+        assert _keys_under(node, connector.prefix) == []
+    connector.close(clear=True)
