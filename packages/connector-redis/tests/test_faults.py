@@ -173,3 +173,47 @@ def test_a_frozen_server_times_out(redis_server: RedisServer) -> None:
         redis_server.process.send_signal(signal.SIGCONT)
     assert connector.get(key) == b'before'
     connector.close(clear=True)
+
+
+def _keys_under(server: RedisServer, prefix: str) -> list[bytes]:
+    with server.client() as client:
+        return list(client.scan_iter(match=prefix + '*', count=1000))
+
+
+@pytest.fixture
+def small_server(tmp_path: pathlib.Path) -> Generator[RedisServer]:
+    """A server that refuses values over 1 MiB (proto-max-bulk-len)."""
+    with RedisServer(
+        tmp_path / 'small', extra=['--proto-max-bulk-len', '1mb']
+    ) as server:
+        yield server
+
+
+def test_a_failed_batch_leaves_nothing(small_server: RedisServer) -> None:
+    connector = RedisConnector('127.0.0.1', small_server.port)
+    too_large = b'x' * (2 * 1024 * 1024)
+    framed = b'f' * (256 * 1024)  # stored on its own, before the failing one
+    with pytest.raises(RedisValueTooLargeError, match='2097152 bytes'):
+        connector.put_batch([b'fits', b'fits too', too_large, b'after'])
+    assert _keys_under(small_server, connector.prefix) == []
+    with pytest.raises(RedisValueTooLargeError, match='2097152 bytes'):
+        connector.put_frames_batch([[b'small'], [framed], [too_large], [b'end']])
+    assert _keys_under(small_server, connector.prefix) == []
+    keys = connector.put_batch([b'a', b'b'])  # still usable
+    assert connector.get_batch(keys) == [b'a', b'b']
+    connector.close(clear=True)
+
+
+@pytest.mark.parametrize('secret', [None, b'a secret of 16 bytes or more'])
+def test_a_failed_store_batch_leaves_nothing(
+    small_server: RedisServer,
+    secret: bytes | None,
+) -> None:
+    connector = RedisConnector('127.0.0.1', small_server.port)
+    with Store(f'batch-{secret is None}', connector, secret=secret) as store:
+        with pytest.raises(RedisValueTooLargeError, match='larger than'):
+            store.put_batch([b'one', b'f' * (256 * 1024), b'x' * (2 << 20), b'end'])
+        assert _keys_under(small_server, connector.prefix) == []
+        keys = store.put_batch([b'one', b'two'])
+        assert [store.get(k) for k in keys] == [b'one', b'two']
+    connector.close(clear=True)

@@ -40,6 +40,7 @@ def test_public_names_unchanged() -> None:
         'RedisConnector',
         'RedisConnectorError',
         'RedisCredentialError',
+        'RedisDurabilityError',
         'RedisKey',
         'RedisUnavailableError',
         'RedisValueTooLargeError',

@@ -64,6 +64,16 @@ _owned: dict[int, tuple[int, int, Callable[[], None]]] = {}
 _owned_lock = threading.Lock()
 
 
+def _renew_lock_in_child() -> None:
+    global _owned_lock
+    # Another thread may have held the lock at fork time; it is gone here.
+    _owned_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
+
+
 def is_lock_file(name: str) -> bool:
     """Whether ``name`` is the lock file of a folder, or a partial one."""
     return _LOCK_TEMP.fullmatch(name) is not None

@@ -18,6 +18,7 @@ frame (private memory from the connector) is used in place.
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 from collections.abc import Callable
@@ -179,6 +180,16 @@ class _CloudPickle:
 
 
 _lock = threading.Lock()
+
+
+def _renew_lock_in_child() -> None:
+    global _lock
+    # Another thread may have held the lock at fork time; it is gone here.
+    _lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
 _registry: dict[bytes, Serializer] = {}
 _order: list[Serializer] = []
 

@@ -32,6 +32,7 @@ from proxystore.serialize import serialize as default_serialize
 from proxystore.serialize.codec import CUSTOM_SERIALIZER_ID
 from proxystore.serialize.codec import Codec
 from proxystore.store import _registry
+from proxystore.store._fork import renew_after_fork
 from proxystore.store.cache import LRUCache
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
@@ -210,6 +211,7 @@ class Store(Generic[ConnectorT]):
         # Warned of (once) at the first read, if the channel is a network one.
         self._unauthenticated_reads = secret is None and is_network_channel(connector)
         self._warn_lock = threading.Lock()
+        renew_after_fork(self, '_warn_lock')
         if self._secret is not None and isinstance(connector, SecretConnector):
             connector.use_secret(self._secret)
         self._framed = hasattr(connector, 'put_frames')
@@ -397,9 +399,40 @@ class Store(Generic[ConnectorT]):
             buffers = [payload.buffers for payload in payloads]
             return list(put_frames_batch(buffers, **kwargs))
         if self._framed:
-            return [self._write(payload, **kwargs) for payload in payloads]
+            written: list[ConnectorKeyT] = []
+            try:
+                for payload in payloads:
+                    written.append(self._write(payload, **kwargs))
+            except Exception:
+                self._discard(written)
+                raise
+            return written
         joined = [payload.join() for payload in payloads]
         return list(self.connector.put_batch(joined, **kwargs))
+
+    def _discard(self, keys: Sequence[ConnectorKeyT]) -> None:
+        """After a failed batch: evict the objects it wrote, best effort.
+
+        An error while evicting is logged, never raised: the caller re-raises
+        the batch's own error.
+        """
+        if not keys:
+            return
+        try:
+            evict_batch = getattr(self.connector, 'evict_batch', None)
+            if evict_batch is not None:
+                evict_batch(list(keys))
+            else:
+                for key in keys:
+                    self.connector.evict(key)
+        except Exception:
+            logger.warning(
+                'Store(name="%s"): a failed batch left %d object(s) that could '
+                'not be evicted',
+                self.name,
+                len(keys),
+                exc_info=True,
+            )
 
     def _write(self, payload: Payload, **kwargs: Any) -> ConnectorKeyT:
         if self._framed:
@@ -485,6 +518,9 @@ class Store(Generic[ConnectorT]):
     ) -> list[ConnectorKeyT]:
         """Store many objects; return their keys in order.
 
+        All or nothing: if a write fails, the objects the batch already wrote
+        are evicted (best effort) and the write's error is raised.
+
         Raises:
             StoreClosedError: If the store is closed.
             SerializationError: If an object cannot be serialized.
@@ -502,8 +538,14 @@ class Store(Generic[ConnectorT]):
                         for obj, key in zip(objs, keys, strict=True)
                     ]
                 with measure.part('connector'):
-                    for key, payload in zip(keys, payloads, strict=True):
-                        self._write_at(key, payload, **kwargs)
+                    written: list[ConnectorKeyT] = []
+                    try:
+                        for key, payload in zip(keys, payloads, strict=True):
+                            self._write_at(key, payload, **kwargs)
+                            written.append(key)
+                    except Exception:
+                        self._discard(written)
+                        raise
             else:
                 with measure.part('serialize'):
                     payloads = [

@@ -7,6 +7,8 @@ from collections import OrderedDict
 from typing import Generic
 from typing import TypeVar
 
+from proxystore.store._fork import renew_after_fork
+
 __all__ = ['LRUCache']
 
 K = TypeVar('K')
@@ -32,6 +34,7 @@ class LRUCache(Generic[K, V]):
         self.misses = 0
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
+        renew_after_fork(self, '_lock')  # a store used in a forked child
         # Bumped by every eviction: a value read before an eviction must not be
         # cached after it (see `token`).
         self._generation = 0

@@ -35,6 +35,16 @@ SECRET_ENV = 'PROXYSTORE_SECRET'
 """Environment variable holding a secret (UTF-8) for processes that resolve proxies."""
 
 _lock = threading.Lock()
+
+
+def _renew_lock_in_child() -> None:
+    global _lock
+    # Another thread may have held the lock at fork time; it is gone here.
+    _lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
 _secrets: dict[str, bytes] = {}
 _credentials: dict[str, bytes] = {}
 # credential -> id: the derivation is slow, and is made once per value.

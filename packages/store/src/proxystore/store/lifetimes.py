@@ -13,6 +13,7 @@ import atexit
 import datetime
 import functools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from typing import TypeVar
 from typing import runtime_checkable
 
 from proxystore.proxy import Proxy
+from proxystore.store._fork import renew_after_fork
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.utils import get_factory_of_store_proxy
 
@@ -93,6 +95,7 @@ class ContextLifetime:
         self._keys: set[ConnectorKeyT] = set()
         self._done = False
         self._lock = threading.Lock()
+        renew_after_fork(self, '_lock')
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name='{self.name}', store={self.store!r})"
@@ -273,6 +276,7 @@ class StaticLifetime:
         self._keys: dict[Store[Any], set[ConnectorKeyT]] = {}
         self._done = False
         self._lock = threading.Lock()
+        renew_after_fork(self, '_lock')
         self._atexit = register_lifetime_atexit(self, close_stores=True)
 
     def __repr__(self) -> str:
@@ -318,3 +322,12 @@ class StaticLifetime:
             store.evict_batch(list(store_keys))
             if close_stores:
                 store.close()
+
+
+def _renew_static_lock_in_child() -> None:
+    # Another thread may have been making the singleton at fork time.
+    StaticLifetime._instance_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_static_lock_in_child)

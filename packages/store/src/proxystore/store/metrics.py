@@ -20,6 +20,7 @@ from typing import Any
 
 from proxystore.proxy import Proxy
 from proxystore.proxy import get_factory
+from proxystore.store._fork import renew_after_fork
 from proxystore.store.exceptions import ProxyStoreFactoryError
 
 __all__ = ['Measurement', 'Metrics', 'StoreMetrics', 'TimeStats']
@@ -204,6 +205,7 @@ class StoreMetrics:
     def __init__(self) -> None:
         self._metrics: dict[int, Metrics] = {}
         self._lock = threading.Lock()
+        renew_after_fork(self, '_lock')
 
     def _entry(self, key: Any) -> Metrics:
         index = _index(key)

@@ -59,6 +59,16 @@ class StreamConsumer(Generic[T]):
             broker even without a secret this process holds (see
             `StoreDirectory`): only if every writer to the broker is trusted.
         max_message_bytes: Largest broker message decoded.
+        allowed_hosts: Hosts that stores made from the broker's descriptions
+            may be at: names (exact, never resolved), addresses, networks
+            (``10.0.0.0/8``) or ``'*'``, as a list or one comma-separated
+            string. By default ``PROXYSTORE_STREAM_ALLOWED_HOSTS``, else
+            loopback only; the hosts of ``stores`` are always allowed. A
+            description at another host raises `HostNotAllowedError` before
+            anything connects (see `proxystore.stream._stores.HostPolicy`).
+
+    Raises:
+        ValueError: If an allowed host is malformed.
     """
 
     def __init__(
@@ -69,11 +79,14 @@ class StreamConsumer(Generic[T]):
         stores: Iterable[Store[Any]] = (),
         trust_broker: bool = False,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        allowed_hosts: Iterable[str] | str | None = None,
     ) -> None:
         self.subscriber = subscriber
         self.filter_: Filter = filter_ if filter_ is not None else NullFilter()
         self.max_message_bytes = max_message_bytes
-        self._stores = StoreDirectory(stores, trust_broker=trust_broker)
+        self._stores = StoreDirectory(
+            stores, trust_broker=trust_broker, allowed_hosts=allowed_hosts
+        )
         self._pending: collections.deque[Event] = collections.deque()
         self._ended = False
         self._sole_reader = not fans_out(subscriber)

@@ -8,12 +8,16 @@ by name only, and the consumer must have that store itself.
 Whoever can write to the broker can forge a description, so a consumer makes a
 store from one only when it is safe to (see `StoreDirectory`): by default only
 for stores authenticated by a secret this process holds, whose payloads a
-forger cannot produce.
+forger cannot produce, and only at the hosts of its allow-list (`HostPolicy`),
+so a forger cannot point the consumer at a server of its choosing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,10 +30,18 @@ from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
 from proxystore.store.config import connector_kinds
 from proxystore.store.keyring import find_secret
+from proxystore.stream.exceptions import HostNotAllowedError
 from proxystore.stream.exceptions import MalformedEventError
 from proxystore.stream.exceptions import UnknownStoreError
 
-__all__ = ['StoreDirectory', 'describe', 'store_id']
+__all__ = [
+    'ALLOWED_HOSTS_ENV',
+    'HostPolicy',
+    'StoreDirectory',
+    'describe',
+    'hosts_of',
+    'store_id',
+]
 
 # Connectors whose options name other connectors (by kind, maybe by import
 # path): never made from a description.
@@ -122,6 +134,152 @@ def _config(descriptor: dict[str, Any]) -> StoreConfig:
         raise MalformedEventError(f'Store "{name}" is described wrongly: {e}') from e
 
 
+ALLOWED_HOSTS_ENV = 'PROXYSTORE_STREAM_ALLOWED_HOSTS'
+"""Comma-separated hosts consumers may connect to when not given ``allowed_hosts``."""
+
+_LOOPBACK = ('localhost', '127.0.0.0/8', '::1')
+# Option names (at any depth of a connector's options) that name a host.
+_HOST_OPTIONS = frozenset({'hostname', 'host', 'address'})
+_URL_OPTIONS = frozenset({'url'})
+_NODE_LIST_OPTIONS = frozenset({'startup_nodes'})
+_LOCAL_PATH_OPTIONS = frozenset({'unix_socket_path'})
+_MAX_DEPTH = 16
+
+
+def _normal(host: str) -> str:
+    return host.strip().strip('[]').rstrip('.').lower()
+
+
+def hosts_of(options: Any) -> set[str]:
+    """The hosts that connector options name (lower case, IPv6 unbracketed).
+
+    Recognized at any depth: ``hostname``, ``host`` and ``address`` (a host),
+    ``url`` (its host; ``unix://`` and a URL without host are ``localhost``),
+    ``startup_nodes`` (``[host, port]`` pairs) and ``unix_socket_path``
+    (``localhost``). Options of a connector that names hosts otherwise are
+    not seen: give such stores to the consumer.
+
+    Raises:
+        MalformedEventError: If a URL cannot be parsed or a host is not a string.
+    """
+    found: set[str] = set()
+
+    def walk(value: Any, key: str | None, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise MalformedEventError('Connector options are nested too deeply.')
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, name if isinstance(name, str) else None, depth + 1)
+        elif isinstance(value, list | tuple):
+            if key in _NODE_LIST_OPTIONS:
+                for node in value:
+                    if not isinstance(node, list | tuple) or not node:
+                        raise MalformedEventError(
+                            f'A startup node must be [host, port], not {node!r}.',
+                        )
+                    walk(node[0], 'host', depth + 1)
+            else:
+                for item in value:
+                    walk(item, key, depth + 1)
+        elif key in _HOST_OPTIONS and value is not None:
+            if not isinstance(value, str):
+                raise MalformedEventError(
+                    f'Option "{key}" must name a host, not {type(value).__name__}.',
+                )
+            found.add(_normal(value))
+        elif key in _URL_OPTIONS and isinstance(value, str):
+            try:
+                parts = urllib.parse.urlsplit(value)
+                host = parts.hostname
+            except ValueError as e:
+                raise MalformedEventError(f'A URL option is invalid: {e}') from e
+            unix = parts.scheme.lower() == 'unix'
+            found.add('localhost' if unix or not host else _normal(host))
+        elif key in _LOCAL_PATH_OPTIONS and value is not None:
+            found.add('localhost')
+
+    walk(options, None, 0)
+    return found
+
+
+class HostPolicy:
+    """Which hosts a consumer may connect to for stores described by the broker.
+
+    Each entry is a host name (matched exactly, case-insensitively, never
+    resolved: DNS is the forger's as much as anyone's), an IP address, a
+    network (``10.0.0.0/8``, ``fd00::/8``) or ``*`` (any host).
+
+    Raises:
+        ValueError: If an entry is empty or a malformed network.
+    """
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.entries = tuple(entry.strip() for entry in entries)
+        self._any = False
+        self._names: set[str] = set()
+        self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in self.entries:
+            self.add(entry)
+
+    def add(self, entry: str) -> None:
+        """Allow one more host, address or network.
+
+        Raises:
+            ValueError: If ``entry`` is empty or a malformed network.
+        """
+        text = _normal(entry)
+        if not text:
+            raise ValueError('An allowed host must not be empty.')
+        if text == '*':
+            self._any = True
+            return
+        try:
+            self._networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            if '/' in text:
+                raise ValueError(
+                    f'Allowed host {entry!r} is not a valid network.'
+                ) from None
+            self._names.add(text)
+
+    @classmethod
+    def default(cls, allowed_hosts: Iterable[str] | str | None = None) -> HostPolicy:
+        """The policy of ``allowed_hosts``, else of the environment, else loopback.
+
+        ``allowed_hosts`` may be a list or one comma-separated string; when it
+        is ``None``, ``PROXYSTORE_STREAM_ALLOWED_HOSTS`` (comma-separated) is
+        used if set and not empty, else loopback (``localhost``,
+        ``127.0.0.0/8``, ``::1``).
+
+        Raises:
+            ValueError: If an entry is malformed.
+        """
+        if allowed_hosts is None:
+            allowed_hosts = os.environ.get(ALLOWED_HOSTS_ENV, '').strip() or None
+        if allowed_hosts is None:
+            return cls(_LOOPBACK)
+        if isinstance(allowed_hosts, str):
+            allowed_hosts = [h.strip() for h in allowed_hosts.split(',') if h.strip()]
+        return cls(allowed_hosts)
+
+    def allows(self, host: str) -> bool:
+        """Whether ``host`` (a name or an address) is allowed."""
+        if self._any:
+            return True
+        text = _normal(host)
+        if text in self._names:
+            return True
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)
+
+    def __repr__(self) -> str:
+        shown = ', '.join(self.entries) if self.entries else 'none'
+        return f'HostPolicy({shown})'
+
+
 class StoreDirectory:
     """The stores a consumer knows, by id.
 
@@ -133,16 +291,35 @@ class StoreDirectory:
             are then authenticated, and a forged description (pointing at a
             server of the forger's) yields nothing that is unpickled. Trust the
             broker only if whoever can write to it may run code here.
+        allowed_hosts: Hosts a store made from a description may be at
+            (`HostPolicy` entries, or one comma-separated string). By default
+            ``PROXYSTORE_STREAM_ALLOWED_HOSTS``, else loopback. The hosts of
+            ``stores`` are always allowed: the consumer connects to them
+            anyway, so a description naming one of them points it nowhere new.
+            A description naming another host raises `HostNotAllowedError`
+            before anything connects, trusted broker or not.
+
+    Raises:
+        ValueError: If an allowed host is malformed.
     """
 
     def __init__(
-        self, stores: Iterable[Store[Any]] = (), *, trust_broker: bool = False
+        self,
+        stores: Iterable[Store[Any]] = (),
+        *,
+        trust_broker: bool = False,
+        allowed_hosts: Iterable[str] | str | None = None,
     ) -> None:
         self.trust_broker = trust_broker
+        self.hosts = HostPolicy.default(allowed_hosts)
         self._by_id: dict[str, Store[Any]] = {}
         self._made = 0
         for store in stores:
-            self._by_id[store_id(describe(store))] = store
+            descriptor = describe(store)
+            self._by_id[store_id(descriptor)] = store
+            for host in sorted(hosts_of(descriptor.get('options', {}))):
+                if not self.hosts.allows(host):
+                    self.hosts.add(host)
 
     def announce(self, identifier: str, descriptor: dict[str, Any]) -> None:
         """Learn the store of an id from its description (once per id).
@@ -151,6 +328,8 @@ class StoreDirectory:
             MalformedEventError: If the description is invalid or does not match
                 the id, names a connector that cannot be used here, or too many
                 stores were described.
+            HostNotAllowedError: If the description names a host that is not
+                allowed (nothing is connected to).
             UnknownStoreError: If the store cannot be made here safely (no
                 secret this process holds) or has a custom serializer and this
                 process has no store of its name.
@@ -181,6 +360,7 @@ class StoreDirectory:
         if registered is not None and store_id(describe(registered)) == identifier:
             self._by_id[identifier] = registered  # this process has that store
             return
+        self._check_hosts(config)
         if not self.trust_broker and (
             config.secret_id is None or find_secret(config.secret_id) is None
         ):
@@ -206,6 +386,19 @@ class StoreDirectory:
             ) from e
         self._made += 1
         self._by_id[identifier] = store
+
+    def _check_hosts(self, config: StoreConfig) -> None:
+        for host in sorted(hosts_of(config.connector.options)):
+            if not self.hosts.allows(host):
+                raise HostNotAllowedError(
+                    f'Store "{config.name}" was described by the broker at host '
+                    f"'{host}', which this consumer does not connect to (allowed: "
+                    f'{", ".join(self.hosts.entries) or "none"}, and the hosts of '
+                    'its stores). Allow it with StreamConsumer(allowed_hosts=[...]) '
+                    f'or {ALLOWED_HOSTS_ENV}=host,... (a name, an address, a '
+                    "network such as 10.0.0.0/8, or '*'), or give the store to "
+                    'StreamConsumer(stores=[...]).',
+                )
 
     def get(self, identifier: str) -> Store[Any]:
         """The store of an id.

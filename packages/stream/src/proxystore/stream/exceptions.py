@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     'BrokerError',
+    'HostNotAllowedError',
     'MalformedEventError',
     'StreamError',
     'TopicClosedError',
@@ -42,4 +43,15 @@ class UnknownStoreError(StreamError):
     Producers announce the store of a topic with its first events (and again
     every ``announce_every`` batches); a consumer that joined a broadcast
     broker after that can be given the store with ``StreamConsumer(stores=...)``.
+    """
+
+
+class HostNotAllowedError(UnknownStoreError):
+    """A store description names a host that this consumer may not connect to.
+
+    Whoever can write to the broker can describe a store at any host; a
+    consumer makes stores only at the hosts of its allow-list (by default
+    loopback and the hosts of the stores it was given; see
+    `proxystore.stream.StreamConsumer`). Raised before any connection is
+    made. The message names the host and how to allow it.
     """

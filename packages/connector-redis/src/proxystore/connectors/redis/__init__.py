@@ -16,7 +16,10 @@ servers:
   (a `WaitableConnector`: futures wake at once instead of polling);
 - errors name the server and the cause: `RedisUnavailableError`,
   `RedisAuthenticationError`, `RedisConfigurationError`,
-  `RedisValueTooLargeError`, `RedisCredentialError`, all `RedisConnectorError`;
+  `RedisValueTooLargeError`, `RedisCredentialError`, `RedisDurabilityError`,
+  all `RedisConnectorError`;
+- ``durable=`` puts return only once the server confirms the write is fsynced
+  to its append-only file and/or replicated (``WAITAOF``/``WAIT``);
 - the password never leaves the process: configs (and so proxies) carry its id,
   and other processes read it from ``PROXYSTORE_REDIS_PASSWORD``.
 
@@ -42,6 +45,7 @@ from proxystore.connectors.redis.exceptions import RedisAuthenticationError
 from proxystore.connectors.redis.exceptions import RedisConfigurationError
 from proxystore.connectors.redis.exceptions import RedisConnectorError
 from proxystore.connectors.redis.exceptions import RedisCredentialError
+from proxystore.connectors.redis.exceptions import RedisDurabilityError
 from proxystore.connectors.redis.exceptions import RedisUnavailableError
 from proxystore.connectors.redis.exceptions import RedisValueTooLargeError
 
@@ -51,6 +55,7 @@ __all__ = [
     'RedisConnector',
     'RedisConnectorError',
     'RedisCredentialError',
+    'RedisDurabilityError',
     'RedisKey',
     'RedisUnavailableError',
     'RedisValueTooLargeError',

@@ -18,6 +18,8 @@ from proxystore.store.keyring import add_credential
 __all__ = ['RedisOptions']
 
 _CERT_REQS = ('required', 'optional', 'none')
+DURABLE_MODES = ('local', 'replicas', 'all')
+"""The values of ``durable`` besides ``None`` (see `RedisConnector`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +61,9 @@ class RedisOptions:
     socket_timeout: float | None = 60.0
     socket_connect_timeout: float | None = 5.0
     retries: int = 2
+    durable: str | None = None
+    durable_replicas: int = 1
+    durable_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         self._check()
@@ -81,7 +86,34 @@ class RedisOptions:
         if self.prefix is None:
             set_(self, 'prefix', f'ps:{secrets.token_hex(4)}:')
 
+    def _check_durable(self) -> None:
+        if self.durable is not None and self.durable not in DURABLE_MODES:
+            raise ValueError(
+                "durable must be None, 'local', 'replicas' or 'all', "
+                f'not {self.durable!r}.',
+            )
+        if self.durable_replicas < 1:
+            raise ValueError(
+                f'durable_replicas must be at least 1, not {self.durable_replicas}.',
+            )
+        if not self.durable_timeout > 0:
+            raise ValueError(
+                'durable_timeout must be positive seconds, '
+                f'not {self.durable_timeout}.',
+            )
+        if (
+            self.durable is not None
+            and self.socket_timeout is not None
+            and self.durable_timeout >= self.socket_timeout
+        ):
+            raise ValueError(
+                f'durable_timeout ({self.durable_timeout} s) must be shorter than '
+                f'socket_timeout ({self.socket_timeout} s): the server answers '
+                'WAIT/WAITAOF only when the timeout ends.',
+            )
+
     def _check(self) -> None:
+        self._check_durable()
         ways = [
             self.hostname is not None or self.port is not None,
             self.url is not None,
@@ -125,6 +157,23 @@ class RedisOptions:
     def ttl_ms(self) -> int | None:
         """`ttl` in whole milliseconds (at least 1), as ``SET ... PX`` takes it."""
         return None if self.ttl is None else max(int(self.ttl * 1000), 1)
+
+    @property
+    def durable_command(self) -> tuple[str | int, ...] | None:
+        """The command sent after each write (on its connection), or ``None``.
+
+        ``'local'``: ``WAITAOF 1 0 ms``; ``'replicas'``: ``WAIT n ms``;
+        ``'all'``: ``WAITAOF 1 n ms``, ``n`` being `durable_replicas` and ``ms``
+        `durable_timeout` in milliseconds.
+        """
+        ms = max(int(self.durable_timeout * 1000), 1)
+        if self.durable == 'local':
+            return ('WAITAOF', 1, 0, ms)
+        if self.durable == 'replicas':
+            return ('WAIT', self.durable_replicas, ms)
+        if self.durable == 'all':
+            return ('WAITAOF', 1, self.durable_replicas, ms)
+        return None
 
     @property
     def tls(self) -> bool:

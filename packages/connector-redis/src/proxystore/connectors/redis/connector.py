@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import secrets
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -32,6 +34,7 @@ from proxystore.connectors.redis._wait import set_channel
 from proxystore.connectors.redis._wait import wait_for
 from proxystore.connectors.redis.exceptions import RedisAuthenticationError
 from proxystore.connectors.redis.exceptions import RedisConnectorError
+from proxystore.connectors.redis.exceptions import RedisDurabilityError
 from proxystore.connectors.redis.exceptions import RedisValueTooLargeError
 from proxystore.serialize import BytesLike
 
@@ -66,6 +69,21 @@ class RedisKey(NamedTuple):
 
 
 RedisKey.__module__ = _PUBLIC_MODULE
+
+
+# Every connector of the process: a forked child gives each a new client lock,
+# which a thread of the parent may have held (connecting, or discovering a
+# cluster's nodes) when another thread forked.
+_connectors: weakref.WeakSet[RedisConnector] = weakref.WeakSet()
+
+
+def _renew_client_locks_in_child() -> None:
+    for connector in list(_connectors):
+        connector._client_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_client_locks_in_child)
 
 
 def _node(node: Sequence[Any]) -> tuple[str, int]:
@@ -119,6 +137,21 @@ class RedisConnector:
             restart or a stale pooled connection is survived; then the error is
             raised. A `wait` whose connection breaks keeps reconnecting for up
             to ``socket_connect_timeout`` seconds (5 when ``None``).
+        durable: Return from a put or set only once the server confirms the
+            write is durable, asked on the write's own connection right after
+            it: ``'local'``, fsynced to the server's append-only file
+            (``WAITAOF 1 0``; the server needs ``appendonly yes``);
+            ``'replicas'``, acknowledged by ``durable_replicas`` replicas
+            (``WAIT``; in their memory, not necessarily on their disks);
+            ``'all'``, fsynced locally and by ``durable_replicas`` replicas
+            (``WAITAOF 1 n``). ``None`` (default): a write returns once the
+            server has it in memory. ``WAITAOF`` needs Redis 7.2 or Valkey
+            7.2 or later. If the server does not confirm within
+            ``durable_timeout``, `RedisDurabilityError` is raised.
+        durable_replicas: Replicas that must acknowledge (``'replicas'``,
+            ``'all'``).
+        durable_timeout: Seconds the server may take to confirm; shorter
+            than ``socket_timeout``.
 
     Raises:
         ValueError: If the server is not given exactly one way, or an option is
@@ -156,6 +189,9 @@ class RedisConnector:
         socket_timeout: float | None = _DEFAULTS.socket_timeout,
         socket_connect_timeout: float | None = _DEFAULTS.socket_connect_timeout,
         retries: int = _DEFAULTS.retries,
+        durable: str | None = _DEFAULTS.durable,
+        durable_replicas: int = _DEFAULTS.durable_replicas,
+        durable_timeout: float = _DEFAULTS.durable_timeout,
     ) -> None:
         options = RedisOptions(
             hostname,
@@ -182,6 +218,9 @@ class RedisConnector:
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_connect_timeout,
             retries=retries,
+            durable=durable,
+            durable_replicas=durable_replicas,
+            durable_timeout=durable_timeout,
         )
         self._options = options
         # The options as attributes, as in 1.x (read them, do not assign them).
@@ -209,6 +248,10 @@ class RedisConnector:
         self.socket_timeout = options.socket_timeout
         self.socket_connect_timeout = options.socket_connect_timeout
         self.retries = options.retries
+        self.durable = options.durable
+        self.durable_replicas = options.durable_replicas
+        self.durable_timeout = options.durable_timeout
+        self._durable_command = options.durable_command
         self._ttl_ms = options.ttl_ms
         self._max_bulk: int | None = None
         self._retry = redis.retry.Retry(
@@ -219,6 +262,7 @@ class RedisConnector:
         # when it is made, and a copy made from a config in a worker should not.
         self._client_instance: Any = None
         self._client_lock = threading.Lock()
+        _connectors.add(self)
         # The server as errors name it (the options never change).
         self._location = self._where()
 
@@ -351,7 +395,7 @@ class RedisConnector:
 
     def _check_size(self, size: int, error: Exception) -> None:
         """After a failed write: raise `RedisValueTooLargeError` if that was why."""
-        if isinstance(error, RedisAuthenticationError):
+        if isinstance(error, RedisAuthenticationError | RedisDurabilityError):
             return
         limit = self._max_bulk_len()
         if size > limit:
@@ -380,12 +424,24 @@ class RedisConnector:
         """SET with the value sent frame by frame, straight from the buffers."""
         command = set_frames(key, buffers, size, self._ttl_ms)
         pool = self._client_for(key).connection_pool
+        durable = self._durable_command
 
-        def attempt() -> Any:
+        def attempt() -> tuple[Any, Any]:
             connection = pool.get_connection()
             try:
-                connection.send_packed_command(command)
-                return connection.read_response()
+                if durable is None:
+                    connection.send_packed_command(command)
+                    return connection.read_response(), None
+                # The confirmation is about this connection's writes: same one.
+                connection.send_packed_command(
+                    [*command, *connection.pack_command(*durable)]
+                )
+                reply = connection.read_response()
+                try:
+                    confirmed = connection.read_response()
+                except redis.exceptions.ResponseError as e:
+                    confirmed = e  # read whole: the connection is fine
+                return reply, confirmed
             except BaseException:
                 connection.disconnect()
                 raise
@@ -393,16 +449,64 @@ class RedisConnector:
                 pool.release(connection)
 
         # Retried like redis-py's own commands: SET of the same value is idempotent.
-        reply = self._retry.call_with_retry(attempt, lambda _: None)
+        reply, confirmed = self._retry.call_with_retry(attempt, lambda _: None)
         if isinstance(reply, redis.exceptions.ResponseError):  # pragma: no cover
             raise reply
+        if durable is not None:
+            self._confirm(confirmed)
+
+    def _asked(self) -> str:
+        """What ``durable`` asks of the server, as errors name it."""
+        n = self.durable_replicas
+        replicas = f'{n} replica' + ('' if n == 1 else 's')
+        if self.durable == 'local':
+            asked = 'an fsync to its append-only file'
+        elif self.durable == 'replicas':
+            asked = f'an acknowledgement by {replicas}'
+        else:
+            asked = f'an fsync to its append-only file and by {replicas}'
+        return f"{asked} within {self.durable_timeout} s (durable='{self.durable}')"
+
+    def _confirm(self, reply: Any) -> None:
+        """Raise `RedisDurabilityError` unless ``reply`` (of WAIT/WAITAOF) is enough."""
+        where = self._location
+        if isinstance(reply, Exception):
+            text = str(reply)
+            hint = ''
+            if 'appendonly' in text:
+                hint = ' Start the server with appendonly yes, or drop durable=.'
+            elif 'unknown command' in text.lower():
+                hint = ' WAITAOF needs Redis or Valkey 7.2 or later.'
+            raise RedisDurabilityError(
+                f'{where} did not confirm the write as durable: asked '
+                f'{self._asked()}; the server answered: {text}.{hint}',
+            ) from reply
+        n = self.durable_replicas
+        if self.durable == 'replicas':
+            local, replicas = None, int(reply)
+            enough = replicas >= n
+        else:
+            local, replicas = int(reply[0]), int(reply[1])
+            enough = local >= 1 and (self.durable == 'local' or replicas >= n)
+        if not enough:
+            acknowledged = f'{replicas} replica(s) acknowledged'
+            if local is not None:
+                acknowledged = f'{local} local fsync(s) and {acknowledged}'
+            raise RedisDurabilityError(
+                f'{where} did not confirm the write as durable: asked '
+                f'{self._asked()}; {acknowledged}. The object is written but '
+                'may be lost if the server dies.',
+            )
 
     def _set(self, key: str, buffers: Sequence[BytesLike]) -> None:
         size = sum(nbytes(b) for b in buffers)
         try:
             with self._errors('SET'):
                 try:
-                    if size < _FRAMED_MIN_BYTES:
+                    if self._durable_command is not None:
+                        # One connection for the SET and its confirmation.
+                        self._send_set(key, buffers, size)
+                    elif size < _FRAMED_MIN_BYTES:
                         data = (
                             byte_view(buffers[0])
                             if len(buffers) == 1
@@ -415,6 +519,9 @@ class RedisConnector:
                     if str(e).startswith(('MOVED', 'ASK')):
                         # The cluster moved the slot: let redis-py redirect.
                         self._client.set(key, b''.join(buffers), px=self._ttl_ms)
+                        if self._durable_command is not None:
+                            # Again on the (now known) node, to confirm it.
+                            self._send_set(key, buffers, size)
                     else:
                         raise
         except RedisConnectorError as error:
@@ -422,16 +529,60 @@ class RedisConnector:
             raise
 
     def _set_many(self, items: Sequence[tuple[RedisKey, BytesLike]]) -> None:
-        """SET of many small objects in one pipeline."""
+        """SET of many small objects in one pipeline.
+
+        With ``durable``, the pipeline ends with WAIT/WAITAOF (on a cluster,
+        whose pipelines span connections, each object is written and confirmed
+        on its own).
+        """
+        durable = self._durable_command
+        if durable is not None and self.cluster:
+            for key, data in items:
+                self._set(key.redis_key, [data])
+            return
+        confirmed: Any = None
         try:
             with self._errors('SET (batch)'):
                 pipeline = self._client.pipeline(transaction=False)
                 for key, data in items:
                     pipeline.set(key.redis_key, byte_view(data), px=self._ttl_ms)
-                pipeline.execute()
+                if durable is None:
+                    pipeline.execute()
+                else:
+                    pipeline.execute_command(*durable)
+                    *replies, confirmed = pipeline.execute(raise_on_error=False)
+                    for reply in replies:
+                        if isinstance(reply, Exception):
+                            raise reply
         except RedisConnectorError as error:
             self._check_size(max(nbytes(data) for _, data in items), error)
             raise
+        if durable is not None:
+            self._confirm(confirmed)
+
+    def _discard(self, keys: Sequence[RedisKey], error: Exception) -> None:
+        """After a failed batch (or put): delete its keys, best effort.
+
+        The keys are new (nobody else knows them), so deleting all of them
+        deletes exactly the objects the batch wrote before it failed. An error
+        here (the server is gone) is swallowed: the caller re-raises the
+        batch's own error. After a timeout (a frozen server) nothing is tried:
+        the UNLINK would wait as long again.
+        """
+        if not keys:
+            return
+        cause = error.__cause__
+        if isinstance(error, redis.exceptions.TimeoutError) or isinstance(
+            cause, redis.exceptions.TimeoutError
+        ):
+            return
+        with contextlib.suppress(
+            redis.exceptions.RedisError,
+            redis.exceptions.RedisClusterException,
+            RedisConnectorError,
+            OSError,
+        ):
+            self._client.unlink(*(key.redis_key for key in keys))
 
     def put(self, obj: BytesLike) -> RedisKey:
         """Store the bytes under a new key."""
@@ -440,31 +591,52 @@ class RedisConnector:
     def put_frames(self, buffers: Sequence[BytesLike]) -> RedisKey:
         """Store the concatenated buffers under a new key, without joining them."""
         key = self._new_key()
-        self._set(key.redis_key, buffers)
+        try:
+            self._set(key.redis_key, buffers)
+        except Exception as error:
+            self._discard([key], error)  # written but not confirmed, or unsure
+            raise
         return key
 
     def put_batch(self, objs: Sequence[BytesLike]) -> list[RedisKey]:
-        """`put` for many objects, in one pipeline."""
+        """`put` for many objects, in one pipeline.
+
+        All or nothing: if the batch fails (an object too large for the
+        server, a lost connection), the objects it stored are deleted (best
+        effort) before the error is raised.
+        """
         keys = [self._new_key() for _ in objs]
         if keys:
-            self._set_many(list(zip(keys, objs, strict=True)))
+            try:
+                self._set_many(list(zip(keys, objs, strict=True)))
+            except Exception as error:
+                self._discard(keys, error)
+                raise
         return keys
 
     def put_frames_batch(
         self, payloads: Sequence[Sequence[BytesLike]]
     ) -> list[RedisKey]:
-        """`put_frames` for many payloads: small ones in one pipeline."""
+        """`put_frames` for many payloads: small ones in one pipeline.
+
+        All or nothing, as `put_batch`: a failure deletes what the batch
+        stored (large payloads are stored one by one, before the pipeline).
+        """
         keys: list[RedisKey] = []
         small: list[tuple[RedisKey, BytesLike]] = []
-        for buffers in payloads:
-            key = self._new_key()
-            keys.append(key)
-            if sum(nbytes(b) for b in buffers) < _FRAMED_MIN_BYTES:
-                small.append((key, b''.join(buffers)))
-            else:
-                self._set(key.redis_key, buffers)
-        if small:
-            self._set_many(small)
+        try:
+            for buffers in payloads:
+                key = self._new_key()
+                keys.append(key)
+                if sum(nbytes(b) for b in buffers) < _FRAMED_MIN_BYTES:
+                    small.append((key, b''.join(buffers)))
+                else:
+                    self._set(key.redis_key, buffers)
+            if small:
+                self._set_many(small)
+        except Exception as error:
+            self._discard(keys, error)
+            raise
         return keys
 
     def new_key(self, obj: BytesLike | None = None) -> RedisKey:
@@ -472,7 +644,11 @@ class RedisConnector:
         key = self._new_key()
         if obj is not None:
             # Nobody can be waiting for a key made just now: no PUBLISH.
-            self._set(key.redis_key, [obj])
+            try:
+                self._set(key.redis_key, [obj])
+            except Exception as error:
+                self._discard([key], error)
+                raise
         return key
 
     def set(self, key: RedisKey, obj: BytesLike) -> None:
@@ -480,7 +656,9 @@ class RedisConnector:
 
         The PUBLISH follows the SET, so a woken waiter finds the object. If the
         PUBLISH fails (after retries), the object is stored and the error is
-        raised; waiters then find the object at their next check.
+        raised; waiters then find the object at their next check. With
+        ``durable``, a `RedisDurabilityError` leaves the object stored (not
+        confirmed durable) and publishes nothing.
         """
         check_key(self, key, RedisKey)
         self._set(key.redis_key, [obj])

@@ -12,6 +12,7 @@ __all__ = [
     'RedisConfigurationError',
     'RedisConnectorError',
     'RedisCredentialError',
+    'RedisDurabilityError',
     'RedisUnavailableError',
     'RedisValueTooLargeError',
 ]
@@ -57,5 +58,20 @@ class RedisConfigurationError(RedisConnectorError):
 
 class RedisValueTooLargeError(RedisConnectorError):
     """An object is larger than the server accepts (``proto-max-bulk-len``)."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class RedisDurabilityError(RedisConnectorError):
+    """The server did not confirm a write as durable as ``durable=`` asked.
+
+    Raised by a put or set of a connector made with ``durable=``: the append-only
+    file is off (``appendonly no``), fewer replicas than ``durable_replicas``
+    acknowledged the write within ``durable_timeout``, or the server does not
+    know ``WAITAOF`` (Redis before 7.2). The message names what was asked and
+    what was acknowledged. A put that raises it deletes its object (the key was
+    never returned); a `RedisConnector.set` leaves the object stored, not
+    confirmed durable.
+    """
 
     __module__ = _PUBLIC_MODULE
