@@ -56,3 +56,17 @@ def test_ucx_declares_a_network_channel() -> None:
     from proxystore.connectors.protocols import is_network_channel
 
     assert is_network_channel(package.UCXConnector)
+
+
+def test_store_cli_says_ucx_cannot_list_its_objects() -> None:
+    # The data server has no listing request (yet): the command says so.
+    from typer.testing import CliRunner
+
+    from proxystore.store.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ['store', 'ls', '-k', 'ucx', '-o', 'port=1', '-o', 'spawn_server=false'],
+    )
+    assert result.exit_code == 2
+    assert 'UCXConnector cannot list its objects' in result.output

@@ -109,6 +109,26 @@ def test_toml_round_trip(tmp_path: pathlib.Path) -> None:
     assert loaded.secret is None
 
 
+def test_toml_leaves_out_none_options(tmp_path: pathlib.Path) -> None:
+    # TOML has no null: options set to None (nested too) are left out.
+    config = StoreConfig(
+        name='nones',
+        connector=ConnectorConfig(
+            kind='file', options={'store_dir': '/tmp/x', 'nested': {'a': None, 'b': 1}}
+        ),
+    )
+    path = tmp_path / 'store.toml'
+    config.write_toml(path)
+    loaded = StoreConfig.from_toml(path)
+    assert loaded.connector.options == {'store_dir': '/tmp/x', 'nested': {'b': 1}}
+    listed = StoreConfig(
+        name='list',
+        connector=ConnectorConfig(kind='file', options={'hosts': ['a', None]}),
+    )
+    with pytest.raises(ValueError, match='A list with None cannot be written to TOML'):
+        listed.write_toml(path)
+
+
 def test_toml_errors(tmp_path: pathlib.Path) -> None:
     bad = tmp_path / 'bad.toml'
     bad.write_text('name = ')

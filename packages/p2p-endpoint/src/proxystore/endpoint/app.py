@@ -8,6 +8,7 @@ UUID of the endpoint owning the key; default: this one):
 | ``GET /`` | 200, JSON status: ``uuid``, ``name``, ``peering`` (and peers) |
 | ``GET /endpoint`` | 200, ``{"uuid": ...}`` (and ``proof``, see below) |
 | ``GET /storage`` | 200, JSON: objects and bytes stored, being read, and the limits |
+| ``GET /objects`` | 200, JSON ``{"objects": [[key, size], ...]}``: the objects |
 | ``GET /get`` | 200 with the object's bytes, or 404 |
 | ``POST /set`` | 200; the request body is the object |
 | ``GET /exists`` | 200, ``{"exists": bool}`` |
@@ -316,6 +317,9 @@ def create_app(
             }
         )
 
+    async def objects(request: web.Request) -> web.Response:
+        return web.json_response({'objects': await endpoint.storage.sizes()})
+
     async def uuid(request: web.Request) -> web.Response:
         data = {'uuid': str(endpoint.uuid)}
         challenge = request.query.get('challenge')
@@ -365,6 +369,7 @@ def create_app(
     app.router.add_get('/', home)
     app.router.add_get('/endpoint', uuid)
     app.router.add_get('/storage', storage)
+    app.router.add_get('/objects', objects)
     app.router.add_get('/get', get)
     app.router.add_post('/set', set_)
     app.router.add_get('/exists', exists)

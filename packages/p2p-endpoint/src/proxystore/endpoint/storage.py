@@ -96,6 +96,10 @@ class Storage(PeerStorage, Protocol):
         """Number of stored objects."""
         ...
 
+    async def sizes(self) -> list[tuple[str, int]]:
+        """Every key with the size of its object."""
+        ...
+
     async def close(self) -> None:
         """Release the storage (idempotent)."""
         ...
@@ -156,6 +160,10 @@ class DictStorage:
     async def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key``."""
         return key in self._data
+
+    async def sizes(self) -> list[tuple[str, int]]:
+        """Every key with the size of its object."""
+        return [(key, memoryview(blob).nbytes) for key, blob in self._data.items()]
 
     async def evict(self, key: str) -> None:
         """Remove the object under ``key``; a missing key is not an error."""
@@ -280,6 +288,10 @@ class SQLiteStorage:
         )
         return row is not None
 
+    def _sizes(self) -> list[tuple[str, int]]:
+        rows = self._connection().execute('SELECT key, LENGTH(value) FROM blobs')
+        return [(str(key), int(size)) for key, size in rows]
+
     def _evict(self, key: str) -> None:
         old = self._size_of(key)
         if old is None:
@@ -316,6 +328,10 @@ class SQLiteStorage:
     async def evict(self, key: str) -> None:
         """Remove the object under ``key``; a missing key is not an error."""
         await self._run(self._evict, key)
+
+    async def sizes(self) -> list[tuple[str, int]]:
+        """Every key with the size of its object."""
+        return await self._run(self._sizes)
 
     async def close(self) -> None:
         """Close the database (its objects stay in the file)."""

@@ -30,13 +30,16 @@ import re
 import secrets
 import stat
 import sys
+import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 from typing import Generic
 from typing import TypeVar
 
 from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
@@ -140,6 +143,15 @@ def _user(uid: int) -> str:
         return f'uid {uid} ({pwd.getpwuid(uid).pw_name})'
     except KeyError:
         return f'uid {uid}'
+
+
+def _user_name(uid: int) -> str:
+    if sys.platform == 'win32':  # pragma: no cover
+        return str(uid)
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def check_directory(path: str) -> bool:
@@ -333,6 +345,40 @@ class DirectoryConnector(Generic[KeyT]):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
             self._named.discard(os.path.basename(path))
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """The objects in the folder: files of the connector's naming scheme.
+
+        Partial files of writes under way are not objects and are not listed.
+        The owner is the user the file belongs to; the age counts from the
+        file's last change.
+
+        Raises:
+            UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
+        """
+        if not check_directory(self.directory):
+            return
+        now = time.time()
+        with os.scandir(self.directory) as entries:
+            found = [
+                entry
+                for entry in entries
+                if (_KEY_NAME.fullmatch(entry.name) or entry.name in self._named)
+                and not entry.name.startswith('.')
+            ]
+        for entry in found:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # evicted meanwhile
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            yield StoredObject(
+                key=self.Key(entry.name),
+                size=info.st_size,
+                age=max(now - info.st_mtime, 0.0),
+                owner=_user_name(info.st_uid),
+            )
 
     def exists(self, key: KeyT) -> bool:
         """Whether the object's file exists.

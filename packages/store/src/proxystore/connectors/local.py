@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
+from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
@@ -82,6 +84,11 @@ class LocalConnector:
         """Remove many objects."""
         for key in keys:
             self.evict(key)
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """The objects of this connector (sizes only: no age or owner is kept)."""
+        for key, data in list(self._store.items()):
+            yield StoredObject(key=key, size=len(data))
 
     def exists(self, key: LocalKey) -> bool:
         """Whether the object is present."""

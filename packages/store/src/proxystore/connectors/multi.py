@@ -14,6 +14,7 @@ import re
 import socket
 import sys
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -21,6 +22,8 @@ from typing import TypedDict
 
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.protocols import ListableConnector
+from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.connectors.protocols import is_network_channel
 from proxystore.connectors.registry import connector_type
@@ -249,6 +252,21 @@ class MultiConnector:
         """`evict` for many keys."""
         for key in keys:
             self.evict(key)
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """The objects of every connector made so far (dormant ones hold none).
+
+        Raises:
+            MultiConnectorError: If one of them cannot list its objects.
+        """
+        for name, (connector, _) in self.connectors.items():
+            if not isinstance(connector, ListableConnector):
+                raise MultiConnectorError(
+                    f'The connector {name!r} ({type(connector).__name__}) of this '
+                    'MultiConnector cannot list its objects.'
+                )
+            for obj in connector.list_objects():
+                yield obj._replace(key=MultiKey(name, obj.key))
 
     def exists(self, key: MultiKey) -> bool:
         """Ask the connector named in the key."""

@@ -15,7 +15,9 @@ do better, and the Store uses them when they are there:
   by the channel itself instead of polling (the futures pattern uses it);
 - `SecretConnector`: ``use_secret`` receives the secret of a store made with
   one, so the connector can authenticate its channel with it too (the UCX
-  connector's control connections).
+  connector's control connections);
+- `ListableConnector`: ``list_objects`` tells what the channel holds (keys,
+  sizes, ages, owners where known), for ``proxystore store ls | du | evict``.
 
 One capability is a declaration rather than a method: a connector whose bytes
 come over a network, or from a server other hosts can write to (Redis, UCX,
@@ -28,8 +30,10 @@ Connectors are found by name through the entry-point group
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
+from typing import NamedTuple
 from typing import Protocol
 from typing import TypeVar
 from typing import runtime_checkable
@@ -44,8 +48,10 @@ __all__ = [
     'FramedConnector',
     'FramedDeferrableConnector',
     'KeyT',
+    'ListableConnector',
     'NetworkConnector',
     'SecretConnector',
+    'StoredObject',
     'WaitableConnector',
     'check_key',
     'is_network_channel',
@@ -195,6 +201,36 @@ class WaitableConnector(Protocol[_KeyT_contra]):
         Returns:
             Whether an object exists under the key (``False``: the timeout passed).
         """
+        ...
+
+
+class StoredObject(NamedTuple):
+    """One object a channel holds, as `ListableConnector.list_objects` tells it."""
+
+    key: tuple[Any, ...]
+    """The object's key (the connector's key type)."""
+    size: int
+    """Bytes the object takes in the channel (its payload)."""
+    age: float | None = None
+    """Seconds since it was written, where the channel knows (``None``: not)."""
+    owner: str | None = None
+    """Who holds it, where the channel knows: a user, a process, an endpoint."""
+    spilled: bool = False
+    """Whether it was moved out of the channel's memory to its disk tier."""
+
+
+@runtime_checkable
+class ListableConnector(Protocol[_KeyT_co]):
+    """A connector that can list the objects its channel holds for it.
+
+    The listing covers the connector's own namespace (its folder, its key
+    prefix, its endpoint), not everything on the server. It is a snapshot
+    taken while others may write and evict: an object listed may be gone when
+    it is read, and one written meanwhile may be missing.
+    """
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """Every object of the connector's namespace, in no particular order."""
         ...
 
 

@@ -346,24 +346,44 @@ class StoreConfig(BaseModel):
     def write_toml(self, filepath: str | os.PathLike[str]) -> None:
         """Write the config to a TOML file (creating parent folders).
 
+        Options set to ``None`` are left out (TOML has no null): read back,
+        they take their defaults. The secret is left out.
+
         Raises:
             ValueError: If a custom serializer or deserializer is set (TOML cannot
-                hold a function); the secret is left out.
+                hold a function), or a list in the options holds ``None``.
         """
         if self.serializer is not None or self.deserializer is not None:
             raise ValueError(
                 'A config with a custom serializer or deserializer cannot be '
                 'written to TOML.',
             )
-        data = self.model_dump(
-            exclude={'serializer', 'deserializer', 'secret'},
-            exclude_none=True,  # TOML has no null
+        data = _without_none(
+            self.model_dump(exclude={'serializer', 'deserializer', 'secret'})
         )
         path = pathlib.Path(filepath)
         path.parent.mkdir(parents=True, exist_ok=True)
         import tomli_w  # see from_toml
 
         path.write_text(tomli_w.dumps(data))
+
+
+def _without_none(value: Any) -> Any:
+    """``value`` with the ``None`` entries of its tables left out (TOML has no null).
+
+    An option left out takes its default when the file is read, which is what a
+    ``None`` option means for the connectors.
+
+    Raises:
+        ValueError: If a list holds ``None`` (it has no TOML form).
+    """
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        if any(item is None for item in value):
+            raise ValueError(f'A list with None cannot be written to TOML: {value!r}')
+        return [_without_none(item) for item in value]
+    return value
 
 
 def _config_from_compact(blob: bytes) -> StoreConfig:

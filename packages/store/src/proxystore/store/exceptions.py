@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    'CommandLineError',
     'KeyBindingError',
     'MissingSecretError',
     'NonProxiableTypeError',
@@ -39,6 +40,15 @@ class SecretRequiredError(StoreError, ValueError):
 
     Also a `ValueError`: the store was given the wrong arguments for this
     process's policy.
+    """
+
+
+class CommandLineError(StoreError, ValueError):
+    """A ``proxystore store`` command that cannot run as asked.
+
+    Neither or both of a config file and a connector kind, a malformed option,
+    a connector that cannot list its objects. The command prints it on one line
+    and exits with status 2.
     """
 
 

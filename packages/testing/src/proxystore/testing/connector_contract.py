@@ -19,11 +19,14 @@ import array
 import concurrent.futures
 import pickle
 from typing import Any
+from typing import cast
 
 import pytest
 
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.connectors.protocols import ListableConnector
+from proxystore.connectors.protocols import StoredObject
 from proxystore.proxy import Proxy
 from proxystore.proxy import is_resolved
 from proxystore.store import Store
@@ -159,6 +162,27 @@ class ConnectorContract:
         key = connector.new_key(b'at once')
         assert _bytes(connector.get(key)) == b'at once'
         connector.evict(key)
+
+    def test_list_objects(self, connector: Any) -> None:
+        if not isinstance(connector, ListableConnector):
+            pytest.skip('not a ListableConnector')
+        connector = cast(Any, connector)
+        sizes = {connector.put(bytes(n)): n for n in (1, 100, 70_000)}
+        try:
+            listed = {o.key: o for o in connector.list_objects()}
+            for key, size in sizes.items():
+                assert key in listed, f'{key!r} is stored but not listed'
+                obj = listed[key]
+                assert isinstance(obj, StoredObject)
+                assert obj.size == size
+                assert obj.age is None or obj.age >= 0
+                assert _bytes(connector.get(obj.key)) == bytes(size)
+            gone = next(iter(sizes))
+            connector.evict(gone)
+            assert gone not in {o.key for o in connector.list_objects()}
+        finally:
+            for key in sizes:
+                connector.evict(key)
 
     def test_concurrent_use(self, connector: Any) -> None:
         def work(i: int) -> bool:

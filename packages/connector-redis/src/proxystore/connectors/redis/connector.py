@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.parse
 import weakref
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -20,6 +21,7 @@ import redis.cluster
 import redis.exceptions
 import redis.retry
 
+from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.connectors.redis._credentials import resolve_password
 from proxystore.connectors.redis._errors import translated
@@ -784,23 +786,42 @@ class RedisConnector:
 
     # --- lifecycle ----------------------------------------------------------------
 
-    def _delete_namespace(self) -> None:
+    def _namespace(self) -> Iterator[list[bytes]]:
+        """The names of the connector's namespace, in batches (SCAN)."""
         pattern = _GLOB_SPECIALS.sub(r'\\\1', self.prefix) + '?' * _TOKEN_CHARS
-        start = len(self.prefix.encode())
+        prefix = self.prefix.encode()
+        batch: list[bytes] = []
+        for name in self._client.scan_iter(match=pattern, count=_SCAN_BATCH):
+            token = name[len(prefix) :].decode(errors='replace')
+            if not name.startswith(prefix) or not _TOKEN.fullmatch(token):
+                continue
+            batch.append(name)
+            if len(batch) >= _SCAN_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _delete_namespace(self) -> None:
         with self._errors('clearing the namespace'):
-            batch: list[bytes] = []
-            for name in self._client.scan_iter(match=pattern, count=_SCAN_BATCH):
-                token = name[start:].decode(errors='replace')
-                if not name.startswith(self.prefix.encode()) or not _TOKEN.fullmatch(
-                    token
-                ):
-                    continue
-                batch.append(name)
-                if len(batch) >= _SCAN_BATCH:
-                    self._client.unlink(*batch)
-                    batch = []
-            if batch:
+            for batch in self._namespace():
                 self._client.unlink(*batch)
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """The objects under the connector's prefix (keys of its naming scheme).
+
+        Sizes are the values' lengths (``STRLEN``, in one pipeline per batch of
+        the ``SCAN``); Redis keeps no time of writing, so the age is not known.
+        """
+        with self._errors('listing the namespace'):
+            for batch in self._namespace():
+                pipeline = self._client.pipeline(transaction=False)
+                for name in batch:
+                    pipeline.strlen(name)
+                sizes = pipeline.execute()
+                for name, size in zip(batch, sizes, strict=True):
+                    if size:  # 0: evicted since the SCAN saw it
+                        yield StoredObject(key=RedisKey(name.decode()), size=int(size))
 
     def close(self, clear: bool | None = None) -> None:
         """Close the connections.

@@ -7,6 +7,7 @@ import pathlib
 import secrets
 import urllib.parse
 import uuid
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -15,6 +16,7 @@ from proxystore.connectors.endpoint import _http
 from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
 from proxystore.connectors.endpoint.exceptions import EndpointIdentityError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
+from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.endpoint.auth import identity_proof
 from proxystore.endpoint.config import EndpointConfig
@@ -268,6 +270,35 @@ class EndpointConnector:
     def get_batch(self, keys: Sequence[EndpointKey]) -> list[BytesLike | None]:
         """`get` for many keys."""
         return [self.get(key) for key in keys]
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """The objects the local endpoint holds (``GET /objects``).
+
+        The owner is the endpoint's name; endpoints keep no time of writing.
+        """
+        response = _http.request(
+            self._host,
+            self._port,
+            'GET',
+            '/objects',
+            {},
+            timeout=self.timeout,
+            headers=self._headers,
+        )
+        _http.raise_for_status(response, 'listing the objects')
+        try:
+            rows = [(str(k), int(n)) for k, n in response.json()['objects']]
+        except (ValueError, KeyError, TypeError) as error:
+            raise EndpointConnectorError(
+                f'the endpoint at {self.address} answered GET /objects with '
+                f'something other than a list of objects: {error!r}'
+            ) from None
+        for object_id, size in rows:
+            yield StoredObject(
+                key=EndpointKey(object_id, str(self.endpoint_uuid)),
+                size=size,
+                owner=self.endpoint_name,
+            )
 
     def exists(self, key: EndpointKey) -> bool:
         """Whether the endpoint that owns ``key`` holds an object under it."""
