@@ -243,6 +243,15 @@ class StoreMetrics:
                     totals[name] = totals.get(name, TimeStats()) + stats
         return totals
 
+    def aggregate_counters(self) -> dict[str, int]:
+        """Each counter summed over every key."""
+        totals: dict[str, int] = {}
+        with self._lock:
+            for metrics in self._metrics.values():
+                for name, value in metrics.counters.items():
+                    totals[name] = totals.get(name, 0) + value
+        return totals
+
     def get_metrics(self, key_or_proxy: Any) -> Metrics | None:
         """A copy of the metrics of a key, a batch of keys or a store proxy."""
         with self._lock:
