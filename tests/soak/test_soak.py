@@ -165,6 +165,34 @@ def test_soak_shm(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) ->
 
 @pytest.mark.soak
 @pytest.mark.timeout(SECONDS + 600)
+def test_soak_shm_spilling(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shared memory over a 32 MiB budget spilling to disk: workers killed."""
+    spill = tmp_path / 'spill'
+    connector = SharedMemoryConnector(
+        capacity=32 * 1024 * 1024, spill_directory=str(spill)
+    )
+    store = Store('soak-shm-spill', connector, cache_size=0, secret=SECRET)
+    target = _directory_target(connector)
+    residue = target.residue
+
+    def both() -> int:
+        return residue() + count_files(spill, _lock_file)
+
+    def cleanup() -> int:
+        left = target.cleanup()
+        return left + count_files(spill, lambda _: False)
+
+    report = _run('shm-spill', store, _Target(both, cleanup), tmp_path, WorkerFault())
+    _report(report, capsys)
+    _check(report, keeps_objects=True)
+    stats = connector.budget_stats()
+    assert stats is None or stats.used <= 32 * 1024 * 1024
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(SECONDS + 600)
 def test_soak_redis(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Redis (append-only): the server killed and restarted."""
     from proxystore.connectors.redis import RedisConnector

@@ -39,6 +39,17 @@ class TestSharedMemoryConnector(ConnectorContract):
             yield connector
 
 
+class TestSpillingSharedMemoryConnector(ConnectorContract):
+    """The contract holds with a budget smaller than the suite's large value."""
+
+    @pytest.fixture
+    def connector(self, tmp_path: pathlib.Path) -> Generator[Any]:
+        with SharedMemoryConnector(
+            capacity=4 * 1024 * 1024, spill_directory=str(tmp_path / 'spill')
+        ) as connector:
+            yield connector
+
+
 class TestMultiConnector(ConnectorContract):
     @pytest.fixture
     def connector(self, tmp_path: pathlib.Path) -> Generator[Any]:

@@ -38,6 +38,10 @@ from typing import Any
 from typing import Generic
 from typing import TypeVar
 
+from proxystore.connectors._budget import BUDGET_NAME
+from proxystore.connectors._budget import Budget
+from proxystore.connectors._budget import BudgetStats
+from proxystore.connectors._budget import is_spill_temp
 from proxystore.connectors.protocols import ConnectorError
 from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
@@ -267,11 +271,38 @@ class DirectoryConnector(Generic[KeyT]):
 
     Key: Any  # the subclass's key NamedTuple, built from the file name
 
-    def __init__(self, directory: str, *, clear: bool) -> None:
+    def __init__(
+        self,
+        directory: str,
+        *,
+        clear: bool,
+        capacity: int | None = None,
+        spill_directory: str | None = None,
+        full_timeout: float = 0.0,
+    ) -> None:
+        if capacity is not None and (
+            isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0
+        ):
+            raise ValueError(
+                f'capacity must be a positive number of bytes, not {capacity!r}.'
+            )
+        if spill_directory is not None and capacity is None:
+            raise ValueError(
+                'spill_directory needs a capacity: objects are spilled when the '
+                'capacity is crossed.'
+            )
+        if not full_timeout >= 0:
+            raise ValueError(f'full_timeout must be 0 or more, not {full_timeout!r}.')
         self.directory = os.path.abspath(directory)
         self.clear = clear
+        self.capacity = capacity
+        self.spill_directory = (
+            None if spill_directory is None else os.path.abspath(spill_directory)
+        )
+        self.full_timeout = full_timeout
         # Objects this connector wrote under names outside its naming scheme.
         self._named: set[str] = set()
+        self._budget: Budget | None = None
 
     def __repr__(self) -> str:
         return (
@@ -316,7 +347,45 @@ class DirectoryConnector(Generic[KeyT]):
 
     def _is_own(self, name: str) -> bool:
         """Whether ``name`` in the folder is a file of this connector."""
-        return own_file_name(name) or name in self._named
+        return (
+            own_file_name(name)
+            or name in self._named
+            or name == BUDGET_NAME
+            or is_spill_temp(name)
+        )
+
+    def _is_object(self, name: str) -> bool:
+        return (
+            _KEY_NAME.fullmatch(name) is not None or name in self._named
+        ) and not name.startswith('.')
+
+    # --- the byte budget (capacity) and its spill folder ---------------------------
+
+    def _budgeted(self) -> Budget | None:
+        if self.capacity is None:
+            return None
+        if self._budget is None:
+            self._make_directory()
+            if self.spill_directory is not None:
+                self._make_folder(self.spill_directory)
+            self._budget = Budget(
+                self.directory,
+                self.capacity,
+                self._is_object,
+                spill_directory=self.spill_directory,
+                full_timeout=self.full_timeout,
+            )
+        return self._budget
+
+    def budget_stats(self) -> BudgetStats | None:
+        """The budget's usage and spill counts (``None``: no ``capacity``)."""
+        budget = self._budgeted()
+        return None if budget is None else budget.stats()
+
+    def _spilled_path(self, path: str) -> str | None:
+        if self.spill_directory is None:
+            return None
+        return os.path.join(self.spill_directory, os.path.basename(path))
 
     def _clear(self) -> None:
         """Remove the connector's own files, then the folder if it is empty."""
@@ -325,6 +394,13 @@ class DirectoryConnector(Generic[KeyT]):
                 return
         except UnsafeDirectoryError:
             return  # never written to (writes refuse it): nothing of ours there
+        if self.spill_directory is not None:
+            with contextlib.suppress(UnsafeDirectoryError):
+                if check_directory(self.spill_directory):
+                    clear_folder(self.spill_directory, self._is_own)
+        if self._budget is not None:
+            self._budget.close()
+            self._budget = None
         clear_folder(self.directory, self._is_own)
         self._named.clear()
 
@@ -341,44 +417,63 @@ class DirectoryConnector(Generic[KeyT]):
         paths = [self._path(key) for key in keys]
         if not check_directory(self.directory):
             return
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            self._named.discard(os.path.basename(path))
+        budget = self._budgeted()
+        if budget is None:
+            for path in paths:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                self._named.discard(os.path.basename(path))
+            return
+        freed = 0
+        # Under the budget's lock, so that no move is copying an object while it
+        # is evicted (the copy would bring it back).
+        with budget.holding():
+            for path in paths:
+                spilled = self._spilled_path(path)
+                for candidate, counted in ((path, True), (spilled, False)):
+                    if candidate is None:
+                        continue
+                    with contextlib.suppress(FileNotFoundError):
+                        size = os.stat(candidate, follow_symlinks=False).st_size
+                        os.unlink(candidate)
+                        freed += size if counted else 0
+                self._named.discard(os.path.basename(path))
+        budget.release(freed)
 
     def list_objects(self) -> Iterator[StoredObject]:
         """The objects in the folder: files of the connector's naming scheme.
 
         Partial files of writes under way are not objects and are not listed.
         The owner is the user the file belongs to; the age counts from the
-        file's last change.
+        file's last change (its last read, with a spill folder). Objects in
+        the spill folder are listed with ``spilled=True``.
 
         Raises:
             UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
         """
-        if not check_directory(self.directory):
-            return
+        folders = [(self.directory, False)]
+        if self.spill_directory is not None:
+            folders.append((self.spill_directory, True))
         now = time.time()
-        with os.scandir(self.directory) as entries:
-            found = [
-                entry
-                for entry in entries
-                if (_KEY_NAME.fullmatch(entry.name) or entry.name in self._named)
-                and not entry.name.startswith('.')
-            ]
-        for entry in found:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # evicted meanwhile
-            if not stat.S_ISREG(info.st_mode):
+        for folder, spilled in folders:
+            if not check_directory(folder):
                 continue
-            yield StoredObject(
-                key=self.Key(entry.name),
-                size=info.st_size,
-                age=max(now - info.st_mtime, 0.0),
-                owner=_user_name(info.st_uid),
-            )
+            with os.scandir(folder) as entries:
+                found = [entry for entry in entries if self._is_object(entry.name)]
+            for entry in found:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # evicted (or moved) meanwhile
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                yield StoredObject(
+                    key=self.Key(entry.name),
+                    size=info.st_size,
+                    age=max(now - info.st_mtime, 0.0),
+                    owner=_user_name(info.st_uid),
+                    spilled=spilled,
+                )
 
     def exists(self, key: KeyT) -> bool:
         """Whether the object's file exists.
@@ -390,12 +485,16 @@ class DirectoryConnector(Generic[KeyT]):
         path = self._path(key)
         if not check_directory(self.directory):
             return False
-        try:
-            info = os.stat(path, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        self._check_regular(path, info.st_mode)
-        return True
+        for candidate in (path, self._spilled_path(path)):
+            if candidate is None:
+                continue
+            try:
+                info = os.stat(candidate, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            self._check_regular(candidate, info.st_mode)
+            return True
+        return False
 
     def get(self, key: KeyT) -> BytesLike | None:
         """The object's bytes, or ``None``.
@@ -410,6 +509,26 @@ class DirectoryConnector(Generic[KeyT]):
         return self._get(path)
 
     def _get(self, path: str) -> BytesLike | None:
+        data = self._get_file(path)
+        if data is not None or self.spill_directory is None:
+            return data
+        spilled = self._spilled_path(path)
+        assert spilled is not None
+        budget = self._budgeted()
+        assert budget is not None
+        # Objects move between the folders only under the budget's lock: under
+        # it, an object is in one of them or evicted.
+        with budget.holding():
+            data = self._get_file(path)
+            if data is not None:
+                return data
+            data = self._get_file(spilled)
+        if data is not None:
+            # Move it back if room can be made; the data read stay valid.
+            budget.restore(os.path.basename(path), memoryview(data).nbytes)
+        return data
+
+    def _get_file(self, path: str) -> BytesLike | None:
         try:
             # No-follow: a planted link is refused, not read through; non-blocking:
             # opening a planted FIFO returns at once (and is then refused).
@@ -424,6 +543,8 @@ class DirectoryConnector(Generic[KeyT]):
         try:
             info = os.fstat(fd)
             self._check_regular(path, info.st_mode)
+            if self.spill_directory is not None:
+                os.utime(fd)  # used now: spilled last
             return self._read(fd, info.st_size)
         finally:
             os.close(fd)
@@ -476,19 +597,53 @@ class DirectoryConnector(Generic[KeyT]):
 
     def _write(self, key: KeyT, buffers: Sequence[BytesLike]) -> None:
         final = self._path(key)
+        budget = self._budgeted()
+        if budget is None:
+            self._write_file(self.directory, final, key, buffers)
+            return
+        size = _size(buffers)
+        replaced = 0
+        with contextlib.suppress(FileNotFoundError):
+            replaced = os.stat(final, follow_symlinks=False).st_size
+        spilled = self._spilled_path(final)
+        if spilled is not None and os.path.lexists(spilled):
+            # An older version under this key, spilled: it goes before the new
+            # one is written (after, it could be the new one, spilled meanwhile).
+            with budget.holding(), contextlib.suppress(FileNotFoundError):
+                os.unlink(spilled)
+        if not budget.reserve(size, key[0]):
+            # Larger than the whole budget: straight to the spill folder.
+            assert self.spill_directory is not None
+            target = os.path.join(self.spill_directory, key[0])
+            self._write_file(self.spill_directory, target, key, buffers)
+            if replaced:  # an older version in the folder
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(final)
+                budget.release(replaced)
+            return
+        try:
+            self._write_file(self.directory, final, key, buffers)
+        except BaseException:
+            budget.release(size)
+            raise
+        budget.release(replaced)
+
+    def _write_file(
+        self, directory: str, final: str, key: KeyT, buffers: Sequence[BytesLike]
+    ) -> None:
         # A temporary file of this write alone: concurrent writers of one key
         # each rename a whole file into place.
         temp = os.path.join(
-            self.directory,
+            directory,
             f'{_TEMP_PREFIX}{key[0]}-{secrets.token_hex(4)}',
         )
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
         try:
-            self._make_directory()
+            self._make_folder(directory)
             fd = os.open(temp, flags, 0o600)
         except OSError as e:
             if e.errno in _FULL:
-                raise _storage_full(self.directory, _size(buffers), e) from e
+                raise _storage_full(directory, _size(buffers), e) from e
             raise
         try:
             try:
@@ -499,7 +654,7 @@ class DirectoryConnector(Generic[KeyT]):
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             if isinstance(e, OSError) and e.errno in _FULL:
-                raise _storage_full(self.directory, _size(buffers), e) from e
+                raise _storage_full(directory, _size(buffers), e) from e
             raise
         os.replace(temp, final)  # atomic: readers see all of it or nothing
         if _KEY_NAME.fullmatch(key[0]) is None:
@@ -511,15 +666,19 @@ class DirectoryConnector(Generic[KeyT]):
         Raises:
             UnsafeDirectoryError: If the folder is unsafe (see `check_directory`).
         """
-        if check_directory(self.directory):
+        self._make_folder(self.directory)
+
+    @staticmethod
+    def _make_folder(directory: str) -> None:
+        if check_directory(directory):
             return
-        parent = os.path.dirname(self.directory)
+        parent = os.path.dirname(directory)
         os.makedirs(parent, exist_ok=True)
         # Made by this call or by a concurrent writer (of this user, or not:
         # then the check refuses it).
         with contextlib.suppress(FileExistsError):
-            os.mkdir(self.directory, 0o700)
-        check_directory(self.directory)
+            os.mkdir(directory, 0o700)
+        check_directory(directory)
 
     def config(self) -> dict[str, Any]:
         """Overridden by subclasses."""

@@ -51,6 +51,7 @@ __all__ = [
     'ListableConnector',
     'NetworkConnector',
     'SecretConnector',
+    'StoreFullError',
     'StoredObject',
     'WaitableConnector',
     'check_key',
@@ -69,6 +70,16 @@ class ConnectorError(Exception):
     Connectors raise subclasses that name the channel and the cause (a server
     that is down, refused credentials, an object too large), chained to the
     transport library's own exception.
+    """
+
+
+class StoreFullError(ConnectorError):
+    """A put found no room within its channel's byte budget (its ``capacity``).
+
+    The message names the budget, the object's size and what holds the space.
+    Raised by channels with a budget when an object cannot fit: at once if it is
+    larger than the whole budget, else after the channel's wait for evictions
+    (``full_timeout``) when it has no spill folder to move objects to.
     """
 
 

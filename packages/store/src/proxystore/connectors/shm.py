@@ -19,6 +19,15 @@ connectors of other processes that use the folder: a normal exit without
 shared-memory connector made on the node. A folder without a lock file (made
 by connectors with ``clear=False``, or kept by ``close(clear=False)``) is never
 removed for them.
+
+Capacity and spilling: with ``capacity``, the objects in the folder hold at
+most that many bytes, counted for all the processes that use it (see
+`proxystore.connectors._budget`). A put that would cross it moves the least
+recently used objects to ``spill_directory`` (a folder on disk, the file
+connector's format: one file per object), or, without one, waits up to
+``full_timeout`` seconds for evictions and then raises `StoreFullError`. A
+read of a spilled object returns it and moves it back if room can be made.
+Every process must give the same budget: the config carries it.
 """
 
 from __future__ import annotations
@@ -44,12 +53,14 @@ from proxystore.connectors._owner import is_lock_file
 from proxystore.connectors._owner import own_until_exit
 from proxystore.connectors._owner import reap
 from proxystore.connectors._owner import release
+from proxystore.connectors.protocols import StoreFullError
 
 __all__ = [
     'DirectoryConnectorError',
     'SharedMemoryConnector',
     'ShmKey',
     'StorageFullError',
+    'StoreFullError',
     'UnsafeDirectoryError',
     'UnsafeObjectError',
 ]
@@ -82,6 +93,13 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
             nothing else is left in it); a user's other files stay. Such a
             connector owns the folder: it makes it at once, and its process's
             exit (or death) removes it too.
+        capacity: Most bytes of objects in the folder, for every process
+            that uses it (``None``: no budget). See "Capacity and spilling".
+        spill_directory: A folder on disk where the least recently used
+            objects go when a put would cross ``capacity``; they come back on
+            their next read. ``None``: puts that do not fit wait
+            ``full_timeout`` seconds for evictions, then raise `StoreFullError`.
+        full_timeout: Seconds a put waits for room (without a spill folder).
 
     Raises:
         UnsafeDirectoryError: If ``clear`` and the folder is not the user's own
@@ -98,6 +116,9 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
         *,
         directory: str | None = None,
         clear: bool = True,
+        capacity: int | None = None,
+        spill_directory: str | None = None,
+        full_timeout: float = 0.0,
     ) -> None:
         self.name = name if name is not None else uuid.uuid4().hex[:16]
         if not self.name or os.sep in self.name or self.name.startswith('.'):
@@ -112,6 +133,9 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
         super().__init__(
             os.path.join(self.base_directory, _PREFIX + self.name),
             clear=clear,
+            capacity=capacity,
+            spill_directory=spill_directory,
+            full_timeout=full_timeout,
         )
         self._lock: int | None = None
         reap(self.base_directory, _PREFIX)  # the folders of dead owners
@@ -164,6 +188,12 @@ class SharedMemoryConnector(DirectoryConnector[ShmKey]):
         config: dict[str, Any] = {'name': self.name}
         if self._directory_arg is not None:
             config['directory'] = self._directory_arg
+        if self.capacity is not None:
+            config['capacity'] = self.capacity
+        if self.spill_directory is not None:
+            config['spill_directory'] = self.spill_directory
+        if self.full_timeout:
+            config['full_timeout'] = self.full_timeout
         return config
 
     @classmethod
