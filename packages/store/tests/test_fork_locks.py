@@ -127,3 +127,17 @@ def test_folder_owner_lock(tmp_path: pathlib.Path) -> None:
         _owner.disown(owner)
 
     _holding(_owner._owned_lock, lambda: run_in_fork(child, TIMEOUT))
+
+
+def test_local_connector_condition() -> None:
+    connector = LocalConnector()
+    key = connector.put(b'before the fork')
+
+    def child() -> None:
+        assert connector.wait(key, timeout=0)  # takes the condition
+        other = connector.new_key()
+        connector.set(other, b'from the child')  # takes it and notifies
+        assert connector.wait(other, timeout=1)
+        assert connector.get(other) == b'from the child'
+
+    _holding(connector._stored, lambda: run_in_fork(child, TIMEOUT))
