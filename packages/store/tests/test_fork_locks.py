@@ -19,6 +19,7 @@ import pytest
 from proxystore.connectors import _owner
 from proxystore.connectors.local import LocalConnector
 from proxystore.serialize import _serializers
+from proxystore.serialize import buffers
 from proxystore.serialize import deserialize
 from proxystore.serialize import serialize
 from proxystore.store import Store
@@ -127,3 +128,26 @@ def test_folder_owner_lock(tmp_path: pathlib.Path) -> None:
         _owner.disown(owner)
 
     _holding(_owner._owned_lock, lambda: run_in_fork(child, TIMEOUT))
+
+
+def test_local_connector_condition() -> None:
+    connector = LocalConnector()
+    key = connector.put(b'before the fork')
+
+    def child() -> None:
+        assert connector.wait(key, timeout=0)  # takes the condition
+        other = connector.new_key()
+        connector.set(other, b'from the child')  # takes it and notifies
+        assert connector.wait(other, timeout=1)
+        assert connector.get(other) == b'from the child'
+
+    _holding(connector._stored, lambda: run_in_fork(child, TIMEOUT))
+
+
+def test_receive_buffer_pool_lock() -> None:
+    def child() -> None:
+        buffer = buffers.allocate(2 * buffers.POOL_FROM)  # takes the lock
+        assert len(memoryview(buffer)) == 2 * buffers.POOL_FROM
+        del buffer  # gives it back to the pool: takes the lock again
+
+    _holding(buffers._pool._lock, lambda: run_in_fork(child, TIMEOUT))

@@ -14,6 +14,7 @@ from proxystore.connectors.file import FileConnector
 from proxystore.connectors.local import LocalConnector
 from proxystore.store import Store
 from proxystore.store.keyring import SECRET_ENV
+from proxystore.stream._stores import ALLOWED_PATHS_ENV
 from proxystore.testing.redis import RedisServer
 
 
@@ -65,3 +66,19 @@ def file_store(tmp_path: pathlib.Path) -> Generator[Store[Any]]:
     name = f'stream-file-{uuid.uuid4().hex[:6]}'
     with Store(name, connector, secret=SECRET) as store:
         yield store
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _temporary_paths_allowed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Generator[None]:
+    # Stores of these tests live under pytest's temporary folder; consumers
+    # here and in worker processes (which inherit it) may make stores there.
+    # Tests of the path allow-list itself unset it.
+    previous = os.environ.get(ALLOWED_PATHS_ENV)
+    os.environ[ALLOWED_PATHS_ENV] = str(tmp_path_factory.getbasetemp())
+    yield
+    if previous is None:
+        del os.environ[ALLOWED_PATHS_ENV]
+    else:  # pragma: no cover
+        os.environ[ALLOWED_PATHS_ENV] = previous

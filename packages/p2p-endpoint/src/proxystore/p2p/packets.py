@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -135,3 +136,12 @@ class PacketSizes:
 
 packet_sizes = PacketSizes()
 """The process's packet sizes."""
+
+
+def _renew_lock_in_child() -> None:
+    # A thread of the parent may have held it when another thread forked.
+    packet_sizes._lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_lock_in_child)

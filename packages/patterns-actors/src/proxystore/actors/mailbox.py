@@ -14,9 +14,12 @@ implementation passes.
 from __future__ import annotations
 
 import collections
+import itertools
+import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
@@ -106,6 +109,28 @@ class _LocalAddress:
 
 _LOCAL: dict[str, tuple[threading.Condition, dict[str, _LocalAddress]]] = {}
 _LOCAL_LOCK = threading.Lock()
+# Ids of messages, unique in the process: every mailbox of a name sends to the
+# same addresses. A C iterator: a thread in the middle of `next` when another
+# forks leaves no generator marked running in the child.
+_LOCAL_IDS = itertools.count()
+# Every local mailbox of the process, given its name's new condition in a child.
+_LOCAL_MAILBOXES: weakref.WeakSet[LocalMailbox] = weakref.WeakSet()
+
+
+def _renew_local_locks_in_child() -> None:
+    # A thread of the parent (a reader in `receive`, a sender) may have held
+    # the lock of the names or a name's condition when another thread forked:
+    # the child has only the forking thread, so new ones. The messages stay.
+    global _LOCAL_LOCK
+    _LOCAL_LOCK = threading.Lock()
+    for name, (_, addresses) in list(_LOCAL.items()):
+        _LOCAL[name] = (threading.Condition(), addresses)
+    for mailbox in list(_LOCAL_MAILBOXES):
+        mailbox._condition = _LOCAL[mailbox.name][0]
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_local_locks_in_child)
 
 
 class LocalMailbox:
@@ -127,7 +152,7 @@ class LocalMailbox:
             if name not in _LOCAL:
                 _LOCAL[name] = (threading.Condition(), {})
             self._condition, self._addresses = _LOCAL[name]
-        self._ids = (f'{n}' for n in range(1 << 62))
+            _LOCAL_MAILBOXES.add(self)
 
     def create(self, address: str) -> None:
         """Make ``address`` exist."""
@@ -150,7 +175,7 @@ class LocalMailbox:
             box = self._addresses.get(address)
             if box is None:
                 raise MailboxError(f'Mailbox address {address!r} does not exist.')
-            box.messages.append((next(self._ids), bytes(data)))
+            box.messages.append((str(next(_LOCAL_IDS)), bytes(data)))
             self._condition.notify_all()
 
     def receive(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
@@ -29,6 +31,22 @@ __all__ = ['Future']
 
 T = TypeVar('T')
 _UNKNOWN: Any = object()
+
+# Every future of the process: a forked child gives each new locks. A thread of
+# the parent may have held one when another thread forked: the waiting lock is
+# held for a whole wait (forever, without a timeout), the setting lock while
+# the result is stored.
+_futures: weakref.WeakSet[Future[Any]] = weakref.WeakSet()
+
+
+def _renew_locks_in_child() -> None:
+    for future in list(_futures):
+        future._lock = threading.Lock()
+        future._setting = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_locks_in_child)
 
 
 class Future(Generic[T]):
@@ -71,6 +89,7 @@ class Future(Generic[T]):
         self._setting = threading.Lock()  # one set at a time
         self._outcome: Any = _UNKNOWN  # the result or Failure, once fetched here
         self._set_here = False  # set_result/set_exception was called on this object
+        _futures.add(self)
 
     @classmethod
     def from_store(

@@ -38,11 +38,17 @@ _records: weakref.WeakValueDictionary[tuple[str, Any], Record] = (
     weakref.WeakValueDictionary()
 )
 _records_lock = threading.RLock()
+# Every record of the process, registered or not: a thread of the parent may
+# have held one's lock (an `update` holds it while it writes the object) when
+# another thread forked, and the child's borrows take it.
+_all_records: weakref.WeakSet[Record] = weakref.WeakSet()
 
 
 def _reset_in_child() -> None:
     global _records_lock
     _records_lock = threading.RLock()  # a thread of the parent may have held it
+    for record in list(_all_records):
+        record.lock = threading.RLock()
 
 
 if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
@@ -92,6 +98,7 @@ class Record:
         self.factory = factory
         self.lifetime = lifetime
         self.lock = threading.RLock()
+        _all_records.add(self)
         self.shared = 0
         self.mutable = False
         self.orphaned = 0

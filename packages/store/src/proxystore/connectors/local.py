@@ -13,8 +13,13 @@ from typing import NamedTuple
 from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
+from proxystore.store._fork import renew_after_fork
 
 __all__ = ['LocalConnector', 'LocalKey']
+
+
+def _new_condition() -> threading.Condition:
+    return threading.Condition(threading.Lock())
 
 
 class LocalKey(NamedTuple):
@@ -51,6 +56,8 @@ class LocalConnector:
         self._include_data = include_data_in_config
         # Notified on every set, so waiters wake at once instead of polling.
         self._stored = threading.Condition(threading.Lock())
+        # A thread of the parent may hold it (in `set` or `wait`) at a fork.
+        renew_after_fork(self, '_stored', factory=_new_condition)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(objects={len(self._store)})'

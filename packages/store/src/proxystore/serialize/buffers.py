@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
 import threading
 import weakref
 from typing import Any
@@ -74,6 +75,17 @@ class BufferPool:
 
 
 _pool = BufferPool()
+
+
+def _renew_pool_lock_in_child() -> None:
+    # A thread of the parent may have held it (taking or giving back a
+    # buffer) when another thread forked. The free mappings are private: the
+    # child has its own copies of them.
+    _pool._lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_pool_lock_in_child)
 
 
 def allocate(size: int) -> BytesLike:

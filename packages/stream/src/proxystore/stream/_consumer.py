@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 from collections.abc import Generator
 from collections.abc import Iterable
 from typing import Any
@@ -66,9 +67,19 @@ class StreamConsumer(Generic[T]):
             loopback only; the hosts of ``stores`` are always allowed. A
             description at another host raises `HostNotAllowedError` before
             anything connects (see `proxystore.stream._stores.HostPolicy`).
+        allowed_paths: Paths under which stores made from the broker's
+            descriptions may keep or find their data (a file connector's
+            ``store_dir``, a shared-memory ``directory``, the endpoint
+            connector's ``proxystore_dir``, a Redis socket), as a list or one
+            string separated by `os.pathsep`. By default
+            ``PROXYSTORE_STREAM_ALLOWED_PATHS``, else ``/dev/shm`` and the
+            default endpoint home only; the paths of ``stores`` are always
+            allowed. A description naming another path raises
+            `PathNotAllowedError` before any store is made (see
+            `proxystore.stream._stores.PathPolicy`).
 
     Raises:
-        ValueError: If an allowed host is malformed.
+        ValueError: If an allowed host is malformed or an allowed path empty.
     """
 
     def __init__(
@@ -80,12 +91,16 @@ class StreamConsumer(Generic[T]):
         trust_broker: bool = False,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         allowed_hosts: Iterable[str] | str | None = None,
+        allowed_paths: Iterable[str | os.PathLike[str]] | str | None = None,
     ) -> None:
         self.subscriber = subscriber
         self.filter_: Filter = filter_ if filter_ is not None else NullFilter()
         self.max_message_bytes = max_message_bytes
         self._stores = StoreDirectory(
-            stores, trust_broker=trust_broker, allowed_hosts=allowed_hosts
+            stores,
+            trust_broker=trust_broker,
+            allowed_hosts=allowed_hosts,
+            allowed_paths=allowed_paths,
         )
         self._pending: collections.deque[Event] = collections.deque()
         self._ended = False

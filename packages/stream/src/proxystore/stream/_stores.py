@@ -9,7 +9,9 @@ Whoever can write to the broker can forge a description, so a consumer makes a
 store from one only when it is safe to (see `StoreDirectory`): by default only
 for stores authenticated by a secret this process holds, whose payloads a
 forger cannot produce, and only at the hosts of its allow-list (`HostPolicy`),
-so a forger cannot point the consumer at a server of its choosing.
+so a forger cannot point the consumer at a server of its choosing, and only
+under the paths of its allow-list (`PathPolicy`), so a forger cannot point it
+at a folder of its choosing either.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import pathlib
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
 import msgpack
 
+from proxystore.connectors.shm import default_directory as default_shm_directory
 from proxystore.store import Store
 from proxystore.store import get_or_create_store
 from proxystore.store import get_store
@@ -32,14 +36,18 @@ from proxystore.store.config import connector_kinds
 from proxystore.store.keyring import find_secret
 from proxystore.stream.exceptions import HostNotAllowedError
 from proxystore.stream.exceptions import MalformedEventError
+from proxystore.stream.exceptions import PathNotAllowedError
 from proxystore.stream.exceptions import UnknownStoreError
 
 __all__ = [
     'ALLOWED_HOSTS_ENV',
+    'ALLOWED_PATHS_ENV',
     'HostPolicy',
+    'PathPolicy',
     'StoreDirectory',
     'describe',
     'hosts_of',
+    'paths_of',
     'store_id',
 ]
 
@@ -280,6 +288,146 @@ class HostPolicy:
         return f'HostPolicy({shown})'
 
 
+ALLOWED_PATHS_ENV = 'PROXYSTORE_STREAM_ALLOWED_PATHS'
+"""Paths (``os.pathsep``-separated) consumers may use unless given ``allowed_paths``."""
+
+# Option names (at any depth of a connector's options) that name a path.
+_PATH_OPTIONS = frozenset(
+    {'store_dir', 'directory', 'proxystore_dir', 'unix_socket_path'},
+)
+
+
+def paths_of(options: Any) -> set[str]:
+    """The paths that connector options name, as given (not resolved).
+
+    Recognized at any depth: ``store_dir`` and ``directory`` (file and
+    shared-memory connectors), ``proxystore_dir`` (the endpoint connector's
+    folder of endpoint configurations), ``unix_socket_path`` and the path of a
+    ``unix://`` ``url`` (Redis). An option set to ``None`` (the connector's
+    default) names no path.
+
+    Raises:
+        MalformedEventError: If such an option is not a string or is empty, or
+            the options are nested too deeply.
+    """
+    found: set[str] = set()
+
+    def walk(value: Any, key: str | None, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise MalformedEventError('Connector options are nested too deeply.')
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, name if isinstance(name, str) else None, depth + 1)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, key, depth + 1)
+        elif key in _PATH_OPTIONS and value is not None:
+            if not isinstance(value, str) or not value:
+                raise MalformedEventError(
+                    f'Option "{key}" must name a path, not {value!r}.',
+                )
+            found.add(value)
+        elif key in _URL_OPTIONS and isinstance(value, str):
+            try:
+                parts = urllib.parse.urlsplit(value)
+            except ValueError as e:
+                raise MalformedEventError(f'A URL option is invalid: {e}') from e
+            if parts.scheme.lower() == 'unix' and parts.path:
+                found.add(urllib.parse.unquote(parts.path))
+
+    walk(options, None, 0)
+    return found
+
+
+def _default_endpoint_home() -> str | None:
+    # As proxystore.endpoint.config.home_dir (which a stream may not import):
+    # $PROXYSTORE_HOME, else the user's data folder of proxystore. Without
+    # platformdirs the endpoint connector is not installed: no home.
+    explicit = os.environ.get('PROXYSTORE_HOME')
+    if explicit:
+        return os.path.expanduser(explicit)
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - the endpoint package brings it
+        return None
+    return platformdirs.user_data_dir('proxystore', appauthor=False)
+
+
+class PathPolicy:
+    """Under which paths a consumer may make stores the broker describes.
+
+    Each entry is a folder (or a file, such as a socket): a path is allowed if
+    it is an entry or lies under one, compared on whole path components after
+    both are resolved (`os.path.realpath`: symbolic links and ``..`` cannot
+    lead out of an entry). ``/data`` allows ``/data/objects``, never
+    ``/database``.
+
+    Raises:
+        ValueError: If an entry is empty.
+    """
+
+    def __init__(self, entries: Iterable[str | os.PathLike[str]]) -> None:
+        self.entries: tuple[str, ...] = ()
+        self._resolved: list[tuple[str, ...]] = []
+        for entry in entries:
+            self.add(entry)
+
+    @staticmethod
+    def _parts(path: str) -> tuple[str, ...]:
+        return pathlib.PurePath(os.path.realpath(path)).parts
+
+    def add(self, entry: str | os.PathLike[str]) -> None:
+        """Allow one more path (a relative one is taken from the current folder).
+
+        Raises:
+            ValueError: If ``entry`` is empty.
+        """
+        text = os.fspath(entry).strip()
+        if not text:
+            raise ValueError('An allowed path must not be empty.')
+        text = os.path.expanduser(text)
+        self.entries = (*self.entries, text)
+        self._resolved.append(self._parts(text))
+
+    @classmethod
+    def default(
+        cls, allowed_paths: Iterable[str | os.PathLike[str]] | str | None = None
+    ) -> PathPolicy:
+        """The policy of ``allowed_paths``, else of the environment, else defaults.
+
+        ``allowed_paths`` may be a list or one string of paths separated by
+        `os.pathsep`; when it is ``None``, ``PROXYSTORE_STREAM_ALLOWED_PATHS``
+        (the same) is used if set and not empty, else the default
+        shared-memory folder (``/dev/shm``) and the default endpoint home
+        (``$PROXYSTORE_HOME``, else the user's data folder of proxystore).
+
+        Raises:
+            ValueError: If an entry is empty.
+        """
+        if allowed_paths is None:
+            allowed_paths = os.environ.get(ALLOWED_PATHS_ENV, '').strip() or None
+        if allowed_paths is None:
+            home = _default_endpoint_home()
+            defaults = [default_shm_directory()]
+            return cls(defaults if home is None else [*defaults, home])
+        if isinstance(allowed_paths, str):
+            allowed_paths = [
+                p.strip() for p in allowed_paths.split(os.pathsep) if p.strip()
+            ]
+        return cls(allowed_paths)
+
+    def allows(self, path: str) -> bool:
+        """Whether ``path`` (absolute) is an allowed path or lies under one."""
+        if not os.path.isabs(path):
+            return False  # relative to what? Never the consumer's folder.
+        parts = self._parts(path)
+        return any(parts[: len(entry)] == entry for entry in self._resolved)
+
+    def __repr__(self) -> str:
+        shown = os.pathsep.join(self.entries) if self.entries else 'none'
+        return f'PathPolicy({shown})'
+
+
 class StoreDirectory:
     """The stores a consumer knows, by id.
 
@@ -298,9 +446,17 @@ class StoreDirectory:
             anyway, so a description naming one of them points it nowhere new.
             A description naming another host raises `HostNotAllowedError`
             before anything connects, trusted broker or not.
+        allowed_paths: Paths under which a store made from a description may
+            keep or find its data (`PathPolicy` entries, or one string
+            separated by `os.pathsep`). By default
+            ``PROXYSTORE_STREAM_ALLOWED_PATHS``, else ``/dev/shm`` and the
+            default endpoint home. The paths of ``stores`` are always allowed.
+            A description naming another path (see `paths_of`), or a relative
+            one, raises `PathNotAllowedError` before any store is made,
+            trusted broker or not.
 
     Raises:
-        ValueError: If an allowed host is malformed.
+        ValueError: If an allowed host is malformed or an allowed path empty.
     """
 
     def __init__(
@@ -309,9 +465,11 @@ class StoreDirectory:
         *,
         trust_broker: bool = False,
         allowed_hosts: Iterable[str] | str | None = None,
+        allowed_paths: Iterable[str | os.PathLike[str]] | str | None = None,
     ) -> None:
         self.trust_broker = trust_broker
         self.hosts = HostPolicy.default(allowed_hosts)
+        self.paths = PathPolicy.default(allowed_paths)
         self._by_id: dict[str, Store[Any]] = {}
         self._made = 0
         for store in stores:
@@ -320,6 +478,9 @@ class StoreDirectory:
             for host in sorted(hosts_of(descriptor.get('options', {}))):
                 if not self.hosts.allows(host):
                     self.hosts.add(host)
+            for path in sorted(paths_of(descriptor.get('options', {}))):
+                if not self.paths.allows(path):
+                    self.paths.add(path)
 
     def announce(self, identifier: str, descriptor: dict[str, Any]) -> None:
         """Learn the store of an id from its description (once per id).
@@ -330,6 +491,8 @@ class StoreDirectory:
                 stores were described.
             HostNotAllowedError: If the description names a host that is not
                 allowed (nothing is connected to).
+            PathNotAllowedError: If the description names a path that is not
+                allowed, or a relative one (no store is made).
             UnknownStoreError: If the store cannot be made here safely (no
                 secret this process holds) or has a custom serializer and this
                 process has no store of its name.
@@ -361,6 +524,7 @@ class StoreDirectory:
             self._by_id[identifier] = registered  # this process has that store
             return
         self._check_hosts(config)
+        self._check_paths(config)
         if not self.trust_broker and (
             config.secret_id is None or find_secret(config.secret_id) is None
         ):
@@ -399,6 +563,24 @@ class StoreDirectory:
                     "network such as 10.0.0.0/8, or '*'), or give the store to "
                     'StreamConsumer(stores=[...]).',
                 )
+
+    def _check_paths(self, config: StoreConfig) -> None:
+        for path in sorted(paths_of(config.connector.options)):
+            if self.paths.allows(path):
+                continue
+            if not os.path.isabs(path):
+                why = 'which is relative (a description must name absolute paths)'
+            else:
+                why = 'which this consumer does not use'
+            raise PathNotAllowedError(
+                f'Store "{config.name}" was described by the broker with path '
+                f"'{path}', {why} (allowed: "
+                f'{os.pathsep.join(self.paths.entries) or "none"}, with what lies '
+                'under them; the paths of its stores are among them). Allow it with '
+                'StreamConsumer(allowed_paths=[...]) or '
+                f'{ALLOWED_PATHS_ENV}=/a/folder{os.pathsep}..., or give the '
+                'store to StreamConsumer(stores=[...]).',
+            )
 
     def get(self, identifier: str) -> Store[Any]:
         """The store of an id.

@@ -6,6 +6,7 @@ __all__ = [
     'BrokerError',
     'HostNotAllowedError',
     'MalformedEventError',
+    'PathNotAllowedError',
     'StreamError',
     'TopicClosedError',
     'UnknownStoreError',
@@ -54,4 +55,18 @@ class HostNotAllowedError(UnknownStoreError):
     loopback and the hosts of the stores it was given; see
     `proxystore.stream.StreamConsumer`). Raised before any connection is
     made. The message names the host and how to allow it.
+    """
+
+
+class PathNotAllowedError(UnknownStoreError):
+    """A store description names a path that this consumer may not use.
+
+    Whoever can write to the broker can describe a store in any folder (a file
+    connector's ``store_dir``, a shared-memory ``directory``, the endpoint
+    connector's ``proxystore_dir``, which selects the configuration naming the
+    endpoint, a Redis ``unix_socket_path``); a consumer makes stores only under
+    the paths of its allow-list (by default the paths of the stores it was
+    given, ``/dev/shm`` and the default endpoint home; see
+    `proxystore.stream.StreamConsumer`). Raised before any store is made. The
+    message names the path and how to allow it.
     """

@@ -391,16 +391,29 @@ _connecting: dict[Address, threading.Lock] = {}
 _pid = os.getpid()
 
 
+def _renew_locks_in_child() -> None:
+    # A thread of the parent may have held the clients lock, or an address's
+    # connect lock (a connect waits up to its timeout), when another thread
+    # forked: the child has only the forking thread, so new locks. The
+    # parent's clients themselves are dropped by `_usable`.
+    global _clients_lock
+    _clients_lock = threading.Lock()
+    _connecting.clear()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_locks_in_child)
+
+
 def _usable(address: Address) -> Client | None:
     """The live client of ``address``, if any (call with ``_clients_lock``)."""
     global _pid
     if _pid != os.getpid():
         # A forked child: the parent's UCX state is not ours to use, nor to
-        # free (its destructors would talk to the parent's peers): leaked. The
-        # parent's connect locks may have been held by its threads: new ones.
+        # free (its destructors would talk to the parent's peers): leaked.
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(list(_clients.values())))
         _clients.clear()
-        _connecting.clear()
+        _connecting.clear()  # (already, by the fork hook, where there is one)
         _pid = os.getpid()
     client = _clients.get(address)
     if client is not None and (client.broken or peer_gone(client.control)):

@@ -78,6 +78,17 @@ _spawn_lock = threading.Lock()
 _spawner = os.getpid()
 
 
+def _renew_spawn_lock_in_child() -> None:
+    # A thread of the parent may have held it while a server started (that
+    # waits up to the connector's timeout) when another thread forked.
+    global _spawn_lock
+    _spawn_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_renew_spawn_lock_in_child)
+
+
 def _stop_spawned() -> None:
     if _spawner != os.getpid():
         return  # a forked child: the servers belong to its parent
