@@ -26,6 +26,7 @@ def test_errors_live_in_exceptions_and_keep_their_old_path() -> None:
             'UCXAuthenticationError',
             'UCXInsecureServerWarning',
             'UCXProtocolError',
+            'UCXStoreFullError',
         ]
     )
     assert package.UCXProtocolError is exceptions.UCXProtocolError

@@ -31,6 +31,7 @@ class UCXServer(ServerProcess):
         token: The server's token (given in its environment); ``None``: it
             serves any client. Its `connector` is not given it: pass
             ``token=`` to that.
+        capacity: The server's ``--capacity`` in bytes (``None``: none).
     """
 
     def __init__(
@@ -38,8 +39,10 @@ class UCXServer(ServerProcess):
         port: int | None = None,
         transports: str | None = None,
         token: str | None = None,
+        capacity: int | None = None,
     ) -> None:
         super().__init__()
+        self.capacity = capacity
         self.address = '127.0.0.1'
         self.port = free_port() if port is None else port
         self.transports = transports
@@ -61,6 +64,8 @@ class UCXServer(ServerProcess):
         ]  # fmt: skip
         if self.transports:
             command += ['--transports', self.transports]
+        if self.capacity is not None:
+            command += ['--capacity', str(self.capacity)]
         return command
 
     def environment(self) -> dict[str, str]:

@@ -20,6 +20,7 @@ from proxystore.connectors.ucx.exceptions import UCXInsecureServerWarning
 from proxystore.connectors.ucx.exceptions import UCXProtocolError
 from proxystore.connectors.ucx.exceptions import UCXServerGoneError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXStoreFullError
 from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     'UCXProtocolError',
     'UCXServerGoneError',
     'UCXServerNotRunningError',
+    'UCXStoreFullError',
     'UCXTimeoutError',
     'load_ucx',
 ]

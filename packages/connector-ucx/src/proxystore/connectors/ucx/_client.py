@@ -29,6 +29,7 @@ from proxystore.connectors.ucx.exceptions import UCXAuthenticationError
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.exceptions import UCXServerGoneError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXStoreFullError
 from proxystore.connectors.ucx.exceptions import UCXTimeoutError
 from proxystore.serialize import BytesLike
 from proxystore.serialize.buffers import allocate
@@ -255,7 +256,10 @@ class Client:
             # any bytes, shown as they decode.
             text = bytes(reply[wire.HEADER.size :]).rstrip(b'\0')
             message = text.decode('utf-8', errors='replace')
-            raise UCXConnectorError(f'the data server refused {what}: {message}')
+            error = (
+                UCXStoreFullError if status == wire.Status.FULL else UCXConnectorError
+            )
+            raise error(f'the data server refused {what}: {message}')
 
     # --- operations -----------------------------------------------------------------
 

@@ -61,6 +61,7 @@ def start_process(
     timeout: float,
     log: pathlib.Path | None = None,
     token: bytes | None = None,
+    capacity: int | None = None,
 ) -> subprocess.Popen[bytes] | None:
     """Start a server in a new process and wait until it answers.
 
@@ -79,6 +80,8 @@ def start_process(
         sys.executable, '-m', 'proxystore.connectors.ucx.cli', 'start',
         '--address', address, '--port', str(port),
     ]  # fmt: skip
+    if capacity is not None:
+        command += ['--capacity', str(capacity)]
     if transports:
         command += ['--transports', transports]
     if devices:

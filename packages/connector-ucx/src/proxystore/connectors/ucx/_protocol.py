@@ -126,6 +126,8 @@ class Status(enum.IntEnum):
 
     OK = 0
     BAD_REQUEST = 1
+    FULL = 2
+    """A put that does not fit the server's capacity (its text says why)."""
 
 
 HEADER = struct.Struct('!BBHI')

@@ -68,6 +68,14 @@ def start(
             'instead of PROXYSTORE_UCX_TOKEN.'
         ),
     ] = False,
+    capacity: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help='Most bytes of objects the server holds; puts over it are '
+            'refused (UCXStoreFullError). Default: as many as fit in memory.',
+        ),
+    ] = None,
 ) -> None:
     """Start a data server (in the foreground unless --detach).
 
@@ -85,7 +93,14 @@ def start(
     if detach:
         try:
             process = _launch.start_process(
-                address, port, transports, devices, timeout=30.0, log=log, token=token
+                address,
+                port,
+                transports,
+                devices,
+                timeout=30.0,
+                log=log,
+                token=token,
+                capacity=capacity,
             )
         except UCXConnectorError as error:
             typer.echo(f'error: {error}', err=True)
@@ -108,7 +123,15 @@ def start(
         state.append(_launch.write_state(server.address, server.port))
 
     try:
-        serve(address, port, transports, devices, ready=ready, token=token)
+        serve(
+            address,
+            port,
+            transports,
+            devices,
+            ready=ready,
+            token=token,
+            capacity=capacity,
+        )
     except OSError as error:
         typer.echo(f'error: cannot serve on {address}:{port}: {error}', err=True)
         raise typer.Exit(1) from None

@@ -9,6 +9,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -26,12 +27,17 @@ from proxystore.connectors.ucx._client import get_client
 from proxystore.connectors.ucx._transport import transports_option
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
+from proxystore.connectors.ucx.exceptions import UCXStoreFullError
 from proxystore.serialize import BytesLike
 
 __all__ = ['DEFAULT_PORT', 'TOKEN_ENV', 'UCXConnector', 'UCXKey']
 
 DEFAULT_PORT = 13740
 DEFAULT_TIMEOUT = 60.0
+# A put refused for the server's capacity is retried after these pauses
+# (doubling), until the connector's full_timeout.
+_FULL_FIRST_PAUSE = 0.005
+_FULL_MOST_PAUSE = 0.1
 
 
 class UCXKey(NamedTuple):
@@ -150,10 +156,13 @@ class UCXConnector:
             the `Store` the connector is given to, else none (the server
             serves any client that connects). Never part of `config`: other
             processes find it the same way (the environment or the store).
+        full_timeout: Seconds a put waits, retrying, when its server refuses
+            it for its capacity (``proxystore-ucx-server start --capacity``),
+            before raising `UCXStoreFullError` (``0``: at once).
 
     Raises:
-        ValueError: If ``port`` or ``timeout`` is out of range, or ``token``
-            is empty or too long.
+        ValueError: If ``port``, ``timeout`` or ``full_timeout`` is out of
+            range, or ``token`` is empty or too long.
         TypeError: If ``error_handling`` is not a bool, or ``token`` is not
             bytes or a string.
         UCXConnectorError: If ``interface`` has no address.
@@ -175,7 +184,11 @@ class UCXConnector:
         spawn_server: bool = True,
         error_handling: bool = True,
         token: bytes | str | None = None,
+        full_timeout: float = 0.0,
     ) -> None:
+        if not full_timeout >= 0:
+            raise ValueError(f'full_timeout must be 0 or more, not {full_timeout!r}.')
+        self.full_timeout = full_timeout
         if not isinstance(port, int) or not 0 < port < 65536:
             raise ValueError(f'port must be between 1 and 65535, not {port!r}.')
         if not timeout > 0:
@@ -241,8 +254,10 @@ class UCXConnector:
             'devices': self.devices,
             'spawn_server': self.spawn_server,
             'error_handling': self.error_handling,
+            'full_timeout': self.full_timeout,
         }
         defaults = {
+            'full_timeout': 0.0,
             'port': DEFAULT_PORT,
             'timeout': DEFAULT_TIMEOUT,
             'spawn_server': True,
@@ -346,8 +361,31 @@ class UCXConnector:
             self.address,
             self.port,
         )
-        self._local().put([(bytes.fromhex(key.object_id), frames)], self.timeout)
+        self._put(self._local(), [(bytes.fromhex(key.object_id), frames)])
         return key
+
+    def _put(
+        self, client: Client, items: Sequence[tuple[bytes, Sequence[memoryview]]]
+    ) -> None:
+        """``client.put``, retried for ``full_timeout`` while the server is full."""
+        deadline = time.monotonic() + self.full_timeout
+        pause = _FULL_FIRST_PAUSE
+        while True:
+            try:
+                client.put(items, self.timeout)
+            except UCXStoreFullError as error:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if self.full_timeout:
+                        error.add_note(
+                            f'The put waited {self.full_timeout:g} s '
+                            '(full_timeout) for room.'
+                        )
+                    raise
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, _FULL_MOST_PAUSE)
+            else:
+                return
 
     def put_batch(self, objs: Sequence[BytesLike]) -> list[UCXKey]:
         """`put` for many objects, in one request."""
@@ -357,12 +395,12 @@ class UCXConnector:
             for frame in frames
         ]
         if keys:
-            self._local().put(
+            self._put(
+                self._local(),
                 [
                     (bytes.fromhex(key.object_id), [frame])
                     for key, frame in zip(keys, frames, strict=True)
                 ],
-                self.timeout,
             )
         return keys
 
@@ -373,7 +411,7 @@ class UCXConnector:
             client = self._local()
         else:
             client = self._client(key.peer_host, key.peer_port)
-        client.put([(object_id, [_contiguous(obj)])], self.timeout)
+        self._put(client, [(object_id, [_contiguous(obj)])])
 
     def get(self, key: UCXKey) -> BytesLike | None:
         """The bytes under ``key``, from the server that holds them."""

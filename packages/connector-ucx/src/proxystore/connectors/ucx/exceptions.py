@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.protocols import StoreFullError
 
 __all__ = [
     'UCXAuthenticationError',
@@ -11,6 +12,7 @@ __all__ = [
     'UCXProtocolError',
     'UCXServerGoneError',
     'UCXServerNotRunningError',
+    'UCXStoreFullError',
     'UCXTimeoutError',
 ]
 
@@ -29,6 +31,15 @@ class UCXServerGoneError(UCXConnectorError):
 
 class UCXTimeoutError(UCXConnectorError, TimeoutError):
     """The data server did not answer within the connector's timeout."""
+
+
+class UCXStoreFullError(UCXConnectorError, StoreFullError):
+    """The data server refused a put that does not fit its ``--capacity``.
+
+    Its message names the capacity, the put's size and what the server holds.
+    The put stored nothing; the connector waits its ``full_timeout`` for room
+    before raising it.
+    """
 
 
 class UCXProtocolError(UCXConnectorError):

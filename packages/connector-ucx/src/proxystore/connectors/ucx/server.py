@@ -97,6 +97,11 @@ class _PendingPut:
     sequence: int
     objects: list[tuple[bytes, Any]]
     requests: list[Any]
+    size: int
+
+
+class _FullError(Exception):
+    """A put over the server's capacity (answered with ``Status.FULL``)."""
 
 
 class DataServer:
@@ -112,10 +117,15 @@ class DataServer:
             UCX guide); ``None``: any client that connects. A server without
             one on an address other than loopback warns
             (`UCXInsecureServerWarning`).
+        capacity: Most bytes of objects the server holds (``None``: as many as
+            fit in memory). A put that would cross it is refused whole, and its
+            client raises `UCXStoreFullError` (or waits, see the connector's
+            ``full_timeout``).
 
     Raises:
         TypeError: If ``token`` is not bytes, a string or ``None``.
-        ValueError: If ``token`` is empty or too long.
+        ValueError: If ``token`` is empty or too long, or ``capacity`` is not
+            a positive number of bytes.
     """
 
     def __init__(
@@ -125,7 +135,15 @@ class DataServer:
         transports: str | None = None,
         devices: str | None = None,
         token: bytes | str | None = None,
+        capacity: int | None = None,
     ) -> None:
+        if capacity is not None and (
+            isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0
+        ):
+            raise ValueError(
+                f'capacity must be a positive number of bytes, not {capacity!r}.'
+            )
+        self.capacity = capacity
         secret = as_token(token, 'token')
         self._key = None if secret is None else wire.auth_key(secret)
         self.server_id = secrets.token_bytes(16)
@@ -139,6 +157,7 @@ class DataServer:
         self.port: int = self._listener.getsockname()[1]
         self._objects: dict[bytes, Any] = {}
         self._bytes = 0
+        self._reserved = 0  # bytes of puts whose payloads are on their way
         self._peers: dict[int, _Peer] = {}
         self._puts: list[_PendingPut] = []
         self._retired: list[_Peer] = []
@@ -419,6 +438,8 @@ class DataServer:
             try:
                 request.check_error()
                 self._answer(peer, sequence, message)
+            except _FullError as error:
+                self._reply(peer, sequence, self._error(str(error), wire.Status.FULL))
             except (wire.ProtocolError, ValueError) as error:
                 self._reply(peer, sequence, self._error(str(error)))
             except self._libucxx.UCXError as error:
@@ -453,6 +474,16 @@ class DataServer:
                 f'a put of {announced} bytes is more than this server can hold '
                 f'({MAX_PUT_BYTES} bytes of memory)'
             )
+        incoming = sum(entry.size for entry in entries)
+        if self.capacity is not None:
+            freed = sum(
+                len(self._objects[e.object_id])
+                for e in entries
+                if e.object_id in self._objects
+            )
+            used = self._bytes + self._reserved - freed
+            if used + incoming > self.capacity:
+                raise _FullError(self._full_message(incoming, used))
         objects: list[tuple[bytes, bytes | memoryview]] = []
         large: list[tuple[wire.PutEntry, memoryview]] = []
         try:
@@ -489,7 +520,8 @@ class DataServer:
                 )
                 start += frame
                 index += 1
-        self._puts.append(_PendingPut(peer, sequence, objects, requests))
+        self._reserved += incoming
+        self._puts.append(_PendingPut(peer, sequence, objects, requests, incoming))
 
     def _finish_puts(self) -> None:
         if not self._puts:
@@ -499,6 +531,7 @@ class DataServer:
             if not all(request.completed for request in put.requests):
                 waiting.append(put)
                 continue
+            self._reserved -= put.size
             try:
                 for request in put.requests:
                     request.check_error()
@@ -540,9 +573,18 @@ class DataServer:
     def _ok(count: int) -> bytes:
         return wire.HEADER.pack(wire.Status.OK, wire.VERSION, 0, count)
 
+    def _full_message(self, size: int, used: int) -> str:
+        assert self.capacity is not None
+        return (
+            f"a put of {size} bytes does not fit: the server's capacity is "
+            f'{self.capacity} bytes, {used} are held by {len(self._objects)} '
+            f'objects and puts in flight; evict objects or start the server '
+            f'with a larger --capacity'
+        )
+
     @staticmethod
-    def _error(text: str) -> bytes:
-        header = wire.HEADER.pack(wire.Status.BAD_REQUEST, wire.VERSION, 0, 0)
+    def _error(text: str, status: wire.Status = wire.Status.BAD_REQUEST) -> bytes:
+        header = wire.HEADER.pack(status, wire.VERSION, 0, 0)
         room = REPLY_MIN - len(header)
         return header + text.encode()[:room]
 
@@ -574,12 +616,13 @@ def serve(
     devices: str | None = None,
     ready: Callable[[DataServer], None] | None = None,
     token: bytes | str | None = None,
+    capacity: int | None = None,
 ) -> None:
     """Run a data server in this process until SIGINT or SIGTERM.
 
-    ``token``: see `DataServer`.
+    ``token``, ``capacity``: see `DataServer`.
     """
-    server = DataServer(address, port, transports, devices, token)
+    server = DataServer(address, port, transports, devices, token, capacity)
     previous = {
         signum: signal.signal(signum, lambda *_: server.stop())
         for signum in (signal.SIGINT, signal.SIGTERM)
