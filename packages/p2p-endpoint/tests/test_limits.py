@@ -9,6 +9,7 @@ import json
 import pathlib
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable
 from collections.abc import Generator
@@ -16,9 +17,11 @@ from collections.abc import Generator
 import psutil
 import pytest
 
+from proxystore.connectors.endpoint import EndpointConnector
 from proxystore.connectors.endpoint import EndpointObjectTooLargeError
 from proxystore.connectors.endpoint import EndpointStorageFullError
 from proxystore.connectors.endpoint import _http
+from proxystore.connectors.protocols import StoreFullError
 from proxystore.endpoint import ClientDisconnectedError
 from proxystore.endpoint import EndpointError
 from proxystore.endpoint.config import read_config
@@ -201,6 +204,28 @@ def test_total_cap(capped: EndpointProcess) -> None:
         third = connector.put(bytes(CAP))
         assert connector.get(third) == bytes(CAP)
         connector.evict(third)
+
+
+def test_full_storage_is_a_store_full_error_and_waits(capped: EndpointProcess) -> None:
+    assert issubclass(EndpointStorageFullError, StoreFullError)
+    waiting = EndpointConnector([capped.uuid], str(capped.home), full_timeout=60)
+    assert waiting.config()['full_timeout'] == 60
+    with capped.connector() as other:
+        first = other.put(bytes(3 * 1024 * 1024))
+        timer = threading.Timer(0.3, other.evict, args=(first,))
+        timer.start()
+        try:
+            key = waiting.put(bytes(2 * 1024 * 1024))  # waits for the eviction
+        finally:
+            timer.join(30)
+        assert not other.exists(first)
+        hurried = EndpointConnector([capped.uuid], str(capped.home), full_timeout=0.2)
+        with pytest.raises(EndpointStorageFullError) as info:
+            hurried.put(bytes(3 * 1024 * 1024))
+        assert any('waited 0.2 s (full_timeout)' in n for n in info.value.__notes__)
+        waiting.evict(key)
+    with pytest.raises(ValueError, match='full_timeout must be 0 or more, not -1'):
+        EndpointConnector([capped.uuid], str(capped.home), full_timeout=-1)
 
 
 def test_bodies_being_read_count_against_the_cap(patient: EndpointProcess) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import pathlib
 import secrets
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from proxystore.connectors.endpoint import _http
 from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
 from proxystore.connectors.endpoint.exceptions import EndpointIdentityError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
+from proxystore.connectors.endpoint.exceptions import EndpointStorageFullError
 from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.endpoint.auth import identity_proof
@@ -26,6 +28,10 @@ from proxystore.serialize import BytesLike
 __all__ = ['DEFAULT_TIMEOUT', 'EndpointConnector', 'EndpointKey']
 
 DEFAULT_TIMEOUT = 60.0
+# A put refused for a full storage is retried after these pauses (doubling),
+# until the connector's full_timeout.
+_FULL_FIRST_PAUSE = 0.005
+_FULL_MOST_PAUSE = 0.1
 _PROBE_TIMEOUT = 2.0
 
 
@@ -102,10 +108,13 @@ class EndpointConnector:
         proxystore_dir: Folder of the endpoint configurations (default: the
             user's, see `proxystore.endpoint.config.home_dir`).
         timeout: Most seconds an operation waits for the endpoint.
+        full_timeout: Seconds a put waits, retrying, when the endpoint's
+            storage is full (its ``max_total_bytes``), before raising
+            `EndpointStorageFullError` (``0``: at once).
 
     Raises:
-        ValueError: If ``endpoints`` is empty or holds a non-UUID, or
-            ``timeout`` is not positive.
+        ValueError: If ``endpoints`` is empty or holds a non-UUID,
+            ``timeout`` is not positive or ``full_timeout`` is negative.
         EndpointNotRunningError: If none of ``endpoints`` runs on this host.
         EndpointIdentityError: If a server answers at a configured endpoint's
             address with its UUID but cannot prove it knows its token.
@@ -121,7 +130,11 @@ class EndpointConnector:
         proxystore_dir: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        full_timeout: float = 0.0,
     ) -> None:
+        if not full_timeout >= 0:
+            raise ValueError(f'full_timeout must be 0 or more, not {full_timeout!r}.')
+        self.full_timeout = full_timeout
         if isinstance(endpoints, str | uuid.UUID) or not endpoints:
             raise ValueError('endpoints must be a non-empty list of endpoint UUIDs.')
         try:
@@ -197,6 +210,8 @@ class EndpointConnector:
         }
         if self.timeout != DEFAULT_TIMEOUT:
             config['timeout'] = self.timeout
+        if self.full_timeout:
+            config['full_timeout'] = self.full_timeout
         return config
 
     @classmethod
@@ -232,6 +247,27 @@ class EndpointConnector:
         _http.raise_for_status(response, f'{route[1:]} of {key.object_id}')
         return response
 
+    def _set(self, key: EndpointKey, frames: Sequence[memoryview]) -> None:
+        """``POST /set``, retried for ``full_timeout`` while the storage is full."""
+        deadline = time.monotonic() + self.full_timeout
+        pause = _FULL_FIRST_PAUSE
+        while True:
+            try:
+                self._request('POST', '/set', key, frames)
+            except EndpointStorageFullError as error:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if self.full_timeout:
+                        error.add_note(
+                            f'The put waited {self.full_timeout:g} s '
+                            '(full_timeout) for room.'
+                        )
+                    raise
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, _FULL_MOST_PAUSE)
+            else:
+                return
+
     def _new_key(self) -> EndpointKey:
         return EndpointKey(str(uuid.uuid4()), str(self.endpoint_uuid))
 
@@ -244,7 +280,7 @@ class EndpointConnector:
     def put_frames(self, buffers: Sequence[BytesLike]) -> EndpointKey:
         """`put` of the join of ``buffers``, streamed one after the other."""
         key = self._new_key()
-        self._request('POST', '/set', key, [_view(b) for b in buffers])
+        self._set(key, [_view(b) for b in buffers])
         return key
 
     def put_batch(self, objs: Sequence[BytesLike]) -> list[EndpointKey]:
@@ -260,7 +296,7 @@ class EndpointConnector:
 
     def set(self, key: EndpointKey, obj: BytesLike) -> None:
         """Store bytes under ``key`` (on the endpoint the key names)."""
-        self._request('POST', '/set', key, [_view(obj)])
+        self._set(key, [_view(obj)])
 
     def get(self, key: EndpointKey) -> bytearray | None:
         """The bytes under ``key``, from the endpoint that owns them."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.protocols import StoreFullError
 
 __all__ = [
     'EndpointAuthenticationError',
@@ -28,8 +29,12 @@ class EndpointObjectTooLargeError(EndpointConnectorError):
     """The object exceeds the endpoint's per-object size limit (HTTP 413)."""
 
 
-class EndpointStorageFullError(EndpointObjectTooLargeError):
-    """The object does not fit in the endpoint's total storage cap (HTTP 507)."""
+class EndpointStorageFullError(EndpointObjectTooLargeError, StoreFullError):
+    """The object does not fit in the endpoint's total storage cap (HTTP 507).
+
+    A `StoreFullError`, as every channel's budget error is. The connector
+    waits its ``full_timeout`` for room before raising it.
+    """
 
 
 class EndpointPeerError(EndpointConnectorError):
