@@ -49,6 +49,7 @@ def test_public_names_paths_and_pickles() -> None:
         'MPIKey',
         'MPIProtocolError',
         'MPIRankGoneError',
+        'MPIStoreFullError',
         'MPITimeoutError',
         'close_service',
     ]

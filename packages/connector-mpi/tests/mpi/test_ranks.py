@@ -14,8 +14,10 @@ from mpi4py import MPI
 from proxystore.connectors.mpi import MPIConnector
 from proxystore.connectors.mpi import MPIConnectorError
 from proxystore.connectors.mpi import MPIKey
+from proxystore.connectors.mpi import MPIStoreFullError
 from proxystore.connectors.mpi._protocol import REQUEST
 from proxystore.connectors.mpi._protocol import Tags
+from proxystore.connectors.protocols import StoreFullError
 from proxystore.proxy import is_resolved
 from proxystore.store import Store
 
@@ -215,3 +217,44 @@ def test_a_forked_child_of_a_rank_gets_a_typed_error(connector: MPIConnector) ->
         message = pipe.read().decode()
     os.waitpid(pid, 0)
     assert 'cannot be used in a process forked from an MPI rank' in message, message
+
+
+def test_a_rank_at_its_capacity_refuses_puts_and_sets(comm: MPI.Intracomm) -> None:
+    rank, size = comm.Get_rank(), comm.Get_size()
+    peer = (rank + 1) % size
+    service = MPIConnector()._service
+    held = service._nbytes  # objects earlier tests left on this rank
+    bounded = MPIConnector(capacity=held + 64 * 1024, full_timeout=0)
+    try:
+        assert bounded.config()['capacity'] == held + 64 * 1024
+        mine = bounded.put(bytes(60 * 1024))
+        with pytest.raises(MPIStoreFullError) as info:
+            bounded.put(bytes(10 * 1024))
+        assert isinstance(info.value, StoreFullError)
+        assert str(info.value).startswith(
+            f'rank {rank} cannot hold an object of 10240 bytes: its capacity is '
+            f'{held + 64 * 1024} bytes and {held + 60 * 1024} are held by'
+        )
+        keys = comm.allgather(bounded.new_key())  # nothing stored under them yet
+        barrier()
+        if size > 1:
+            with pytest.raises(MPIStoreFullError, match=f'^rank {peer} cannot hold'):
+                bounded.set(keys[peer], bytes(10 * 1024))
+        barrier()
+        bounded.evict(mine)
+        barrier()
+        bounded.set(keys[peer], bytes(10 * 1024))  # room on the peer now
+        barrier()
+        assert bytes(bounded.get(keys[peer]) or b'') == bytes(10 * 1024)
+        bounded.evict(keys[peer])
+    finally:
+        barrier()
+        service.capacity = None
+
+
+def test_capacity_options_are_checked() -> None:
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ValueError, match='capacity must be a positive number'):
+            MPIConnector(capacity=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match='full_timeout must be 0 or more, not -1'):
+        MPIConnector(full_timeout=-1)

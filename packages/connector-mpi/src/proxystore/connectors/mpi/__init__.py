@@ -26,6 +26,7 @@ from proxystore.connectors.mpi.connector import close_service
 from proxystore.connectors.mpi.exceptions import MPIConnectorError
 from proxystore.connectors.mpi.exceptions import MPIProtocolError
 from proxystore.connectors.mpi.exceptions import MPIRankGoneError
+from proxystore.connectors.mpi.exceptions import MPIStoreFullError
 from proxystore.connectors.mpi.exceptions import MPITimeoutError
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     'MPIKey',
     'MPIProtocolError',
     'MPIRankGoneError',
+    'MPIStoreFullError',
     'MPITimeoutError',
     'close_service',
 ]

@@ -75,6 +75,8 @@ class Status(enum.IntEnum):
     FOUND = 1
     DONE = 2
     GONE = 3
+    FULL = 4
+    """A set that does not fit the rank's capacity."""
 
 
 class Request(NamedTuple):

@@ -48,6 +48,7 @@ from proxystore.connectors.mpi._protocol import decode_request
 from proxystore.connectors.mpi.exceptions import MPIConnectorError
 from proxystore.connectors.mpi.exceptions import MPIProtocolError
 from proxystore.connectors.mpi.exceptions import MPIRankGoneError
+from proxystore.connectors.mpi.exceptions import MPIStoreFullError
 from proxystore.connectors.mpi.exceptions import MPITimeoutError
 from proxystore.serialize import BytesLike
 from proxystore.serialize.buffers import allocate
@@ -205,6 +206,9 @@ class RankService:
         self.size: int = comm.Get_size()
         self.tags = Tags(comm)
         self._objects: dict[bytes, BytesLike] = {}
+        self._nbytes = 0
+        self.capacity: int | None = None
+        """Most bytes of objects this rank holds (set by `MPIConnector`)."""
         self._lock = threading.Lock()
         self.departed: set[int] = set()
         """Ranks that said goodbye (or answered that they are closing)."""
@@ -232,8 +236,22 @@ class RankService:
         ``data`` is bytes, or a read-only view of a buffer only the service holds:
         readers that write get copies.
         """
+        size = memoryview(data).nbytes
         with self._lock:
+            old = self._objects.get(object_id)
+            freed = 0 if old is None else memoryview(old).nbytes
+            if (
+                self.capacity is not None
+                and self._nbytes - freed + size > self.capacity
+            ):
+                raise MPIStoreFullError(
+                    f'rank {self.rank} cannot hold an object of {size} bytes: its '
+                    f'capacity is {self.capacity} bytes and {self._nbytes} are '
+                    f'held by {len(self._objects)} objects; evict objects or '
+                    'give the connectors a larger capacity'
+                )
             self._objects[object_id] = data
+            self._nbytes += size - freed
 
     def load(self, object_id: bytes) -> BytesLike | None:
         """The bytes of a local object, or ``None``."""
@@ -248,7 +266,9 @@ class RankService:
     def drop(self, object_id: bytes) -> None:
         """Forget a local object (missing is fine)."""
         with self._lock:
-            self._objects.pop(object_id, None)
+            old = self._objects.pop(object_id, None)
+            if old is not None:
+                self._nbytes -= memoryview(old).nbytes
 
     # --- requests to other ranks --------------------------------------------------
 
@@ -513,7 +533,10 @@ class RankService:
         elif op is Op.EVICT:
             self.drop(object_id)
         elif op is Op.SET:
-            self.store(object_id, memoryview(data).toreadonly())  # ours alone
+            try:
+                self.store(object_id, memoryview(data).toreadonly())  # ours alone
+            except MPIStoreFullError:
+                reply = Status.FULL
         reply_header = REPLY.pack(reply, length)
         reply_tag = tag
         if op is Op.GET and size >= 0:
@@ -547,6 +570,7 @@ class RankService:
         self._thread.join(timeout)
         with self._lock:
             self._objects.clear()
+            self._nbytes = 0
 
     @property
     def closed(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from proxystore.connectors.mpi._service import RankService
 from proxystore.connectors.mpi._service import close_current
 from proxystore.connectors.mpi._service import get_service
 from proxystore.connectors.mpi.exceptions import MPIConnectorError
+from proxystore.connectors.mpi.exceptions import MPIStoreFullError
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
 
@@ -57,28 +59,59 @@ def close_service() -> None:
 close_service.__module__ = _PUBLIC_MODULE
 
 
+# A put refused for a full rank is retried after these pauses (doubling),
+# until the connector's full_timeout.
+_FULL_FIRST_PAUSE = 0.005
+_FULL_MOST_PAUSE = 0.1
+
+
 class MPIConnector:
     """Connector that keeps objects in the memory of the rank that put them.
 
     Args:
         timeout: Most seconds to wait for another rank's answer before raising
             `MPITimeoutError`.
+        capacity: Most bytes of objects each rank holds (``None``: as many as
+            fit in memory). It is the rank's: the connectors of a job share it
+            through their config. An object that would cross it is refused
+            with `MPIStoreFullError`, on the rank that holds its key.
+        full_timeout: Seconds a put or set waits, retrying, for room on a full
+            rank before raising `MPIStoreFullError` (``0``: at once).
 
     Raises:
         MPIConnectorError: If MPI was not initialized with
             ``MPI_THREAD_MULTIPLE`` (the service answers from a thread).
-        ValueError: If ``timeout`` is not positive.
+        ValueError: If ``timeout`` is not positive, ``capacity`` is not a
+            positive number of bytes or ``full_timeout`` is negative.
     """
 
     __module__ = _PUBLIC_MODULE
 
     Key = MPIKey
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        capacity: int | None = None,
+        full_timeout: float = 0.0,
+    ) -> None:
         if not timeout > 0:
             raise ValueError(f'timeout must be positive, not {timeout!r}.')
+        if capacity is not None and (
+            isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0
+        ):
+            raise ValueError(
+                f'capacity must be a positive number of bytes, not {capacity!r}.'
+            )
+        if not full_timeout >= 0:
+            raise ValueError(f'full_timeout must be 0 or more, not {full_timeout!r}.')
         self.timeout = timeout
+        self.capacity = capacity
+        self.full_timeout = full_timeout
         self._service: RankService = get_service()
+        if capacity is not None:
+            self._service.capacity = capacity
         self._own: set[str] = set()
 
     @property
@@ -111,7 +144,14 @@ class MPIConnector:
 
     def config(self) -> dict[str, Any]:
         """The connector's options (those at their defaults are left out)."""
-        return {} if self.timeout == DEFAULT_TIMEOUT else {'timeout': self.timeout}
+        config: dict[str, Any] = {}
+        if self.timeout != DEFAULT_TIMEOUT:
+            config['timeout'] = self.timeout
+        if self.capacity is not None:
+            config['capacity'] = self.capacity
+        if self.full_timeout:
+            config['full_timeout'] = self.full_timeout
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MPIConnector:
@@ -157,16 +197,48 @@ class MPIConnector:
         return [self.put(obj) for obj in objs]
 
     def set(self, key: MPIKey, obj: BytesLike) -> None:
-        """Store bytes under a key made by `new_key` (sent to its rank if remote)."""
+        """Store bytes under a key made by `new_key` (sent to its rank if remote).
+
+        Raises:
+            MPIStoreFullError: If the key's rank has no room within
+                ``full_timeout`` seconds.
+        """
         object_id = self._check(key)
+        deadline = time.monotonic() + self.full_timeout
+        pause = _FULL_FIRST_PAUSE
+        while True:
+            try:
+                self._set(key, object_id, obj)
+            except MPIStoreFullError as error:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if self.full_timeout:
+                        error.add_note(
+                            f'The put waited {self.full_timeout:g} s '
+                            '(full_timeout) for room.'
+                        )
+                    raise
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, _FULL_MOST_PAUSE)
+            else:
+                return
+
+    def _set(self, key: MPIKey, object_id: bytes, obj: BytesLike) -> None:
         if key.rank == self.rank:
             # A copy of a mutable buffer: the caller may change it afterwards.
             data = obj if type(obj) is bytes else memoryview(obj).tobytes()
             self._service.store(object_id, data)
             self._own.add(key.object_id)
-        else:
-            self._service.request(
-                key.rank, Op.SET, [object_id], self.timeout, payload=obj
+            return
+        ((status, _),) = self._service.request(
+            key.rank, Op.SET, [object_id], self.timeout, payload=obj
+        )
+        if status is Status.FULL:
+            size = memoryview(obj).nbytes
+            raise MPIStoreFullError(
+                f'rank {key.rank} cannot hold an object of {size} bytes: it is '
+                'at its capacity; evict objects or give the connectors a larger '
+                'capacity'
             )
 
     def get(self, key: MPIKey) -> BytesLike | None:

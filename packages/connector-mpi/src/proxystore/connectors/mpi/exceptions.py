@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from proxystore.connectors.protocols import ConnectorError
+from proxystore.connectors.protocols import StoreFullError
 
 __all__ = [
     'MPIConnectorError',
     'MPIProtocolError',
     'MPIRankGoneError',
+    'MPIStoreFullError',
     'MPITimeoutError',
 ]
 
@@ -23,6 +25,17 @@ class MPIConnectorError(ConnectorError):
 
 class MPIRankGoneError(MPIConnectorError):
     """The rank that holds an object has closed its service or left the job."""
+
+    __module__ = _PUBLIC_MODULE
+
+
+class MPIStoreFullError(MPIConnectorError, StoreFullError):
+    """A rank refused an object that does not fit its ``capacity``.
+
+    The message names the rank, its capacity, the object's size and what the
+    rank holds. The connector waits its ``full_timeout`` for room before
+    raising it.
+    """
 
     __module__ = _PUBLIC_MODULE
 
