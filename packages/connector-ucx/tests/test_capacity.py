@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import threading
 from collections.abc import Generator
 
@@ -10,6 +11,7 @@ import pytest
 from proxystore.connectors.protocols import StoreFullError
 from proxystore.connectors.ucx import UCXConnector
 from proxystore.connectors.ucx import UCXStoreFullError
+from proxystore.connectors.ucx._client import ping
 from proxystore.connectors.ucx.server import DataServer
 from proxystore.testing.ucx import UCXServer
 
@@ -89,3 +91,42 @@ def test_full_timeout_in_config() -> None:
 def test_bad_capacity(capacity: object) -> None:
     with pytest.raises(ValueError, match='capacity must be a positive number of bytes'):
         DataServer(capacity=capacity)  # type: ignore[arg-type]
+
+
+def test_a_spilling_server_keeps_every_object(tmp_path: pathlib.Path) -> None:
+    spill = tmp_path / 'spill'
+    with UCXServer(capacity=256 * KIB, spill_directory=str(spill)) as server:
+        connector = server.connector()
+        values = [bytes([i]) * (100 * KIB) for i in range(8)]  # 800 KiB, 3x over
+        keys = [connector.put(value) for value in values]
+        (folder,) = spill.iterdir()
+        assert folder.name == f'proxystore-ucx-spill-{server.pid}'
+        assert len(list(folder.iterdir())) >= 5  # the oldest went to disk
+        assert connector.exists(keys[0])
+        for key, value in zip(keys, values, strict=True):
+            assert bytes(connector.get(key) or b'') == value  # read back
+        size = ping(server.address, server.port, timeout=10)[2]
+        assert size <= 256 * KIB  # memory stays within the capacity
+        connector.evict_batch(keys)
+        assert not any(connector.exists(key) for key in keys)
+        assert list(folder.iterdir()) == []
+    assert not spill.exists() or list(spill.iterdir()) == []  # removed at stop
+
+
+def test_a_killed_servers_spill_folder_is_reaped(tmp_path: pathlib.Path) -> None:
+    spill = tmp_path / 'spill'
+    with UCXServer(capacity=64 * KIB, spill_directory=str(spill)) as server:
+        connector = server.connector()
+        for i in range(4):
+            connector.put(bytes([i]) * (40 * KIB))
+        dead = spill / f'proxystore-ucx-spill-{server.pid}'
+        assert dead.exists()
+        server.kill()
+        server.start()  # a new server on the folder removes the dead one's
+        assert not dead.exists()
+        assert (spill / f'proxystore-ucx-spill-{server.pid}').exists()
+
+
+def test_spill_directory_needs_a_capacity(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match='spill_directory needs a capacity'):
+        DataServer(spill_directory=str(tmp_path))

@@ -32,6 +32,7 @@ class UCXServer(ServerProcess):
             serves any client. Its `connector` is not given it: pass
             ``token=`` to that.
         capacity: The server's ``--capacity`` in bytes (``None``: none).
+        spill_directory: The server's ``--spill-directory`` (``None``: none).
     """
 
     def __init__(
@@ -40,9 +41,11 @@ class UCXServer(ServerProcess):
         transports: str | None = None,
         token: str | None = None,
         capacity: int | None = None,
+        spill_directory: str | None = None,
     ) -> None:
         super().__init__()
         self.capacity = capacity
+        self.spill_directory = spill_directory
         self.address = '127.0.0.1'
         self.port = free_port() if port is None else port
         self.transports = transports
@@ -66,6 +69,8 @@ class UCXServer(ServerProcess):
             command += ['--transports', self.transports]
         if self.capacity is not None:
             command += ['--capacity', str(self.capacity)]
+        if self.spill_directory is not None:
+            command += ['--spill-directory', self.spill_directory]
         return command
 
     def environment(self) -> dict[str, str]:

@@ -62,6 +62,7 @@ def start_process(
     log: pathlib.Path | None = None,
     token: bytes | None = None,
     capacity: int | None = None,
+    spill_directory: str | None = None,
 ) -> subprocess.Popen[bytes] | None:
     """Start a server in a new process and wait until it answers.
 
@@ -82,6 +83,8 @@ def start_process(
     ]  # fmt: skip
     if capacity is not None:
         command += ['--capacity', str(capacity)]
+    if spill_directory is not None:
+        command += ['--spill-directory', spill_directory]
     if transports:
         command += ['--transports', transports]
     if devices:

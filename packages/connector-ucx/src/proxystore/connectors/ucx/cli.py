@@ -72,8 +72,17 @@ def start(
         int | None,
         typer.Option(
             min=1,
-            help='Most bytes of objects the server holds; puts over it are '
-            'refused (UCXStoreFullError). Default: as many as fit in memory.',
+            help='Most bytes of objects the server holds in memory; puts over '
+            'it spill to --spill-directory, or are refused (UCXStoreFullError). '
+            'Default: as many as fit in memory.',
+        ),
+    ] = None,
+    spill_directory: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            file_okay=False,
+            help='Folder on disk for the least recently used objects when a put '
+            'would cross --capacity; they are read back on get.',
         ),
     ] = None,
 ) -> None:
@@ -82,6 +91,9 @@ def start(
     With PROXYSTORE_UCX_TOKEN set, the server serves only clients that prove
     they know that token; without it, any client that connects.
     """
+    if spill_directory is not None and capacity is None:
+        typer.echo('error: --spill-directory needs a --capacity', err=True)
+        raise typer.Exit(1)
     try:
         if token_stdin:
             token = as_token(sys.stdin.buffer.read(MAX_TOKEN + 1), 'the token')
@@ -101,6 +113,9 @@ def start(
                 log=log,
                 token=token,
                 capacity=capacity,
+                spill_directory=None
+                if spill_directory is None
+                else str(spill_directory),
             )
         except UCXConnectorError as error:
             typer.echo(f'error: {error}', err=True)
@@ -131,6 +146,7 @@ def start(
             ready=ready,
             token=token,
             capacity=capacity,
+            spill_directory=None if spill_directory is None else str(spill_directory),
         )
     except OSError as error:
         typer.echo(f'error: cannot serve on {address}:{port}: {error}', err=True)

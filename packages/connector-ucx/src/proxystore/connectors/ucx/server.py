@@ -28,6 +28,7 @@ import signal
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -100,6 +101,84 @@ class _PendingPut:
     size: int
 
 
+class _SpillFolder:
+    """A server's spilled objects: one file each in a folder of its own.
+
+    The folder is ``<directory>/proxystore-ucx-spill-<pid>`` (mode 0700),
+    removed by `close`; folders of servers that no longer run are removed
+    when a server makes its own.
+    """
+
+    def __init__(self, directory: str) -> None:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        for name in os.listdir(directory):
+            prefix, _, pid = name.rpartition('-')
+            if prefix == _SPILL_PREFIX and pid.isdigit() and not _alive(int(pid)):
+                _remove_folder(os.path.join(directory, name))
+        self.path = os.path.join(directory, f'{_SPILL_PREFIX}-{os.getpid()}')
+        os.makedirs(self.path, mode=0o700, exist_ok=True)
+        self._sizes: dict[bytes, int] = {}
+
+    def __contains__(self, object_id: bytes) -> bool:
+        return object_id in self._sizes
+
+    def _file(self, object_id: bytes) -> str:
+        return os.path.join(self.path, object_id.hex())
+
+    def write(self, object_id: bytes, data: Any) -> None:
+        temp = self._file(object_id) + '.part'
+        with open(temp, 'wb') as file:
+            file.write(memoryview(data))
+        os.replace(temp, self._file(object_id))
+        self._sizes[object_id] = len(data)
+
+    def read(self, object_id: bytes) -> Any:
+        size = self._sizes.get(object_id)
+        if size is None:
+            return None
+        data = numpy.empty(size, dtype=numpy.uint8)
+        with open(self._file(object_id), 'rb', buffering=0) as file:
+            view = data.data
+            got = 0
+            while got < size:
+                read = file.readinto(view[got:])
+                if not read:
+                    raise OSError(f'spilled object {object_id.hex()} is truncated')
+                got += read
+        return data.data
+
+    def remove(self, object_id: bytes) -> None:
+        if self._sizes.pop(object_id, None) is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._file(object_id))
+
+    def close(self) -> None:
+        self._sizes.clear()
+        _remove_folder(self.path)
+
+
+_SPILL_PREFIX = 'proxystore-ucx-spill'
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_folder(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(path, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
 class _FullError(Exception):
     """A put over the server's capacity (answered with ``Status.FULL``)."""
 
@@ -117,15 +196,22 @@ class DataServer:
             UCX guide); ``None``: any client that connects. A server without
             one on an address other than loopback warns
             (`UCXInsecureServerWarning`).
-        capacity: Most bytes of objects the server holds (``None``: as many as
-            fit in memory). A put that would cross it is refused whole, and its
+        capacity: Most bytes of objects the server holds in memory (``None``:
+            as many as fit). A put that would cross it spills objects to
+            ``spill_directory`` if there is one, else is refused whole, and its
             client raises `UCXStoreFullError` (or waits, see the connector's
             ``full_timeout``).
+        spill_directory: A folder on disk for the least recently used objects
+            when a put would cross ``capacity`` (needs one). The server keeps
+            its spilled objects in a subfolder of its own, removed when it
+            stops; a get of a spilled object reads it back (and moves it back
+            into memory if it fits).
 
     Raises:
         TypeError: If ``token`` is not bytes, a string or ``None``.
-        ValueError: If ``token`` is empty or too long, or ``capacity`` is not
-            a positive number of bytes.
+        ValueError: If ``token`` is empty or too long, ``capacity`` is not
+            a positive number of bytes, or ``spill_directory`` has no
+            ``capacity``.
     """
 
     def __init__(
@@ -136,7 +222,13 @@ class DataServer:
         devices: str | None = None,
         token: bytes | str | None = None,
         capacity: int | None = None,
+        spill_directory: str | None = None,
     ) -> None:
+        if spill_directory is not None and capacity is None:
+            raise ValueError(
+                'spill_directory needs a capacity: objects are spilled when the '
+                'capacity is crossed.'
+            )
         if capacity is not None and (
             isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0
         ):
@@ -155,8 +247,10 @@ class DataServer:
         self._listener.setblocking(False)
         self.address = address
         self.port: int = self._listener.getsockname()[1]
-        self._objects: dict[bytes, Any] = {}
+        # In order of use (least recent first): the order of spilling.
+        self._objects: OrderedDict[bytes, Any] = OrderedDict()
         self._bytes = 0
+        self._spill = None if spill_directory is None else _SpillFolder(spill_directory)
         self._reserved = 0  # bytes of puts whose payloads are on their way
         self._peers: dict[int, _Peer] = {}
         self._puts: list[_PendingPut] = []
@@ -454,13 +548,19 @@ class DataServer:
             self._get(peer, sequence, message, count)
         elif op == wire.Op.EXISTS:
             ids = wire.decode_ids(message, count)
-            flags = bytes(object_id in self._objects for object_id in ids)
+            flags = bytes(
+                object_id in self._objects
+                or (self._spill is not None and object_id in self._spill)
+                for object_id in ids
+            )
             self._reply(peer, sequence, self._ok(count) + flags)
         elif op == wire.Op.EVICT:
             for object_id in wire.decode_ids(message, count):
                 data = self._objects.pop(object_id, None)
                 if data is not None:
                     self._bytes -= len(data)
+                if self._spill is not None:
+                    self._spill.remove(object_id)
             self._reply(peer, sequence, self._ok(count))
         else:
             raise wire.ProtocolError(f'unknown operation {op}')
@@ -482,6 +582,9 @@ class DataServer:
                 if e.object_id in self._objects
             )
             used = self._bytes + self._reserved - freed
+            if used + incoming > self.capacity and self._spill is not None:
+                keep = {e.object_id for e in entries}
+                used -= self._spill_until(used + incoming - self.capacity, keep)
             if used + incoming > self.capacity:
                 raise _FullError(self._full_message(incoming, used))
         objects: list[tuple[bytes, bytes | memoryview]] = []
@@ -539,9 +642,11 @@ class DataServer:
                 logger.warning('put of client %d failed: %s', put.peer.client_id, error)
                 continue
             for object_id, data in put.objects:
-                old = self._objects.get(object_id)
+                old = self._objects.pop(object_id, None)
                 if old is not None:
                     self._bytes -= len(old)
+                if self._spill is not None:
+                    self._spill.remove(object_id)
                 self._objects[object_id] = data
                 self._bytes += len(data)
             self._reply(put.peer, put.sequence, self._ok(len(put.objects)))
@@ -554,6 +659,10 @@ class DataServer:
         large = []
         for index, (object_id, expected) in enumerate(entries, start=1):
             data = self._objects.get(object_id)
+            if data is not None:
+                self._objects.move_to_end(object_id)  # used now: spilled last
+            elif self._spill is not None and object_id in self._spill:
+                data = self._restore(object_id)
             size = -1 if data is None else len(data)
             sizes.append(wire.SIZE.pack(size))
             if data is None or size == 0:
@@ -566,6 +675,39 @@ class DataServer:
         self._reply(peer, sequence, self._ok(count) + b''.join(sizes + inline))
         for kind, index, data in large:
             self._send(peer, kind, sequence + index, data)
+
+    # --- spilling -------------------------------------------------------------------
+
+    def _spill_until(self, needed: int, keep: set[bytes]) -> int:
+        """Move least recently used objects to disk until ``needed`` bytes are free.
+
+        Returns the bytes freed (maybe fewer: puts in flight hold the rest).
+        """
+        assert self._spill is not None
+        freed = 0
+        for object_id in list(self._objects):
+            if freed >= needed:
+                break
+            if object_id in keep:
+                continue
+            data = self._objects.pop(object_id)
+            self._spill.write(object_id, data)
+            self._bytes -= len(data)
+            freed += len(data)
+        return freed
+
+    def _restore(self, object_id: bytes) -> Any:
+        """A spilled object's bytes; back in memory if it fits without spilling."""
+        assert self._spill is not None
+        assert self.capacity is not None
+        data = self._spill.read(object_id)
+        if data is None:
+            return None
+        if self._bytes + self._reserved + len(data) <= self.capacity:
+            self._spill.remove(object_id)
+            self._objects[object_id] = data
+            self._bytes += len(data)
+        return data
 
     # --- replies --------------------------------------------------------------------
 
@@ -606,6 +748,8 @@ class DataServer:
         self._listener.close()
         self._wake_read.close()
         self._wake_write.close()
+        if self._spill is not None:
+            self._spill.close()
         logger.info('UCX data server on %s:%d stopped', self.address, self.port)
 
 
@@ -617,12 +761,15 @@ def serve(
     ready: Callable[[DataServer], None] | None = None,
     token: bytes | str | None = None,
     capacity: int | None = None,
+    spill_directory: str | None = None,
 ) -> None:
     """Run a data server in this process until SIGINT or SIGTERM.
 
-    ``token``, ``capacity``: see `DataServer`.
+    ``token``, ``capacity``, ``spill_directory``: see `DataServer`.
     """
-    server = DataServer(address, port, transports, devices, token, capacity)
+    server = DataServer(
+        address, port, transports, devices, token, capacity, spill_directory
+    )
     previous = {
         signum: signal.signal(signum, lambda *_: server.stop())
         for signum in (signal.SIGINT, signal.SIGTERM)
