@@ -42,6 +42,14 @@ def test_ucx_requests(fuzz: types.ModuleType) -> None:
                 same(wire.encode_ids(wire.Op(code), ids), view, len(view))
         except wire.ProtocolError:
             pass
+        # The same bytes as a listing (what follows a list reply).
+        entries = len(view) // wire.LIST_ENTRY.size
+        try:
+            listing = wire.decode_listing(view, entries)
+        except wire.ProtocolError:
+            pass
+        else:
+            assert wire.encode_listing(listing) == bytes(view)
         # The same bytes as a reply, read as the client reads it.
         try:
             Client._check_reply(view, 'a fuzzed reply')

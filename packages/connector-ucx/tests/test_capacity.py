@@ -107,6 +107,10 @@ def test_a_spilling_server_keeps_every_object(tmp_path: pathlib.Path) -> None:
             assert bytes(connector.get(key) or b'') == value  # read back
         size = ping(server.address, server.port, timeout=10)[2]
         assert size <= 256 * KIB  # memory stays within the capacity
+        listed = {o.key: o for o in connector.list_objects()}
+        assert set(listed) == set(keys)
+        assert all(o.size == 100 * KIB for o in listed.values())
+        assert 0 < sum(o.spilled for o in listed.values()) < 8
         connector.evict_batch(keys)
         assert not any(connector.exists(key) for key in keys)
         assert list(folder.iterdir()) == []

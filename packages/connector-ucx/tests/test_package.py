@@ -59,15 +59,16 @@ def test_ucx_declares_a_network_channel() -> None:
     assert is_network_channel(package.UCXConnector)
 
 
-def test_store_cli_says_ucx_cannot_list_its_objects() -> None:
-    # The data server has no listing request (yet): the command says so.
+def test_store_cli_on_a_node_without_a_server() -> None:
+    # Listing never starts a server: no server is a typed error, exit status 1.
     from typer.testing import CliRunner
 
     from proxystore.store.cli import app
+    from proxystore.testing.ports import free_port
 
     result = CliRunner().invoke(
         app,
-        ['store', 'ls', '-k', 'ucx', '-o', 'port=1', '-o', 'spawn_server=false'],
+        ['store', 'ls', '-k', 'ucx', '-o', f'port={free_port()}'],
     )
-    assert result.exit_code == 2
-    assert 'UCXConnector cannot list its objects' in result.output
+    assert result.exit_code == 1
+    assert 'error: UCXServerNotRunningError' in result.output

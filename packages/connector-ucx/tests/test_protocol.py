@@ -40,3 +40,16 @@ def test_protocol_error_is_the_servers_bad_request_type() -> None:
     assert issubclass(UCXProtocolError, UCXConnectorError)
     with pytest.raises(UCXProtocolError, match='truncated put request'):
         wire.decode_put(memoryview(wire.HEADER.pack(wire.Op.PUT, 1, 0, 1)), 1)
+
+
+def test_listings_round_trip_and_bad_ones_are_refused() -> None:
+    entries = [(b'a' * 16, 5, False), (b'b' * 16, 1 << 40, True)]
+    encoded = wire.encode_listing(entries)
+    assert wire.decode_listing(memoryview(encoded), 2) == entries
+    with pytest.raises(UCXProtocolError, match='a listing of 3 objects has 50 bytes'):
+        wire.decode_listing(memoryview(encoded), 3)
+    # Fuzz finding: any nonzero flag read as spilled, so bytes did not round trip.
+    bad = bytearray(encoded)
+    bad[24] = 7
+    with pytest.raises(UCXProtocolError, match='spilled flag 7'):
+        wire.decode_listing(memoryview(bytes(bad)), 2)

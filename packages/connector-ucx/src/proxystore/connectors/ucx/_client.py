@@ -364,6 +364,23 @@ class Client:
         flags = reply[wire.HEADER.size : wire.HEADER.size + len(ids)]
         return [bool(flag) for flag in flags]
 
+    def list(self, timeout: float) -> list[tuple[bytes, int, bool]]:
+        """What the server holds: ``(object id, size, spilled)`` of each object."""
+        with self._lock:
+            first, reply = self._call(wire.encode_list(), 512, timeout, 'a list')
+            _, count = wire.decode_header(reply)
+            (length,) = wire.SIZE.unpack_from(reply, wire.HEADER.size)
+            if length != count * wire.LIST_ENTRY.size:
+                raise wire.ProtocolError(
+                    f'a list reply of {count} objects announces {length} bytes'
+                )
+            if not count:
+                return []
+            buffer = allocate(length)
+            received = self._recv(wire.Kind.DATA_OTHER_SIZE, first + 1, buffer)
+            self._wait([received], timeout, 'a list')
+        return wire.decode_listing(memoryview(buffer), count)
+
     def evict(self, ids: Sequence[bytes], timeout: float) -> None:
         """Remove objects from the server (missing ones are fine)."""
         with self._lock:

@@ -119,6 +119,9 @@ class Op(enum.IntEnum):
     GET = 2
     EXISTS = 3
     EVICT = 4
+    LIST = 5
+    """What the server holds: the reply tells how many objects and the size of
+    the listing, which follows as a ``DATA_OTHER_SIZE`` message."""
 
 
 class Status(enum.IntEnum):
@@ -138,6 +141,8 @@ PUT_ENTRY = struct.Struct('!16sQI')
 FRAME = struct.Struct('!Q')
 GET_ENTRY = struct.Struct('!16sq')
 """Object id, the size the client expects (``-1``: not known)."""
+LIST_ENTRY = struct.Struct('!16sQB')
+"""One object of a listing: id, size, whether it is spilled to disk."""
 SIZE = struct.Struct('!q')
 """Per entry of a get reply: the object's size, ``-1`` when missing."""
 
@@ -188,6 +193,39 @@ def encode_get(entries: Sequence[tuple[bytes, int]]) -> bytes:
     return HEADER.pack(Op.GET, VERSION, 0, len(entries)) + b''.join(
         GET_ENTRY.pack(object_id, size) for object_id, size in entries
     )
+
+
+def encode_list() -> bytes:
+    """A list request."""
+    return HEADER.pack(Op.LIST, VERSION, 0, 0)
+
+
+def encode_listing(entries: Sequence[tuple[bytes, int, bool]]) -> bytes:
+    """The listing that follows a list reply."""
+    return b''.join(
+        LIST_ENTRY.pack(object_id, size, spilled)
+        for object_id, size, spilled in entries
+    )
+
+
+def decode_listing(message: memoryview, count: int) -> list[tuple[bytes, int, bool]]:
+    """The ``(object id, size, spilled)`` entries of a listing.
+
+    Raises:
+        ProtocolError: If the listing is not ``count`` entries long, or a
+            spilled flag is neither 0 nor 1.
+    """
+    if len(message) != count * LIST_ENTRY.size:
+        raise ProtocolError(
+            f'a listing of {count} objects has {len(message)} bytes, not '
+            f'{count * LIST_ENTRY.size}'
+        )
+    entries = []
+    for object_id, size, spilled in LIST_ENTRY.iter_unpack(message):
+        if spilled not in (0, 1):
+            raise ProtocolError(f'a listing entry with spilled flag {spilled}')
+        entries.append((bytes(object_id), size, bool(spilled)))
+    return entries
 
 
 def decode_header(message: memoryview) -> tuple[int, int]:

@@ -11,10 +11,12 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
+from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.connectors.ucx import _launch
 from proxystore.connectors.ucx import _protocol as wire
@@ -435,6 +437,24 @@ class UCXConnector:
         return self._client(key.peer_host, key.peer_port).exists(
             [object_id], self.timeout
         )[0]
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """The objects of this node's data server (spilled ones flagged).
+
+        The owner is the server's address; servers keep no time of writing.
+
+        Raises:
+            UCXServerNotRunningError: If no server answers on this node.
+        """
+        # Never starts a server: listing one that is not there finds nothing.
+        client = self._client(self.address, self.port)
+        for object_id, size, spilled in client.list(self.timeout):
+            yield StoredObject(
+                key=UCXKey(object_id.hex(), size, self.address, self.port),
+                size=size,
+                owner=f'{self.address}:{self.port}',
+                spilled=spilled,
+            )
 
     def evict(self, key: UCXKey) -> None:
         """Remove the object under ``key`` from its server; missing is fine."""

@@ -147,6 +147,9 @@ class _SpillFolder:
                 got += read
         return data.data
 
+    def entries(self) -> list[tuple[bytes, int, bool]]:
+        return [(object_id, size, True) for object_id, size in self._sizes.items()]
+
     def remove(self, object_id: bytes) -> None:
         if self._sizes.pop(object_id, None) is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -554,6 +557,16 @@ class DataServer:
                 for object_id in ids
             )
             self._reply(peer, sequence, self._ok(count) + flags)
+        elif op == wire.Op.LIST:
+            entries = [(i, len(d), False) for i, d in self._objects.items()]
+            if self._spill is not None:
+                entries += self._spill.entries()
+            listing = wire.encode_listing(entries)
+            self._reply(
+                peer, sequence, self._ok(len(entries)) + wire.SIZE.pack(len(listing))
+            )
+            if listing:
+                self._send(peer, wire.Kind.DATA_OTHER_SIZE, sequence + 1, listing)
         elif op == wire.Op.EVICT:
             for object_id in wire.decode_ids(message, count):
                 data = self._objects.pop(object_id, None)
