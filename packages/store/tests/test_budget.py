@@ -245,3 +245,45 @@ def test_owner_close_removes_folder_spill_and_counter(spill: pathlib.Path) -> No
 def test_bad_budget_options(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SharedMemoryConnector(**options)  # type: ignore[arg-type]
+
+
+def test_a_writer_killed_mid_put_leaves_no_half_object(spill: pathlib.Path) -> None:
+    with SharedMemoryConnector(
+        capacity=8 * 1024 * KIB, spill_directory=str(spill)
+    ) as owner:
+        code = (
+            'import sys\n'
+            'from proxystore.connectors.shm import SharedMemoryConnector\n'
+            f'c = SharedMemoryConnector.from_config({owner.config()!r})\n'
+            'print("ready", flush=True)\n'
+            'while True:\n'
+            '    c.put(bytes(3 * 1024 * 1024))\n'
+        )
+        writer = subprocess.Popen(
+            [sys.executable, '-c', code], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert writer.stdout is not None
+            assert writer.stdout.readline().strip() == 'ready'
+            deadline = time.monotonic() + 60
+            # Killed once it has spilled: mid-put or mid-move, whichever.
+            while time.monotonic() < deadline:
+                if spill.exists() and any(spill.iterdir()):
+                    break
+                time.sleep(0.01)
+        finally:
+            writer.kill()
+            writer.wait(30)
+            if writer.stdout is not None:
+                writer.stdout.close()
+        # Whole objects only: every listed one reads back, of its full size.
+        for obj in owner.list_objects():
+            data = owner.get(obj.key)
+            assert data is not None and len(data) == 3 * 1024 * 1024
+        # The recount corrects what the killed writer counted but never wrote.
+        key = owner.put(bytes(1024))
+        assert owner.get(key) == bytes(1024)
+        assert _used(owner) <= 8 * 1024 * KIB
+    # The owner's clear removes partial files of the killed writer too.
+    assert not os.path.exists(owner.directory)
+    assert not spill.exists() or list(spill.iterdir()) == []
