@@ -287,3 +287,32 @@ def test_a_writer_killed_mid_put_leaves_no_half_object(spill: pathlib.Path) -> N
     # The owner's clear removes partial files of the killed writer too.
     assert not os.path.exists(owner.directory)
     assert not spill.exists() or list(spill.iterdir()) == []
+
+
+def test_a_forked_child_uses_the_budget_while_a_parent_thread_held_it() -> None:
+    from proxystore.testing.fork import run_in_fork
+
+    with SharedMemoryConnector(capacity=1024 * KIB) as connector:
+        connector.put(b'first')  # the budget and its counter exist
+        budget = connector._budget
+        assert budget is not None
+        held = threading.Event()
+        release = threading.Event()
+
+        def hold() -> None:
+            with budget.holding():
+                held.set()
+                release.wait(30)
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        try:
+            assert held.wait(30)
+            # The parent's thread lets go of the folder's lock soon; the child
+            # then gets it, unless the thread lock it inherited held stays held.
+            timer = threading.Timer(1.0, release.set)
+            timer.start()
+            run_in_fork(lambda: connector.put(b'in the child'), timeout=30)
+        finally:
+            release.set()
+            thread.join(30)
