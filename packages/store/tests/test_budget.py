@@ -316,3 +316,22 @@ def test_a_forked_child_uses_the_budget_while_a_parent_thread_held_it() -> None:
         finally:
             release.set()
             thread.join(30)
+
+
+def test_a_recount_counts_writes_in_flight() -> None:
+    # Found by the budget benchmark: two processes putting at once overshot the
+    # budget, because a recount saw finished objects only and forgot another
+    # process's reservation whose file was still being written.
+    with SharedMemoryConnector(capacity=100 * KIB) as connector:
+        connector.put(bytes(50 * KIB))
+        budget = connector._budget
+        assert budget is not None
+        assert budget.reserve(40 * KIB, 'x' * 12)  # another writer's reservation
+        partial = os.path.join(connector.directory, '.tmp-' + 'x' * 12 + '-0badf00d')
+        with open(partial, 'wb') as file:  # its file, made its full size at once
+            file.truncate(40 * KIB)
+        with pytest.raises(StoreFullError, match='are held by 1 objects'):
+            connector.put(bytes(20 * KIB))  # the recount must not forget it
+        os.unlink(partial)
+        budget.release(40 * KIB)
+        connector.put(bytes(20 * KIB))

@@ -5,7 +5,9 @@ The usage is a counter in the folder (``.budget``: 8 bytes, updated under an
 scan of the folder. The counter can drift from the truth when a process dies
 between writing an object and counting it, or objects are removed behind the
 connector's back; whenever it says a put does not fit, the folder is scanned
-and the counter set to what is really there before anything is decided.
+and the counter set to what is really there before anything is decided. A
+write in flight counts in that scan: its partial file is made its full size
+(``ftruncate``, no pages yet) before its bytes are written.
 
 A put that does not fit:
 
@@ -110,6 +112,8 @@ class Budget:
         directory: The folder of the objects (it exists).
         capacity: Most bytes of objects in the folder.
         is_object: Whether a file name in the folder is an object's.
+        is_partial: Whether a file name is a write in flight (made its full
+            size at once, so a recount counts it; never spilled).
         spill_directory: Where objects go when the budget is crossed
             (``None``: nowhere; puts wait, then fail).
         full_timeout: Seconds a put waits for room without a spill folder.
@@ -121,12 +125,14 @@ class Budget:
         capacity: int,
         is_object: Callable[[str], bool],
         *,
+        is_partial: Callable[[str], bool] = lambda _: False,
         spill_directory: str | None = None,
         full_timeout: float = 0.0,
     ) -> None:
         self.directory = directory
         self.capacity = capacity
         self.is_object = is_object
+        self.is_partial = is_partial
         self.spill_directory = spill_directory
         self.full_timeout = full_timeout
         self.spills = 0
@@ -173,7 +179,12 @@ class Budget:
         os.pwrite(fd, _COUNTER.pack(max(value, 0)), 0)
 
     def _scan(self) -> list[_Entry]:
+        """The objects of the folder (the candidates for spilling)."""
         return list(_entries(self.directory, self.is_object))
+
+    def _in_flight(self) -> int:
+        """Bytes of the writes in flight (partial files at their full size)."""
+        return sum(e.size for e in _entries(self.directory, self.is_partial))
 
     def close(self) -> None:
         """Close the counter's file (the counter stays in the folder)."""
@@ -207,7 +218,7 @@ class Budget:
                 used = self._read(fd)
                 if used + size > self.capacity:
                     entries = self._scan()  # the truth, before deciding
-                    used = sum(e.size for e in entries)
+                    used = sum(e.size for e in entries) + self._in_flight()
                     if used + size > self.capacity and self.spill_directory:
                         used = self._spill(entries, used, size, keep=name)
                 if used + size <= self.capacity:
@@ -276,7 +287,8 @@ class Budget:
             used = self._read(fd)
             if used + size > self.capacity:
                 entries = self._scan()
-                used = self._spill(entries, sum(e.size for e in entries), size, name)
+                used = sum(e.size for e in entries) + self._in_flight()
+                used = self._spill(entries, used, size, name)
             if used + size > self.capacity:
                 self._write(fd, used)
                 return False

@@ -372,6 +372,7 @@ class DirectoryConnector(Generic[KeyT]):
                 self.directory,
                 self.capacity,
                 self._is_object,
+                is_partial=lambda name: _TEMP_NAME.fullmatch(name) is not None,
                 spill_directory=self.spill_directory,
                 full_timeout=self.full_timeout,
             )
@@ -647,6 +648,10 @@ class DirectoryConnector(Generic[KeyT]):
             raise
         try:
             try:
+                if self._budget is not None and directory == self.directory:
+                    # Its full size at once: a recount of the budget by another
+                    # process counts this write in flight (as a partial file).
+                    os.ftruncate(fd, _size(buffers))
                 write_all(fd, buffers)
             finally:
                 os.close(fd)  # on NFS, a full disk may show only here
