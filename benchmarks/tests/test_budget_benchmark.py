@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -46,6 +47,7 @@ def test_budget_benchmark_at_3x_the_budget(tmp_path: pathlib.Path) -> None:
 
     spill = records['shm-spill']
     assert spill['objects'] == 24  # 3 x 8 MiB of 1 MiB objects
+    assert spill['shape'] == 'custom'
     assert spill['completed'] is True
     assert spill['stored'] == spill['verified'] == 24
     assert spill['lost'] == 0
@@ -104,7 +106,10 @@ def test_quick_shape_is_3x_the_budget() -> None:
     quick = BudgetSettings.quick()
     assert quick.live_bytes == 3 * quick.budget
     assert quick.budget >= RAY_MINIMUM
+    assert quick.shape == 'quick'
+    assert dataclasses.replace(quick, modes=('ray',)).shape == 'quick'
     full = BudgetSettings.full()
+    assert full.shape == 'full'
     assert full.live_bytes == 3 * full.budget == 3 * 512 * MIB
 
 

@@ -107,6 +107,17 @@ class BudgetSettings(Settings):
         return self.budget * self.live_factor // self.object_bytes
 
     @property
+    def shape(self) -> str:
+        """``quick`` or ``full`` if these are those settings, else ``custom``.
+
+        The modes do not count: a run of some modes keeps its shape.
+        """
+        shape = dataclasses.replace(self, modes=MODES)
+        if shape == self.quick():
+            return 'quick'
+        return 'full' if shape == self.full() else 'custom'
+
+    @property
     def live_bytes(self) -> int:
         """Bytes live at once when every object is stored."""
         return self.objects * self.object_bytes
@@ -162,6 +173,7 @@ class BudgetRecord(Record):
     """
 
     mode: str
+    shape: str
     budget_bytes: int
     object_bytes: int
     objects: int
@@ -624,6 +636,7 @@ def _record(
     completed = tally.error is None and tally.verified == settings.objects
     return BudgetRecord(
         mode=mode,
+        shape=settings.shape,
         budget_bytes=settings.budget,
         object_bytes=settings.object_bytes,
         objects=settings.objects,

@@ -81,14 +81,17 @@ def _note(records: Sequence[BudgetRecord]) -> str:
     first = records[0]
     live = first.objects * first.object_bytes
     return (
-        f'Budget {format_size(first.budget_bytes)}, {first.objects} objects of '
+        f'A {first.shape} run. Budget {format_size(first.budget_bytes)}, '
+        f'{first.objects} objects of '
         f'{format_size(first.object_bytes)} ({format_size(live)} live, '
         f'{live / first.budget_bytes:.1f}x the budget), 2 worker processes. '
         f'Target: shm-spill completes, 0 lost, makespan <= {MAKESPAN_TARGET}x '
         "Ray's. Peaks are above the mode's start; /dev/shm is the whole tmpfs "
         '(other users of the node included); peak RSS sums the driver and its '
-        "descendants (for Ray: raylet, GCS and workers); Ray's spill counts are "
-        'from its memory summary.'
+        'descendants (for Ray: raylet, GCS and workers); peak store is the files '
+        "of the store's folder (its bookkeeping files too); Ray's spill counts "
+        'come from its memory summary, which needs grpcio (?: not installed), '
+        'and its peak spilled is the size of its spill folder.'
     )
 
 
