@@ -317,11 +317,14 @@ def ray_consume(refs: Sequence[Any]) -> list[int]:
 
 
 def _folder_bytes(path: str | None) -> int:
+    """Bytes of the objects under ``path`` (dot-files are locks, counters, temps)."""
     if path is None:
         return 0
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
+            if name.startswith('.'):
+                continue
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
     return total

@@ -88,8 +88,8 @@ def _note(records: Sequence[BudgetRecord]) -> str:
         f'Target: shm-spill completes, 0 lost, makespan <= {MAKESPAN_TARGET}x '
         "Ray's. Peaks are above the mode's start; /dev/shm is the whole tmpfs "
         '(other users of the node included); peak RSS sums the driver and its '
-        'descendants (for Ray: raylet, GCS and workers); peak store is the files '
-        "of the store's folder (its bookkeeping files too); Ray's spill counts "
+        'descendants (for Ray: raylet, GCS and workers); peak store is the objects '
+        "in the store's folder (not its lock and counter files); Ray's spill counts "
         'come from its memory summary, which needs grpcio (?: not installed), '
         'and its peak spilled is the size of its spill folder.'
     )
