@@ -33,6 +33,7 @@ def test_every_command_of_the_docs_is_a_suite() -> None:
         'workflow',
         'store',
         'memory',
+        'budget',
         'pipelining',
         'mpi',
         'ucx',
@@ -58,6 +59,7 @@ OPTIONS = {
     'pipelining': COMMON
     | {'--length', '--size', '--task-sleep', '--overheads', '--connectors'}
     | {'--repeat'},
+    'budget': COMMON | {'--budget', '--object-bytes', '--modes'},
     'mpi': COMMON | {'--sizes'},
     'ucx': COMMON | {'--sizes', '--transports', '--redis', '--no-redis'},
     'endpoint': COMMON

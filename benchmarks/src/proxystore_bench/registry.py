@@ -7,6 +7,8 @@ To add a benchmark, write ``suites/<name>.py`` (its settings, records and
 from __future__ import annotations
 
 from proxystore_bench.harness.suite import Suite
+from proxystore_bench.suites import budget
+from proxystore_bench.suites import budget_report
 from proxystore_bench.suites import endpoint
 from proxystore_bench.suites import endpoint_report
 from proxystore_bench.suites import memory
@@ -31,6 +33,7 @@ SUITES: tuple[Suite, ...] = (
     Suite('workflow', workflow.command),
     Suite('store', store.command, store_report.REPORT),
     Suite('memory', memory.command, memory_report.REPORT),
+    Suite('budget', budget.command, budget_report.REPORT),
     Suite('pipelining', pipelining.command, pipelining_report.REPORT),
     Suite('mpi', mpi.command, mpi_report.REPORT),
     Suite('ucx', ucx.command, ucx_report.REPORT),
