@@ -93,6 +93,8 @@ class ContextLifetime:
         self.store = store
         self.name = name if name is not None else str(uuid.uuid4())
         self._keys: set[ConnectorKeyT] = set()
+        # Ending: no more keys (set when close begins); done: keys evicted.
+        self._ending = False
         self._done = False
         self._lock = threading.Lock()
         renew_after_fork(self, '_lock')
@@ -124,6 +126,8 @@ class ContextLifetime:
                 f'only, not of "{store.name}".',
             )
         with self._lock:
+            if self._ending:
+                raise RuntimeError('Lifetime has ended. Cannot use this method.')
             self._keys.update(keys)
 
     @_error_if_done
@@ -144,17 +148,25 @@ class ContextLifetime:
                 )
             keys.append(factory.key)
         with self._lock:
+            if self._ending:
+                raise RuntimeError('Lifetime has ended. Cannot use this method.')
             self._keys.update(keys)
 
     def close(self, *, close_stores: bool = False) -> None:
-        """Evict every key and end the lifetime (idempotent)."""
+        """Evict every key and end the lifetime (idempotent).
+
+        `done` turns true once the keys are evicted, not before.
+        """
         with self._lock:
-            if self._done:
+            if self._ending:
                 return
-            self._done = True
+            self._ending = True
             keys, self._keys = list(self._keys), set()
-        if not self.store.closed:
-            self.store.evict_batch(keys)
+        try:
+            if not self.store.closed:
+                self.store.evict_batch(keys)
+        finally:
+            self._done = True
         logger.info('Closed %r (evicted %d objects)', self, len(keys))
         if close_stores:
             self.store.close()
@@ -206,7 +218,7 @@ class LeaseLifetime(ContextLifetime):
 
     def _expire(self) -> None:
         with self._lock:
-            if self._done:
+            if self._ending:
                 return
             extended = self._expiry > time.time()
         if extended:
@@ -218,7 +230,8 @@ class LeaseLifetime(ContextLifetime):
     def extend(self, expiry: datetime.datetime | datetime.timedelta | float) -> None:
         """Move the expiry.
 
-        A datetime replaces it; seconds or a timedelta are added to it.
+        A datetime replaces it (an earlier one too: the lease then ends at
+        it); seconds or a timedelta are added to it.
 
         Raises:
             RuntimeError: If the lifetime has ended.
@@ -228,6 +241,12 @@ class LeaseLifetime(ContextLifetime):
                 self._expiry = expiry.timestamp()
             else:
                 self._expiry = self._absolute(expiry, self._expiry)
+            timer = self._timer
+        # An earlier expiry (a datetime may move it back) takes effect at once,
+        # not when the timer armed for the old one fires.
+        if timer is not None:
+            timer.cancel()
+        self._arm()
 
     def close(self, *, close_stores: bool = False) -> None:
         """End the lifetime now: cancel the timer and evict every key."""
