@@ -537,9 +537,10 @@ _RAY_LINE = re.compile(r'(Spilled|Restored) (\d+) MiB, (\d+) objects')
 def _ray_spill_counts() -> tuple[int | None, int | None]:
     """Objects spilled and restored, from Ray's memory summary (``None``: unknown)."""
     try:
-        from ray._private.internal_api import memory_summary
+        # Ray is installed in the engines group only: the types session has none.
+        from ray._private.internal_api import memory_summary  # type: ignore[import-not-found,unused-ignore]
 
-        text = memory_summary(stats_only=True)  # type: ignore[no-untyped-call]
+        text = memory_summary(stats_only=True)  # type: ignore[no-untyped-call,unused-ignore]
     except Exception:
         return None, None
     found = {kind: int(objects) for kind, _, objects in _RAY_LINE.findall(text)}
