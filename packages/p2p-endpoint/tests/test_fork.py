@@ -161,17 +161,9 @@ def test_fork_without_hooks_is_seen_by_pid(
 
 def test_packet_sizes_lock_held_at_fork() -> None:
     """A thread holds the process's packet-size lock; the forked child takes it."""
-    import threading
-
     from proxystore.p2p.packets import packet_sizes
+    from proxystore.testing.fork import held_by_a_thread
     from proxystore.testing.fork import run_in_fork
-
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with packet_sizes._lock:
-            held.set()
-            release.wait(timeout=60)
 
     def child() -> None:
         owner = object()
@@ -179,11 +171,5 @@ def test_packet_sizes_lock_held_at_fork() -> None:
         assert packet_sizes.current == 8_000
         packet_sizes.release(owner)
 
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    try:
-        assert held.wait(timeout=10)
+    with held_by_a_thread(packet_sizes._lock):
         run_in_fork(child, timeout=10)
-    finally:
-        release.set()
-        holder.join(timeout=10)

@@ -9,15 +9,14 @@ after the bound is killed and fails the test (`ChildHungError`).
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from proxystore.actors import LocalMailbox
 from proxystore.actors import mailbox as mailbox_module
+from proxystore.testing.fork import held_by_a_thread
 from proxystore.testing.fork import run_in_fork
 
 pytestmark = [
@@ -27,26 +26,6 @@ pytestmark = [
 ]
 
 TIMEOUT = 10.0
-
-
-def _holding(lock: Any, body: Callable[[], None]) -> None:
-    """Run ``body`` while another thread holds ``lock``."""
-    held = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with lock:
-            held.set()
-            release.wait(timeout=60)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    try:
-        assert held.wait(timeout=TIMEOUT)
-        body()
-    finally:
-        release.set()
-        holder.join(timeout=TIMEOUT)
 
 
 def _use(name: str, box: LocalMailbox | None = None) -> Callable[[], None]:
@@ -62,10 +41,8 @@ def _use(name: str, box: LocalMailbox | None = None) -> Callable[[], None]:
 
 
 def test_names_lock() -> None:
-    _holding(
-        mailbox_module._LOCAL_LOCK,
-        lambda: run_in_fork(_use(uuid.uuid4().hex), TIMEOUT),
-    )
+    with held_by_a_thread(mailbox_module._LOCAL_LOCK):
+        run_in_fork(_use(uuid.uuid4().hex), TIMEOUT)
 
 
 def test_condition_of_a_name() -> None:
@@ -74,11 +51,9 @@ def test_condition_of_a_name() -> None:
     box.create('inbox')
     box.send('inbox', b'from the parent')
 
-    def body() -> None:
+    with held_by_a_thread(box._condition):
         run_in_fork(_use(name, box), TIMEOUT)  # a mailbox made before the fork
         run_in_fork(_use(name), TIMEOUT)  # and one made in the child
-
-    _holding(box._condition, body)
     # The parent's mailbox is untouched: its message is still there.
     envelopes = box.receive(['inbox'], reader='r', count=8, timeout=1)
     assert [e.data for e in envelopes] == [b'from the parent']

@@ -20,6 +20,7 @@ import pytest
 from proxystore.connectors.file import FileConnector
 from proxystore.futures import Future
 from proxystore.store import Store
+from proxystore.testing.fork import held_by_a_thread
 from proxystore.testing.fork import run_in_fork
 
 pytestmark = [
@@ -62,27 +63,14 @@ def test_waiting_lock(store: Store[FileConnector]) -> None:
 
 def test_setting_lock(store: Store[FileConnector]) -> None:
     future: Future[int] = Future.from_store(store, polling_interval=0.01)
-    held = threading.Event()
-    release = threading.Event()
 
-    def hold() -> None:
-        with future._setting:  # as a thread storing a large result holds it
-            held.set()
-            release.wait(timeout=60)
+    def child() -> None:
+        future.set_exception(ValueError('from the child'))
+        assert isinstance(future.exception(timeout=TIMEOUT / 2), ValueError)
 
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    try:
-        assert held.wait(timeout=TIMEOUT)
-
-        def child() -> None:
-            future.set_exception(ValueError('from the child'))
-            assert isinstance(future.exception(timeout=TIMEOUT / 2), ValueError)
-
+    # As a thread storing a large result holds it.
+    with held_by_a_thread(future._setting):
         run_in_fork(child, TIMEOUT)
-    finally:
-        release.set()
-        holder.join(timeout=TIMEOUT)
     error = future.exception(timeout=TIMEOUT)
     assert isinstance(error, ValueError)
     assert str(error) == 'from the child'

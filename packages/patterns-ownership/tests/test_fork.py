@@ -9,7 +9,6 @@ bound is killed and fails the test (`ChildHungError`).
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from proxystore.ownership import OwnedProxy
 from proxystore.ownership import borrow
 from proxystore.ownership import update
 from proxystore.store import Store
+from proxystore.testing.fork import held_by_a_thread
 from proxystore.testing.fork import run_in_fork
 
 pytestmark = [
@@ -32,26 +32,11 @@ TIMEOUT = 10.0
 def test_record_lock(store: Store[Any]) -> None:
     owned: OwnedProxy[list[int]] = store.owned_proxy([1, 2])
     assert owned == [1, 2]
-    lock = owned._record().lock
-    held = threading.Event()
-    release = threading.Event()
 
-    def hold() -> None:
-        with lock:
-            held.set()
-            release.wait(timeout=60)
+    def child() -> None:
+        update(owned)  # writes under the lock
+        assert borrow(owned) == [1, 2]  # counts a borrow: takes it too
 
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    try:
-        assert held.wait(timeout=TIMEOUT)
-
-        def child() -> None:
-            update(owned)  # writes under the lock
-            assert borrow(owned) == [1, 2]  # counts a borrow: takes it too
-
+    with held_by_a_thread(owned._record().lock):
         run_in_fork(child, TIMEOUT)
-    finally:
-        release.set()
-        holder.join(timeout=TIMEOUT)
     assert owned == [1, 2]

@@ -27,6 +27,7 @@ from proxystore.store import _registry
 from proxystore.store import keyring
 from proxystore.store.lifetimes import StaticLifetime
 from proxystore.testing.fork import ChildHungError
+from proxystore.testing.fork import held_by_a_thread
 from proxystore.testing.fork import run_in_fork
 
 pytestmark = [
@@ -40,22 +41,8 @@ TIMEOUT = 10.0
 
 def _holding(lock: Any, body: Callable[[], None]) -> None:
     """Run ``body`` while another thread holds ``lock``."""
-    held = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with lock:
-            held.set()
-            release.wait(timeout=60)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    try:
-        assert held.wait(timeout=TIMEOUT)
+    with held_by_a_thread(lock, TIMEOUT):
         body()
-    finally:
-        release.set()
-        holder.join(timeout=TIMEOUT)
 
 
 @pytest.fixture

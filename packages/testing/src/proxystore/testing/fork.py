@@ -9,14 +9,18 @@ hanging the suite.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
 
-__all__ = ['ChildFailedError', 'ChildHungError', 'run_in_fork']
+__all__ = ['ChildFailedError', 'ChildHungError', 'held_by_a_thread', 'run_in_fork']
 
 
 class ChildFailedError(AssertionError):
@@ -63,3 +67,34 @@ def run_in_fork(operation: Callable[[], object], timeout: float = 10.0) -> None:
         f'the forked child did not finish within {timeout} s (a lock held across '
         'the fork?)',
     )
+
+
+@contextlib.contextmanager
+def held_by_a_thread(lock: Any, timeout: float = 10.0) -> Iterator[None]:
+    """While the block runs, another thread of this process holds ``lock``.
+
+    ``lock`` is anything used as ``with lock:`` (a lock, a condition, a
+    context manager of one). The thread takes it before the block starts and
+    lets go when the block ends, as a thread of the parent holds a lock when
+    another thread forks.
+
+    Raises:
+        TimeoutError: If the thread could not take ``lock`` within ``timeout``.
+    """
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            release.wait(timeout=60)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        if not held.wait(timeout=timeout):
+            raise TimeoutError(f'no thread could take {lock!r} in {timeout} s')
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=timeout)
