@@ -30,6 +30,8 @@ Connectors are found by name through the entry-point group
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
@@ -56,6 +58,7 @@ __all__ = [
     'WaitableConnector',
     'check_key',
     'is_network_channel',
+    'retry_while_full',
 ]
 
 KeyT = TypeVar('KeyT', bound=tuple[Any, ...])
@@ -81,6 +84,40 @@ class StoreFullError(ConnectorError):
     larger than the whole budget, else after the channel's wait for evictions
     (``full_timeout``) when it has no spill folder to move objects to.
     """
+
+
+_T = TypeVar('_T')
+_FULL_FIRST_PAUSE = 0.005
+_FULL_MOST_PAUSE = 0.1
+
+
+def retry_while_full(operation: Callable[[], _T], full_timeout: float) -> _T:
+    """``operation()``, retried for ``full_timeout`` s while it raises `StoreFullError`.
+
+    What a connector's ``full_timeout`` option does when its channel refuses a
+    put for its capacity: pauses of 5 ms, doubling up to 100 ms, between tries
+    until evictions make room. The last error is raised, with a note saying how
+    long the put waited.
+
+    Raises:
+        StoreFullError: If no try succeeded within ``full_timeout`` seconds
+            (``0``: the first refusal is raised at once).
+    """
+    deadline = time.monotonic() + full_timeout
+    pause = _FULL_FIRST_PAUSE
+    while True:
+        try:
+            return operation()
+        except StoreFullError as error:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if full_timeout:
+                    error.add_note(
+                        f'The put waited {full_timeout:g} s (full_timeout) for room.'
+                    )
+                raise
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, _FULL_MOST_PAUSE)
 
 
 def check_key(connector: object, key: object, key_type: type) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from proxystore.connectors.mpi._service import get_service
 from proxystore.connectors.mpi.exceptions import MPIConnectorError
 from proxystore.connectors.mpi.exceptions import MPIStoreFullError
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.protocols import retry_while_full
 from proxystore.serialize import BytesLike
 
 __all__ = ['DEFAULT_TIMEOUT', 'MPIConnector', 'MPIKey', 'close_service']
@@ -57,12 +57,6 @@ def close_service() -> None:
 
 
 close_service.__module__ = _PUBLIC_MODULE
-
-
-# A put refused for a full rank is retried after these pauses (doubling),
-# until the connector's full_timeout.
-_FULL_FIRST_PAUSE = 0.005
-_FULL_MOST_PAUSE = 0.1
 
 
 class MPIConnector:
@@ -204,24 +198,7 @@ class MPIConnector:
                 ``full_timeout`` seconds.
         """
         object_id = self._check(key)
-        deadline = time.monotonic() + self.full_timeout
-        pause = _FULL_FIRST_PAUSE
-        while True:
-            try:
-                self._set(key, object_id, obj)
-            except MPIStoreFullError as error:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if self.full_timeout:
-                        error.add_note(
-                            f'The put waited {self.full_timeout:g} s '
-                            '(full_timeout) for room.'
-                        )
-                    raise
-                time.sleep(min(pause, left))
-                pause = min(pause * 2, _FULL_MOST_PAUSE)
-            else:
-                return
+        retry_while_full(lambda: self._set(key, object_id, obj), self.full_timeout)
 
     def _set(self, key: MPIKey, object_id: bytes, obj: BytesLike) -> None:
         if key.rank == self.rank:

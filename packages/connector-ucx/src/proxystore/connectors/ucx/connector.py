@@ -9,7 +9,6 @@ import socket
 import struct
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import NamedTuple
 
 from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.protocols import retry_while_full
 from proxystore.connectors.ucx import _launch
 from proxystore.connectors.ucx import _protocol as wire
 from proxystore.connectors.ucx._auth import TOKEN_ENV
@@ -29,17 +29,12 @@ from proxystore.connectors.ucx._client import get_client
 from proxystore.connectors.ucx._transport import transports_option
 from proxystore.connectors.ucx.exceptions import UCXConnectorError
 from proxystore.connectors.ucx.exceptions import UCXServerNotRunningError
-from proxystore.connectors.ucx.exceptions import UCXStoreFullError
 from proxystore.serialize import BytesLike
 
 __all__ = ['DEFAULT_PORT', 'TOKEN_ENV', 'UCXConnector', 'UCXKey']
 
 DEFAULT_PORT = 13740
 DEFAULT_TIMEOUT = 60.0
-# A put refused for the server's capacity is retried after these pauses
-# (doubling), until the connector's full_timeout.
-_FULL_FIRST_PAUSE = 0.005
-_FULL_MOST_PAUSE = 0.1
 
 
 class UCXKey(NamedTuple):
@@ -370,24 +365,7 @@ class UCXConnector:
         self, client: Client, items: Sequence[tuple[bytes, Sequence[memoryview]]]
     ) -> None:
         """``client.put``, retried for ``full_timeout`` while the server is full."""
-        deadline = time.monotonic() + self.full_timeout
-        pause = _FULL_FIRST_PAUSE
-        while True:
-            try:
-                client.put(items, self.timeout)
-            except UCXStoreFullError as error:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if self.full_timeout:
-                        error.add_note(
-                            f'The put waited {self.full_timeout:g} s '
-                            '(full_timeout) for room.'
-                        )
-                    raise
-                time.sleep(min(pause, left))
-                pause = min(pause * 2, _FULL_MOST_PAUSE)
-            else:
-                return
+        retry_while_full(lambda: client.put(items, self.timeout), self.full_timeout)
 
     def put_batch(self, objs: Sequence[BytesLike]) -> list[UCXKey]:
         """`put` for many objects, in one request."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import pathlib
 import secrets
-import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -17,9 +16,9 @@ from proxystore.connectors.endpoint import _http
 from proxystore.connectors.endpoint.exceptions import EndpointConnectorError
 from proxystore.connectors.endpoint.exceptions import EndpointIdentityError
 from proxystore.connectors.endpoint.exceptions import EndpointNotRunningError
-from proxystore.connectors.endpoint.exceptions import EndpointStorageFullError
 from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
+from proxystore.connectors.protocols import retry_while_full
 from proxystore.endpoint.auth import identity_proof
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import get_configs
@@ -28,10 +27,6 @@ from proxystore.serialize import BytesLike
 __all__ = ['DEFAULT_TIMEOUT', 'EndpointConnector', 'EndpointKey']
 
 DEFAULT_TIMEOUT = 60.0
-# A put refused for a full storage is retried after these pauses (doubling),
-# until the connector's full_timeout.
-_FULL_FIRST_PAUSE = 0.005
-_FULL_MOST_PAUSE = 0.1
 _PROBE_TIMEOUT = 2.0
 
 
@@ -249,24 +244,9 @@ class EndpointConnector:
 
     def _set(self, key: EndpointKey, frames: Sequence[memoryview]) -> None:
         """``POST /set``, retried for ``full_timeout`` while the storage is full."""
-        deadline = time.monotonic() + self.full_timeout
-        pause = _FULL_FIRST_PAUSE
-        while True:
-            try:
-                self._request('POST', '/set', key, frames)
-            except EndpointStorageFullError as error:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if self.full_timeout:
-                        error.add_note(
-                            f'The put waited {self.full_timeout:g} s '
-                            '(full_timeout) for room.'
-                        )
-                    raise
-                time.sleep(min(pause, left))
-                pause = min(pause * 2, _FULL_MOST_PAUSE)
-            else:
-                return
+        retry_while_full(
+            lambda: self._request('POST', '/set', key, frames), self.full_timeout
+        )
 
     def _new_key(self) -> EndpointKey:
         return EndpointKey(str(uuid.uuid4()), str(self.endpoint_uuid))
