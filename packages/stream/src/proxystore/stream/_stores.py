@@ -22,6 +22,7 @@ import os
 import pathlib
 import urllib.parse
 from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
 import msgpack
@@ -171,43 +172,69 @@ def hosts_of(options: Any) -> set[str]:
         MalformedEventError: If a URL cannot be parsed or a host is not a string.
     """
     found: set[str] = set()
+    for key, value in _leaves(options, whole=_NODE_LIST_OPTIONS):
+        if key in _NODE_LIST_OPTIONS and isinstance(value, list | tuple):
+            for node in value:
+                if not isinstance(node, list | tuple) or not node:
+                    raise MalformedEventError(
+                        f'A startup node must be [host, port], not {node!r}.',
+                    )
+                found.update(_host('host', node[0]))
+        else:
+            found.update(_host(key, value))
+    return found
 
-    def walk(value: Any, key: str | None, depth: int) -> None:
+
+def _host(key: str | None, value: Any) -> set[str]:
+    """The host one option names (none if it names no host)."""
+    if key in _HOST_OPTIONS and value is not None:
+        if not isinstance(value, str):
+            raise MalformedEventError(
+                f'Option "{key}" must name a host, not {type(value).__name__}.',
+            )
+        return {_normal(value)}
+    if key in _URL_OPTIONS and isinstance(value, str):
+        try:
+            parts = urllib.parse.urlsplit(value)
+            host = parts.hostname
+        except ValueError as e:
+            raise MalformedEventError(f'A URL option is invalid: {e}') from e
+        unix = parts.scheme.lower() == 'unix'
+        return {'localhost' if unix or not host else _normal(host)}
+    if key in _LOCAL_PATH_OPTIONS and value is not None:
+        return {'localhost'}
+    return set()
+
+
+def _leaves(
+    options: Any, whole: frozenset[str] = frozenset()
+) -> Iterator[tuple[str | None, Any]]:
+    """Every ``(option name, value)`` of nested connector options.
+
+    Items of a list are under the list's name; a list under a name in
+    ``whole`` is one value.
+
+    Raises:
+        MalformedEventError: If the options are nested too deeply.
+    """
+
+    def walk(
+        value: Any, key: str | None, depth: int
+    ) -> Iterator[tuple[str | None, Any]]:
         if depth > _MAX_DEPTH:
             raise MalformedEventError('Connector options are nested too deeply.')
         if isinstance(value, dict):
             for name, item in value.items():
-                walk(item, name if isinstance(name, str) else None, depth + 1)
-        elif isinstance(value, list | tuple):
-            if key in _NODE_LIST_OPTIONS:
-                for node in value:
-                    if not isinstance(node, list | tuple) or not node:
-                        raise MalformedEventError(
-                            f'A startup node must be [host, port], not {node!r}.',
-                        )
-                    walk(node[0], 'host', depth + 1)
-            else:
-                for item in value:
-                    walk(item, key, depth + 1)
-        elif key in _HOST_OPTIONS and value is not None:
-            if not isinstance(value, str):
-                raise MalformedEventError(
-                    f'Option "{key}" must name a host, not {type(value).__name__}.',
+                yield from walk(
+                    item, name if isinstance(name, str) else None, depth + 1
                 )
-            found.add(_normal(value))
-        elif key in _URL_OPTIONS and isinstance(value, str):
-            try:
-                parts = urllib.parse.urlsplit(value)
-                host = parts.hostname
-            except ValueError as e:
-                raise MalformedEventError(f'A URL option is invalid: {e}') from e
-            unix = parts.scheme.lower() == 'unix'
-            found.add('localhost' if unix or not host else _normal(host))
-        elif key in _LOCAL_PATH_OPTIONS and value is not None:
-            found.add('localhost')
+        elif isinstance(value, list | tuple) and key not in whole:
+            for item in value:
+                yield from walk(item, key, depth + 1)
+        else:
+            yield key, value
 
-    walk(options, None, 0)
-    return found
+    return walk(options, None, 0)
 
 
 class HostPolicy:
@@ -311,17 +338,8 @@ def paths_of(options: Any) -> set[str]:
             the options are nested too deeply.
     """
     found: set[str] = set()
-
-    def walk(value: Any, key: str | None, depth: int) -> None:
-        if depth > _MAX_DEPTH:
-            raise MalformedEventError('Connector options are nested too deeply.')
-        if isinstance(value, dict):
-            for name, item in value.items():
-                walk(item, name if isinstance(name, str) else None, depth + 1)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item, key, depth + 1)
-        elif key in _PATH_OPTIONS and value is not None:
+    for key, value in _leaves(options):
+        if key in _PATH_OPTIONS and value is not None:
             if not isinstance(value, str) or not value:
                 raise MalformedEventError(
                     f'Option "{key}" must name a path, not {value!r}.',
@@ -334,8 +352,6 @@ def paths_of(options: Any) -> set[str]:
                 raise MalformedEventError(f'A URL option is invalid: {e}') from e
             if parts.scheme.lower() == 'unix' and parts.path:
                 found.add(urllib.parse.unquote(parts.path))
-
-    walk(options, None, 0)
     return found
 
 
