@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -45,7 +44,6 @@ from concurrent.futures import wait
 from typing import Annotated
 from typing import Any
 
-import psutil
 import typer
 
 from proxystore.connectors.shm import SharedMemoryConnector
@@ -56,6 +54,8 @@ from proxystore.store.config import StoreConfig
 from proxystore_bench.harness import options
 from proxystore_bench.harness.records import Record
 from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.sampling import Sampler
+from proxystore_bench.harness.sampling import process_tree_rss
 from proxystore_bench.harness.settings import Settings
 from proxystore_bench.harness.suite import choose
 from proxystore_bench.harness.suite import measure
@@ -334,16 +334,7 @@ def _dev_shm_used() -> int:
     return shutil.disk_usage(_SHM).used if os.path.isdir(_SHM) else 0
 
 
-def _tree_rss() -> int:
-    me = psutil.Process()
-    total = 0
-    for process in (me, *me.children(recursive=True)):
-        with contextlib.suppress(psutil.Error):  # a process that just exited
-            total += process.memory_info().rss
-    return total
-
-
-class _Sampler:
+class _Sampler(Sampler[BudgetSample]):
     """Samples one mode's processes and folders until stopped."""
 
     def __init__(
@@ -353,44 +344,24 @@ class _Sampler:
         store_folder: str | None,
         spill_folder: str | None,
     ) -> None:
+        super().__init__(interval)
         self.mode = mode
-        self.interval = interval
         self.store_folder = store_folder
         self.spill_folder = spill_folder
-        self.samples: list[BudgetSample] = []
-        self._stop = threading.Event()
-        self._base = (_tree_rss(), _dev_shm_used())
-        self._start = time.perf_counter()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._base = (process_tree_rss(), _dev_shm_used())
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
-
-    def sample(self) -> None:
-        self.samples.append(
-            BudgetSample(
-                mode=self.mode,
-                time_s=time.perf_counter() - self._start,
-                rss_bytes=_tree_rss() - self._base[0],
-                dev_shm_bytes=_dev_shm_used() - self._base[1],
-                store_bytes=_folder_bytes(self.store_folder),
-                spilled_bytes=_folder_bytes(self.spill_folder),
-            ),
+    def take(self) -> BudgetSample:
+        return BudgetSample(
+            mode=self.mode,
+            time_s=self.elapsed(),
+            rss_bytes=process_tree_rss() - self._base[0],
+            dev_shm_bytes=_dev_shm_used() - self._base[1],
+            store_bytes=_folder_bytes(self.store_folder),
+            spilled_bytes=_folder_bytes(self.spill_folder),
         )
 
     def peak(self, field: str) -> int:
         return max((getattr(s, field) for s in self.samples), default=0)
-
-    def __enter__(self) -> _Sampler:
-        self._start = time.perf_counter()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        self.sample()
 
 
 # --- one mode ----------------------------------------------------------------

@@ -24,7 +24,6 @@ import multiprocessing
 import os
 import pathlib
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -32,7 +31,6 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated
 from typing import Any
 
-import psutil
 import typer
 
 from proxystore.connectors.redis import RedisConnector
@@ -47,6 +45,8 @@ from proxystore.testing.redis import RedisServer
 from proxystore_bench.harness import options
 from proxystore_bench.harness.records import Record
 from proxystore_bench.harness.report import Results
+from proxystore_bench.harness.sampling import Sampler
+from proxystore_bench.harness.sampling import process_tree_rss
 from proxystore_bench.harness.settings import Settings
 from proxystore_bench.harness.suite import choose
 from proxystore_bench.harness.suite import measure
@@ -149,18 +149,16 @@ def stage(nbytes: int, sleep: float, *inputs: Any) -> Proxy[bytes]:
     return store.proxy(os.urandom(nbytes), populate_target=False)
 
 
-class _Sampler:
+class _Sampler(Sampler[MemorySample]):
     """Samples the server and the processes until stopped."""
 
+    sample_at_exit = False
+
     def __init__(self, server: RedisServer, interval: float) -> None:
+        super().__init__(interval)
         self.server = server
-        self.interval = interval
-        self.samples: list[MemorySample] = []
-        self._stop = threading.Event()
         self._mode = ''
-        self._start = time.perf_counter()
         self._client = server.client()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def store_bytes(self) -> int:
         return int(self._client.info('memory')['used_memory'])
@@ -169,39 +167,23 @@ class _Sampler:
         return int(self._client.dbsize())
 
     def _rss(self) -> int:
-        me = psutil.Process()
-        total = 0
-        for process in (me, *me.children(recursive=True)):
-            with contextlib.suppress(psutil.Error):  # a process that just exited
-                total += process.memory_info().rss
-        return total
+        return process_tree_rss()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
-
-    def sample(self) -> None:
-        self.samples.append(
-            MemorySample(
-                mode=self._mode,
-                time_s=time.perf_counter() - self._start,
-                store_bytes=self.store_bytes(),
-                keys=self.keys(),
-                rss_bytes=self._rss(),
-            ),
+    def take(self) -> MemorySample:
+        return MemorySample(
+            mode=self._mode,
+            time_s=self.elapsed(),
+            store_bytes=self.store_bytes(),
+            keys=self.keys(),
+            rss_bytes=self._rss(),
         )
 
     def begin(self, mode: str) -> None:
         self._mode = mode
-        self._start = time.perf_counter()
-
-    def __enter__(self) -> _Sampler:
-        self._thread.start()
-        return self
+        self.started = time.perf_counter()
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        super().__exit__(*exc_info)
         self._client.close()
 
 
