@@ -41,12 +41,12 @@ import stat
 import struct
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from proxystore.connectors.protocols import StoreFullError
+from proxystore.serialize._fork import renew_after_fork
 
 __all__ = ['BUDGET_NAME', 'Budget', 'BudgetStats']
 
@@ -140,7 +140,7 @@ class Budget:
         self._fd: int | None = None
         self._pid = -1
         self._local = threading.Lock()  # flock does not order this process's threads
-        _budgets.add(self)
+        renew_after_fork(self, '_local')  # its counter file is reopened there too
 
     # --- the shared counter ------------------------------------------------------
 
@@ -361,20 +361,6 @@ class Budget:
             spills=self.spills,
             restores=self.restores,
         )
-
-
-# Every budget's thread lock is made anew in a forked child (a thread of the
-# parent may hold it at the fork); its counter file is reopened there (`_pid`).
-_budgets: weakref.WeakSet[Budget] = weakref.WeakSet()
-
-
-def _renew_locks_in_child() -> None:
-    for budget in list(_budgets):
-        budget._local = threading.Lock()
-
-
-if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_renew_locks_in_child)
 
 
 def is_spill_temp(name: str) -> bool:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
@@ -15,27 +13,13 @@ from typing import NamedTuple
 from proxystore.connectors.protocols import StoredObject
 from proxystore.connectors.protocols import check_key
 from proxystore.serialize import BytesLike
+from proxystore.serialize._fork import renew_after_fork
 
 __all__ = ['LocalConnector', 'LocalKey']
 
 
 def _new_condition() -> threading.Condition:
     return threading.Condition(threading.Lock())
-
-
-# Every connector's condition is made anew in a forked child: a thread of the
-# parent may hold it (a waiter, a setter) when another thread forks. (Connectors
-# import nothing of the store package, so not its `renew_after_fork`.)
-_connectors: weakref.WeakSet[LocalConnector] = weakref.WeakSet()
-
-
-def _renew_conditions_in_child() -> None:
-    for connector in list(_connectors):
-        connector._stored = _new_condition()
-
-
-if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_renew_conditions_in_child)
 
 
 class LocalKey(NamedTuple):
@@ -73,7 +57,8 @@ class LocalConnector:
         # Notified on every set, so waiters wake at once instead of polling.
         self._stored = threading.Condition(threading.Lock())
         # A thread of the parent may hold it (in `set` or `wait`) at a fork.
-        _connectors.add(self)
+        # A thread of the parent (a waiter, a setter) may hold it at a fork.
+        renew_after_fork(self, '_stored', factory=_new_condition)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(objects={len(self._store)})'

@@ -29,10 +29,10 @@ from proxystore.serialize import check_secret
 from proxystore.serialize import deserialize as default_deserialize
 from proxystore.serialize import secret_required
 from proxystore.serialize import serialize as default_serialize
+from proxystore.serialize._fork import renew_after_fork
 from proxystore.serialize.codec import CUSTOM_SERIALIZER_ID
 from proxystore.serialize.codec import Codec
 from proxystore.store import _registry
-from proxystore.store._fork import renew_after_fork
 from proxystore.store.cache import LRUCache
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from typing import Generic
 from typing import TypeVar
 
-from proxystore.store._fork import renew_after_fork
+from proxystore.serialize._fork import renew_after_fork
 
 __all__ = ['LRUCache']
 

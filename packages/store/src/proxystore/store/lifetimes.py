@@ -25,7 +25,7 @@ from typing import TypeVar
 from typing import runtime_checkable
 
 from proxystore.proxy import Proxy
-from proxystore.store._fork import renew_after_fork
+from proxystore.serialize._fork import renew_after_fork
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.utils import get_factory_of_store_proxy
 

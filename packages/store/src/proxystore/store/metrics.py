@@ -20,7 +20,7 @@ from typing import Any
 
 from proxystore.proxy import Proxy
 from proxystore.proxy import get_factory
-from proxystore.store._fork import renew_after_fork
+from proxystore.serialize._fork import renew_after_fork
 from proxystore.store.exceptions import ProxyStoreFactoryError
 
 __all__ = ['Measurement', 'Metrics', 'StoreMetrics', 'TimeStats']

@@ -7,7 +7,9 @@ module's own ``os.register_at_fork`` hook; locks that are attributes of
 objects (a store's cache, a connector's client lock) are registered here with
 `renew_after_fork` and replaced in every forked child.
 
-A leaf of the store package: it imports nothing of ours.
+A leaf of the bottom layer (serialization) that imports nothing of ours: the
+stores, and the connectors beside them (which must not import the store
+package), use it.
 """
 
 from __future__ import annotations
