@@ -41,6 +41,7 @@ __all__ = [
     'verdict',
     'write_csv',
     'write_json',
+    'write_samples_csv',
 ]
 
 
@@ -169,6 +170,17 @@ def write_csv(records: Sequence[Record], path: pathlib.Path) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_samples_csv(
+    sample_type: type[Any], samples: Sequence[Any], path: pathlib.Path
+) -> None:
+    """Samples (instances of the dataclass ``sample_type``), one row each."""
+    fields = [f.name for f in dataclasses.fields(sample_type)]
+    with path.open('w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(dataclasses.asdict(s) for s in samples)
 
 
 def write_json(records: Sequence[Record], path: pathlib.Path) -> None:

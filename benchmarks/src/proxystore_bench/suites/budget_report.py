@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import pathlib
 from collections.abc import Sequence
 
@@ -16,6 +14,7 @@ from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import print_table
 from proxystore_bench.harness.report import ratio
 from proxystore_bench.harness.report import verdict
+from proxystore_bench.harness.report import write_samples_csv as write_sample_rows
 from proxystore_bench.suites.budget import MAKESPAN_TARGET
 from proxystore_bench.suites.budget import BudgetRecord
 from proxystore_bench.suites.budget import BudgetSample
@@ -121,11 +120,7 @@ def write_budget_markdown(records: Sequence[BudgetRecord], path: pathlib.Path) -
 
 def write_samples_csv(samples: Sequence[BudgetSample], path: pathlib.Path) -> None:
     """Every sample, one row each."""
-    fields = [f.name for f in dataclasses.fields(BudgetSample)]
-    with path.open('w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(dataclasses.asdict(s) for s in samples)
+    write_sample_rows(BudgetSample, samples, path)
 
 
 def plot_budget(samples: Sequence[BudgetSample], path: pathlib.Path) -> None:

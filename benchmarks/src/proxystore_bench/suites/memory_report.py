@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import pathlib
 from collections.abc import Sequence
 
@@ -14,6 +12,7 @@ from proxystore_bench.harness.report import figure
 from proxystore_bench.harness.report import markdown_table
 from proxystore_bench.harness.report import print_table
 from proxystore_bench.harness.report import verdict
+from proxystore_bench.harness.report import write_samples_csv as write_sample_rows
 from proxystore_bench.suites.memory import MemoryRecord
 from proxystore_bench.suites.memory import MemorySample
 
@@ -81,11 +80,7 @@ def write_memory_markdown(records: Sequence[MemoryRecord], path: pathlib.Path) -
 
 def write_samples_csv(samples: Sequence[MemorySample], path: pathlib.Path) -> None:
     """Every sample, one row each."""
-    fields = [f.name for f in dataclasses.fields(MemorySample)]
-    with path.open('w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(dataclasses.asdict(s) for s in samples)
+    write_sample_rows(MemorySample, samples, path)
 
 
 def plot_memory(samples: Sequence[MemorySample], path: pathlib.Path) -> None:
