@@ -39,6 +39,7 @@ import numpy
 from proxystore.connectors.ucx import _protocol as wire
 from proxystore.connectors.ucx._auth import as_token
 from proxystore.connectors.ucx._auth import warn_if_exposed
+from proxystore.connectors.ucx._launch import alive
 from proxystore.connectors.ucx._transport import make_worker
 from proxystore.connectors.ucx._transport import ucxx
 
@@ -113,7 +114,7 @@ class _SpillFolder:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         for name in os.listdir(directory):
             prefix, _, pid = name.rpartition('-')
-            if prefix == _SPILL_PREFIX and pid.isdigit() and not _alive(int(pid)):
+            if prefix == _SPILL_PREFIX and pid.isdigit() and not alive(int(pid)):
                 _remove_folder(os.path.join(directory, name))
         self.path = os.path.join(directory, f'{_SPILL_PREFIX}-{os.getpid()}')
         os.makedirs(self.path, mode=0o700, exist_ok=True)
@@ -161,16 +162,6 @@ class _SpillFolder:
 
 
 _SPILL_PREFIX = 'proxystore-ucx-spill'
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_folder(path: str) -> None:
